@@ -1,0 +1,59 @@
+# modelgate: `make run` starts the standalone gateway with the example models,
+# `make test` installs what the tests need and runs them all.
+
+SHELL := bash
+GO ?= go
+ORT_VERSION := 1.29.0
+ORT_PACKAGE := onnxruntime-node@$(ORT_VERSION)
+ORT_INTEGRITY := sha512-WjiVVB72riILz8HbYvxvmjKyE/WmkYoSfKY++axo5jAR609HQg8MwiG/HhShpTcJfmmAdzxxmB+MMST3A+SiPA==
+ORT_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
+ORT_DIR := $(CURDIR)/.cache/ort/$(ORT_VERSION)/$(ORT_ARCH)
+ORT_LIB ?= $(ORT_DIR)/libonnxruntime.so.1
+export ORT_LIB
+
+BIN := $(CURDIR)/bin
+GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
+
+.PHONY: all ort proto build test test-deps vet fmt bench-sidecar bench soak run image image-gpu clean
+
+all: build
+
+## ort: fetch the ONNX Runtime library (integrity-checked) unless ORT_LIB points at one.
+ort: $(ORT_LIB)
+
+$(ORT_DIR)/libonnxruntime.so.1:
+	deploy/ort/fetch.sh $(ORT_PACKAGE) $(ORT_INTEGRITY) $(ORT_DIR) bin/napi-v6/linux/$(ORT_ARCH)/libonnxruntime.so.1
+
+## proto: regenerate shared/pb from shared/proto (needs Debian's protobuf-compiler).
+proto:
+	command -v protoc >/dev/null || (apt-get update && apt-get install -y protobuf-compiler)
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" protoc -I shared/proto \
+	  --go_out=shared/pb --go_opt=paths=source_relative \
+	  --go-grpc_out=shared/pb --go-grpc_opt=paths=source_relative shared/proto/modelgate.proto
+
+## build: bin/modelgate and bin/modelgate-sidecar.
+build: $(BIN)/modelgate $(BIN)/modelgate-sidecar
+
+$(BIN)/modelgate: $(GOFILES) go.mod go.sum
+	$(GO) build -o $@ ./kong-plugin/cmd/modelgate
+
+$(BIN)/modelgate-sidecar: $(GOFILES) go.mod go.sum
+	$(GO) build -o $@ ./sidecar/cmd/modelgate-sidecar
+
+## test-deps: what the tests need besides Go: redis-server (Debian) and the ONNX Runtime library.
+test-deps: ort
+	@command -v redis-server >/dev/null || { echo "installing redis-server..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null); }
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install npm"; exit 1; }
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+
+## test: vet, then every test under -race, against real ONNX Runtime, Redis and sidecar processes.
+test: test-deps vet build
+	MODELGATE_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 40m ./...
+
+clean:
+	rm -rf bin .cache out
