@@ -123,3 +123,12 @@ func DecodeBytes(raw []byte, n int64) ([][]byte, error) {
 	}
 	return elems, nil
 }
+
+// Tensor is one named tensor with its elements as raw little-endian bytes,
+// laid out as pb.InferTensor carries them.
+type Tensor struct {
+	Name     string
+	DataType DataType
+	Shape    []int64
+	Raw      []byte
+}
