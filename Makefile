@@ -14,7 +14,7 @@ export ORT_LIB
 BIN := $(CURDIR)/bin
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all ort proto build test test-deps vet fmt bench-sidecar bench soak run image image-gpu clean
+.PHONY: all testmodels ort proto build test test-deps vet fmt bench-sidecar bench soak run image image-gpu clean
 
 all: build
 
@@ -31,6 +31,12 @@ proto:
 	PATH="$$PATH:$$($(GO) env GOPATH)/bin" protoc -I shared/proto \
 	  --go_out=shared/pb --go_opt=paths=source_relative \
 	  --go-grpc_out=shared/pb --go-grpc_opt=paths=source_relative shared/proto/modelgate.proto
+
+## testmodels: regenerate the committed test model repository sidecar/testdata/models
+## (Debian's python3 with onnx); `make testmodels BENCH=1` also writes the benchmark model.
+testmodels:
+	/usr/bin/python3 sidecar/testdata/gen_models.py
+	$(if $(BENCH),/usr/bin/python3 sidecar/testdata/gen_models.py --bench .cache/benchmodels)
 
 ## build: bin/modelgate and bin/modelgate-sidecar.
 build: $(BIN)/modelgate $(BIN)/modelgate-sidecar
