@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/modelgate/modelgate/sidecar/internal/config"
 	"github.com/modelgate/modelgate/shared/tensor"
+	"github.com/modelgate/modelgate/sidecar/internal/config"
 )
 
 // The outputs a classifier head adds.

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/modelgate/modelgate/sidecar/internal/config"
 	"github.com/modelgate/modelgate/shared/tensor"
+	"github.com/modelgate/modelgate/sidecar/internal/config"
 )
 
 func newTokenizer(t *testing.T, lowercase bool) *Tokenizer {

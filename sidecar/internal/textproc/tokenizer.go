@@ -14,8 +14,8 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/modelgate/modelgate/sidecar/internal/config"
 	"github.com/modelgate/modelgate/shared/tensor"
+	"github.com/modelgate/modelgate/sidecar/internal/config"
 )
 
 // Tokenizer maps text to a fixed number of token ids with a vocabulary.
