@@ -1,0 +1,137 @@
+// Package auth authenticates inference requests: API keys (stored as SHA-256
+// digests, never in clear) and JWTs from configured issuers. It knows nothing
+// of Kong: headers in, an Identity or an *Error (always HTTP 401) out.
+package auth
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Identity is who a request authenticated as.
+type Identity struct {
+	// Consumer is the consumer name (from the config, or a JWT's consumer claim).
+	Consumer string
+	// Tier is the consumer's quota tier.
+	Tier string
+	// Method is "apikey" or "jwt".
+	Method string
+}
+
+// The Identity.Method values.
+const (
+	MethodAPIKey = "apikey"
+	MethodJWT    = "jwt"
+)
+
+// Authenticator checks credentials against a compiled auth config. It is
+// immutable after New and safe for concurrent use.
+type Authenticator struct {
+	// keys maps the SHA-256 of each API key to its consumer. Lookup is by the
+	// digest of the presented key: see lookupKey for why that is safe
+	// against timing attacks.
+	keys      map[[sha256.Size]byte]consumerEntry
+	consumers map[string]consumerEntry
+	issuers   map[string]*issuer
+	// now is the clock, replaceable in tests of expiry.
+	now func() time.Time
+}
+
+type consumerEntry struct {
+	name, tier string
+}
+
+// New validates cfg and compiles it: key digests decoded, PEM and JWKS keys
+// parsed, HMAC secrets resolved. Errors name the config field, never a secret.
+func New(cfg Config) (*Authenticator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &Authenticator{
+		keys:      map[[sha256.Size]byte]consumerEntry{},
+		consumers: map[string]consumerEntry{},
+		issuers:   map[string]*issuer{},
+		now:       time.Now,
+	}
+	for _, c := range cfg.Consumers {
+		entry := consumerEntry{name: c.Name, tier: c.Tier}
+		a.consumers[c.Name] = entry
+		for _, h := range c.KeySHA256 {
+			var digest [sha256.Size]byte
+			// Validate checked the length and the hex.
+			_, _ = hex.Decode(digest[:], []byte(strings.ToLower(h)))
+			a.keys[digest] = entry
+		}
+	}
+	var errs []error
+	for i, ic := range cfg.JWT {
+		iss, err := compileIssuer(ic, a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("auth.jwt[%d] (%s): %w", i, ic.Issuer, err))
+			continue
+		}
+		a.issuers[ic.Issuer] = iss
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Authenticate finds the request's credential (see ExtractCredential) and
+// checks it. Every failure is an *Error, mapped to HTTP 401.
+func (a *Authenticator) Authenticate(h http.Header) (Identity, error) {
+	cred := ExtractCredential(h)
+	switch cred.Kind {
+	case APIKey:
+		return a.authenticateKey(cred.Value)
+	case JWT:
+		return a.authenticateJWT(cred.Value)
+	default:
+		// Challenge with the scheme the deployment uses most plainly: keys
+		// when any consumer has one, else bearer tokens.
+		return Identity{}, fail(ReasonMissing, len(a.keys) == 0 && len(a.issuers) > 0, nil)
+	}
+}
+
+func (a *Authenticator) authenticateKey(key string) (Identity, error) {
+	if len(key) > maxCredentialBytes {
+		return Identity{}, fail(ReasonInvalidKey, false, errors.New("API key too long"))
+	}
+	entry, ok := a.lookupKey(key)
+	if !ok {
+		return Identity{}, fail(ReasonInvalidKey, false, errors.New("no consumer has this API key"))
+	}
+	return Identity{Consumer: entry.name, Tier: entry.tier, Method: MethodAPIKey}, nil
+}
+
+// lookupKey finds the consumer of an API key by the SHA-256 of the presented
+// key, with a map lookup rather than a constant-time comparison against every
+// stored digest. Why that is safe: what gets compared is SHA-256(presented
+// key) with stored digests, never key bytes with key bytes. A timing side
+// channel could at most tell an attacker how far SHA-256 of a guess agrees
+// with some stored digest, and steering a SHA-256 output towards a chosen
+// prefix is a preimage search, so the leak does not help find a key. The map
+// keeps the cost O(1) with thousands of consumers, where a loop of
+// subtle.ConstantTimeCompare over every digest would cost O(n) per request.
+func (a *Authenticator) lookupKey(key string) (consumerEntry, bool) {
+	entry, ok := a.keys[sha256.Sum256([]byte(key))]
+	return entry, ok
+}
+
+// consumerFor maps an authenticated JWT subject to its consumer: a listed
+// consumer keeps its tier, others get the issuer's default tier if it has one.
+func (a *Authenticator) consumerFor(name, defaultTier string) (consumerEntry, bool) {
+	if entry, ok := a.consumers[name]; ok {
+		return entry, true
+	}
+	if defaultTier == "" {
+		return consumerEntry{}, false
+	}
+	return consumerEntry{name: name, tier: defaultTier}, true
+}
