@@ -1,0 +1,43 @@
+// Command modelgate-bench measures modelgate on this machine in one run:
+// raw ONNX Runtime in-process (the limit), the sidecar over its socket, and
+// (with -suite all) the full paths through `modelgate serve` and the Kong
+// wire protocol. It prints a table with the ratios to the limit and writes
+// JSON and an SVG chart.
+//
+//	modelgate-bench -suite sidecar            # make bench-sidecar
+//	modelgate-bench -suite all -out out       # make bench
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.suite, "suite", "all", "what to measure: raw (ORT in-process only), sidecar (+ the sidecar socket) or all (+ serve and Kong paths)")
+	flag.StringVar(&o.out, "out", "out", "folder for bench.json, bench.svg and profiles")
+	flag.DurationVar(&o.duration, "duration", 4*time.Second, "measuring time per point (after warm-up)")
+	flag.StringVar(&o.modelDir, "model-dir", ".cache/benchmodels", "folder holding the benchmark model (generated when missing)")
+	flag.StringVar(&o.binDir, "bin", "bin", "folder with modelgate and modelgate-sidecar")
+	flag.StringVar(&o.ortLib, "ort-lib", os.Getenv("ORT_LIB"), "ONNX Runtime shared library")
+	flag.BoolVar(&o.profile, "profile", false, "write CPU profiles into -out")
+	flag.StringVar(&o.svg, "svg", "", "also write the chart here (e.g. docs/bench.svg)")
+	flag.Parse()
+	o.command = "modelgate-bench " + strings.Join(os.Args[1:], " ")
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "modelgate-bench:", err)
+		os.Exit(1)
+	}
+}

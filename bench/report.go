@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/modelgate/modelgate/bench/load"
+)
+
+// The paths a point can measure.
+const (
+	PathRaw            = "raw ORT in-process"
+	PathSidecar        = "sidecar socket, batching off"
+	PathSidecarBatched = "sidecar socket, batching on"
+	PathServe          = "modelgate serve (HTTP, auth, quotas)"
+	PathKong           = "Kong wire protocol (plugin server)"
+)
+
+// Point is one measured configuration.
+type Point struct {
+	Path    string `json:"path"`
+	Clients int    `json:"clients"`
+	// Batch is the items per request.
+	Batch int `json:"batch"`
+	load.Summary
+	// ItemsRatio is items/s over the raw in-process best; P50Ratio is p50 over
+	// raw batch-1 p50; P50AddedMicros is p50 minus raw batch-1 p50.
+	ItemsRatio     float64 `json:"items_ratio_to_raw_best"`
+	P50Ratio       float64 `json:"p50_ratio_to_raw_batch1"`
+	P50AddedMicros float64 `json:"p50_added_us_over_raw_batch1"`
+}
+
+// Goal is a target the issue sets, as measured in this run.
+type Goal struct {
+	Name     string  `json:"name"`
+	Measured float64 `json:"measured"`
+	Target   float64 `json:"target"`
+	Unit     string  `json:"unit"`
+	// AtMost: the goal is Measured <= Target; else Measured >= Target.
+	AtMost bool `json:"at_most"`
+	Met    bool `json:"met"`
+}
+
+// Report is a whole run.
+type Report struct {
+	Started  time.Time `json:"started"`
+	Command  string    `json:"command"`
+	Machine  Machine   `json:"machine"`
+	Model    string    `json:"model"`
+	Points   []Point   `json:"points"`
+	Goals    []Goal    `json:"goals"`
+	NotDone  []string  `json:"not_done,omitempty"`
+	Profiles []string  `json:"profiles,omitempty"`
+}
+
+// RawBest is the raw point with the most items/s, and RawBatch1 the raw batch-1 point.
+func (r *Report) RawBest() (best, batch1 Point) {
+	for _, p := range r.Points {
+		if p.Path != PathRaw {
+			continue
+		}
+		if p.ItemsPerSecond > best.ItemsPerSecond {
+			best = p
+		}
+		if p.Batch == 1 {
+			batch1 = p
+		}
+	}
+	return best, batch1
+}
+
+// Relate fills every point's ratios against the raw points.
+func (r *Report) Relate() {
+	best, b1 := r.RawBest()
+	for i := range r.Points {
+		p := &r.Points[i]
+		if best.ItemsPerSecond > 0 {
+			p.ItemsRatio = p.ItemsPerSecond / best.ItemsPerSecond
+		}
+		if b1.P50Micros > 0 {
+			p.P50Ratio = p.P50Micros / b1.P50Micros
+			p.P50AddedMicros = p.P50Micros - b1.P50Micros
+		}
+	}
+}
+
+// Find returns the point of path at clients concurrent single-item clients.
+func (r *Report) Find(path string, clients int) (Point, bool) {
+	for _, p := range r.Points {
+		if p.Path == path && p.Clients == clients {
+			return p, true
+		}
+	}
+	return Point{}, false
+}
+
+// AddGoal records a goal; AtMost goals are met at or below target.
+func (r *Report) AddGoal(name string, measured, target float64, unit string, atMost bool) {
+	met := measured >= target
+	if atMost {
+		met = measured <= target
+	}
+	r.Goals = append(r.Goals, Goal{Name: name, Measured: measured, Target: target, Unit: unit, AtMost: atMost, Met: met})
+}
+
+// WriteTable prints the points and goals as aligned text.
+func (r *Report) WriteTable(w io.Writer) {
+	fmt.Fprintf(w, "machine: %s\nmodel:   %s\n\n", r.Machine, r.Model)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "path\tclients\tbatch\titems/s\tp50 ms\tp99 ms\terrors\titems/s / raw best\tp50 / raw b1\t")
+	for _, p := range r.Points {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.3f\t%.3f\t%d\t%.2f\t%.2f\t\n", p.Path, p.Clients, p.Batch,
+			p.ItemsPerSecond, p.P50Micros/1000, p.P99Micros/1000, errorCount(p.Errors), p.ItemsRatio, p.P50Ratio)
+	}
+	tw.Flush()
+	if len(r.Goals) > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, g := range r.Goals {
+		verdict, cmp := "met", ">="
+		if g.AtMost {
+			cmp = "<="
+		}
+		if !g.Met {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(w, "goal %-58s %10.2f %s (target %s %.2f %s): %s\n", g.Name, g.Measured, g.Unit, cmp, g.Target, g.Unit, verdict)
+	}
+	for _, n := range r.NotDone {
+		fmt.Fprintf(w, "not measured: %s\n", n)
+	}
+}
+
+func errorCount(m map[string]int64) int64 {
+	var n int64
+	for _, c := range m {
+		n += c
+	}
+	return n
+}
+
+// WriteJSON writes the report to path, creating its folder.
+func (r *Report) WriteJSON(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}

@@ -1,0 +1,97 @@
+package bench
+
+import (
+	"encoding/xml"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelgate/modelgate/bench/load"
+)
+
+func point(path string, clients, batch int, itemsPerSec, p50us, p99us float64) Point {
+	return Point{Path: path, Clients: clients, Batch: batch, Summary: load.Summary{ItemsPerSecond: itemsPerSec, P50Micros: p50us, P99Micros: p99us}}
+}
+
+func testReport() *Report {
+	return &Report{
+		Machine: Machine{Arch: "x86_64", CPU: "Test CPU <&>", Cores: 2},
+		Points: []Point{
+			point(PathRaw, 1, 1, 2000, 500, 700),
+			point(PathRaw, 1, 32, 8000, 4000, 4500),
+			point(PathRaw, 1, 128, 6000, 20000, 22000),
+			point(PathSidecar, 1, 1, 1600, 600, 900),
+			point(PathServe, 1, 1, 1000, 1000, 1500),
+			point(PathServe, 16, 1, 5000, 3000, 6000),
+			point(PathServe, 64, 1, 6000, 10000, 20000),
+		},
+	}
+}
+
+func TestRelateAgainstRawBestAndBatch1(t *testing.T) {
+	r := testReport()
+	r.Relate()
+	best, b1 := r.RawBest()
+	if best.Batch != 32 || b1.Batch != 1 {
+		t.Fatalf("raw best batch %d, batch-1 batch %d", best.Batch, b1.Batch)
+	}
+	p, _ := r.Find(PathServe, 64)
+	if p.ItemsRatio != 0.75 || p.P50Ratio != 20 || p.P50AddedMicros != 9500 {
+		t.Fatalf("serve at 64: items ratio %v, p50 ratio %v, added %v", p.ItemsRatio, p.P50Ratio, p.P50AddedMicros)
+	}
+	s, _ := r.Find(PathSidecar, 1)
+	if s.P50AddedMicros != 100 || math.Abs(s.ItemsRatio-0.2) > 1e-12 {
+		t.Fatalf("sidecar at 1: added %v us, ratio %v", s.P50AddedMicros, s.ItemsRatio)
+	}
+}
+
+func TestGoals(t *testing.T) {
+	r := &Report{}
+	r.AddGoal("overhead", 120, 150, "us", true)
+	r.AddGoal("overhead", 151, 150, "us", true)
+	r.AddGoal("share", 80, 80, "%", false)
+	r.AddGoal("share", 79.9, 80, "%", false)
+	for i, want := range []bool{true, false, true, false} {
+		if r.Goals[i].Met != want {
+			t.Errorf("goal %d: met %v, want %v", i, r.Goals[i].Met, want)
+		}
+	}
+}
+
+func TestSVGIsWellFormedAndNamesThePaths(t *testing.T) {
+	r := testReport()
+	r.Relate()
+	path := filepath.Join(t.TempDir(), "docs", "bench.svg")
+	if err := WriteSVG(path, r); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(strings.NewReader(string(data)))
+	for {
+		_, err := d.Token()
+		if err != nil {
+			if err.Error() != "EOF" {
+				t.Fatalf("SVG is not well-formed XML: %v", err)
+			}
+			break
+		}
+	}
+	for _, want := range []string{PathServe, PathSidecar, "Test CPU &lt;&amp;&gt;", "2 cores", "raw ORT best (batch 32)", "<polyline"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+}
+
+func TestNiceCeil(t *testing.T) {
+	for _, tc := range []struct{ in, want float64 }{{0, 1}, {7371, 10000}, {1900, 2000}, {2100, 2500}, {0.9, 1}, {42, 50}} {
+		if got := niceCeil(tc.in); got != tc.want {
+			t.Errorf("niceCeil(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
