@@ -1,0 +1,126 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Kind classifies every error a client can see; statusOf maps each kind to
+// one HTTP status, in one place.
+type Kind int
+
+// The kinds of error a request can end with.
+const (
+	KindInternal        Kind = iota // a bug or an unexpected sidecar answer: 500
+	KindBadRequest                  // malformed JSON, shape or data mismatch: 400
+	KindUnauthorized                // no or bad credentials: 401
+	KindForbidden                   // the consumer may not use the model: 403
+	KindNotFound                    // unknown path, model, version or alias: 404
+	KindMethodNotAllowed            // right path, wrong method: 405
+	KindTooLarge                    // body over limits.max_body_bytes: 413
+	KindUnsupportedMedia            // a body that is not JSON: 415
+	KindRateLimited                 // a quota window is exhausted: 429
+	KindUnavailable                 // sidecar down, Redis down (not fault tolerant): 503
+	KindOverloaded                  // sidecar queue full (RESOURCE_EXHAUSTED): 503
+	KindTimeout                     // the request's deadline passed: 504
+)
+
+func statusOf(k Kind) int {
+	switch k {
+	case KindBadRequest:
+		return http.StatusBadRequest
+	case KindUnauthorized:
+		return http.StatusUnauthorized
+	case KindForbidden:
+		return http.StatusForbidden
+	case KindNotFound:
+		return http.StatusNotFound
+	case KindMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case KindUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case KindRateLimited:
+		return http.StatusTooManyRequests
+	case KindUnavailable, KindOverloaded:
+		return http.StatusServiceUnavailable
+	case KindTimeout:
+		return http.StatusGatewayTimeout
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// Error is an error with a kind: Message is what the client reads, Err the
+// cause the log reads, Header what the answer adds (Retry-After, WWW-Authenticate).
+type Error struct {
+	Kind    Kind
+	Message string
+	Err     error
+	Header  http.Header
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// errorf builds a client-facing error of kind k.
+func errorf(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// wrap builds an error of kind k whose client message is msg and whose cause is err.
+func wrap(k Kind, msg string, err error) *Error {
+	return &Error{Kind: k, Message: msg, Err: err}
+}
+
+// retryAfter returns a header with Retry-After set to secs.
+func retryAfter(secs int) http.Header {
+	return http.Header{"Retry-After": []string{fmt.Sprint(secs)}}
+}
+
+// fromSidecar classifies an error from a sidecar call. The sidecar's
+// messages for client mistakes (INVALID_ARGUMENT, NOT_FOUND) are meant for
+// the client; other causes stay in the log.
+func fromSidecar(ctx context.Context, err error) *Error {
+	var ge *Error
+	if errors.As(err, &ge) {
+		return ge
+	}
+	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
+		return wrap(KindTimeout, "the model did not answer within the request's timeout", err)
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return wrap(KindInternal, "internal error", err)
+	}
+	switch st.Code() {
+	case codes.InvalidArgument, codes.OutOfRange:
+		return wrap(KindBadRequest, st.Message(), err)
+	case codes.NotFound:
+		return wrap(KindNotFound, st.Message(), err)
+	case codes.ResourceExhausted:
+		e := wrap(KindOverloaded, "the model is overloaded, retry later", err)
+		e.Header = retryAfter(1)
+		return e
+	case codes.DeadlineExceeded:
+		return wrap(KindTimeout, "the model did not answer within the request's timeout", err)
+	case codes.Unavailable, codes.Canceled:
+		e := wrap(KindUnavailable, "the inference server is unavailable, retry later", err)
+		e.Header = retryAfter(1)
+		return e
+	default:
+		return wrap(KindInternal, "internal error", err)
+	}
+}

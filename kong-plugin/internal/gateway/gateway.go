@@ -1,0 +1,126 @@
+// Package gateway is the modelgate core, free of Kong types: a Request
+// (method, path, headers, body, deadline) in, a Response out. It
+// authenticates, authorizes, takes quota, picks the model version, calls
+// the sidecar once over gRPC and writes the answer. The Kong adapter, the
+// standalone `modelgate serve` and the tests all drive it the same way.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/modelgate/modelgate/kong-plugin/internal/auth"
+	"github.com/modelgate/modelgate/kong-plugin/internal/config"
+	"github.com/modelgate/modelgate/kong-plugin/internal/quota"
+	"github.com/modelgate/modelgate/shared/pb"
+)
+
+// Request is one client request as the gateway sees it.
+type Request struct {
+	Method string
+	// Path is the request path as Kong hands it over (see parseRoute for
+	// how a kept or stripped route prefix is handled).
+	Path     string
+	RawQuery string
+	Header   http.Header
+	Body     []byte
+	// Deadline is the client's deadline; zero means limits.default_timeout.
+	Deadline time.Time
+	ClientIP string
+}
+
+// Response is the answer to send.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	// Consumer is the authenticated consumer ("" when none), for
+	// kong.client.authenticate.
+	Consumer string
+}
+
+// Gateway serves one plugin config. It is immutable after Get and safe for
+// concurrent use by every plugin instance with that config.
+type Gateway struct {
+	cfg          config.Config
+	routing      *routing
+	auth         *auth.Authenticator // nil: no credentials configured, the gateway is open
+	limiter      *quota.Limiter      // nil: no tiers configured
+	sidecar      *supervisor
+	metrics      *metrics
+	meta         *metaCache
+	log          *slog.Logger
+	timeout      time.Duration
+	maxTimeout   time.Duration
+	maxBody      int
+	maxElements  int64
+	shadowSlots  chan struct{}
+	shadowRandMu sync.Mutex
+	shadowRand   *rand.Rand
+}
+
+// maxShadowInFlight bounds shadow calls: when the shadow version is slow,
+// samples are dropped rather than piled up behind the client's traffic.
+const maxShadowInFlight = 16
+
+// build provisions a validated config. Called with registry.mu held.
+func build(c config.Config, m *metrics, log *slog.Logger) (*Gateway, error) {
+	g := &Gateway{
+		cfg:         c,
+		routing:     compileRouting(c.Models),
+		metrics:     m,
+		log:         log,
+		maxBody:     c.Limits.MaxBodyBytes,
+		maxElements: int64(c.Limits.MaxElements),
+		shadowSlots: make(chan struct{}, maxShadowInFlight),
+		shadowRand:  rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+	}
+	g.timeout, _ = time.ParseDuration(c.Limits.DefaultTimeout)
+	g.maxTimeout, _ = time.ParseDuration(c.Limits.MaxTimeout)
+	if c.AuthEnabled() {
+		a, err := auth.New(c.Auth)
+		if err != nil {
+			return nil, err
+		}
+		g.auth = a
+	}
+	if len(c.Quotas.Tiers) > 0 {
+		l, err := sharedLimiter(c.Quotas, m)
+		if err != nil {
+			return nil, err
+		}
+		g.limiter = l
+	}
+	g.sidecar = sharedSidecar(c.Sidecar, m, log)
+	g.meta = newMetaCache()
+	return g, nil
+}
+
+// KongConsumer reports whether the adapter should tell Kong who the
+// consumer is (auth.kong_consumer).
+func (g *Gateway) KongConsumer() bool { return g.cfg.Auth.KongConsumer }
+
+// MaxBodyBytes is the configured body limit, for adapters that can refuse
+// a large body before reading it.
+func (g *Gateway) MaxBodyBytes() int { return g.maxBody }
+
+// call runs one sidecar RPC with the latency metric.
+func (g *Gateway) call(ctx context.Context, method string, fn func(pb.InferenceClient) error) error {
+	c, err := g.sidecar.client()
+	if err != nil {
+		e := wrap(KindUnavailable, "the inference server is unavailable, retry later", err)
+		e.Header = retryAfter(1)
+		return e
+	}
+	start := time.Now()
+	err = fn(c)
+	g.metrics.sidecarLatency.WithLabelValues(method, grpcCode(err)).Observe(time.Since(start).Seconds())
+	if err != nil && isUnavailable(err) {
+		g.sidecar.suspect()
+	}
+	return err
+}

@@ -1,0 +1,242 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/modelgate/modelgate/kong-plugin/internal/auth"
+	"github.com/modelgate/modelgate/kong-plugin/internal/quota"
+	"github.com/modelgate/modelgate/shared/pb"
+)
+
+// Handle answers one request. It never panics: a panic is logged with its
+// stack, counted, and answered 500 JSON, because in a plugin server a
+// panic would kill every in-flight request on the node.
+func (g *Gateway) Handle(ctx context.Context, req Request) (resp Response) {
+	defer func() {
+		if p := recover(); p != nil {
+			g.metrics.panics.Inc()
+			g.log.Error("panic while handling a request", "panic", p, "method", req.Method,
+				"path", req.Path, "stack", string(debug.Stack()))
+			resp = errorResponse(errorf(KindInternal, "internal error"), nil)
+		}
+	}()
+	ctx, cancel := context.WithDeadline(ctx, g.deadline(req.Deadline))
+	defer cancel()
+	ex := &exchange{g: g, req: req, header: http.Header{}}
+	return ex.run(ctx)
+}
+
+// deadline is the client's deadline capped at limits.max_timeout, else
+// limits.default_timeout from now.
+func (g *Gateway) deadline(client time.Time) time.Time {
+	now := time.Now()
+	if client.IsZero() {
+		return now.Add(g.timeout)
+	}
+	if limit := now.Add(g.maxTimeout); client.After(limit) {
+		return limit
+	}
+	return client
+}
+
+// exchange is one request on its way through the gateway.
+type exchange struct {
+	g        *Gateway
+	req      Request
+	route    route
+	identity auth.Identity
+	header   http.Header // added to every answer from the point it is set (quota, version)
+	version  string      // the version that answered; "" until known
+	known    bool        // the model exists (configured, or the sidecar knew it)
+}
+
+func (ex *exchange) run(ctx context.Context) Response {
+	r, err := parseRoute(ex.req.Method, ex.req.Path)
+	if err != nil {
+		return errorResponse(err, nil)
+	}
+	ex.route = r
+	_, ex.known = ex.g.routing.models[r.model]
+	switch r.endpoint {
+	case epHealthLive:
+		return ex.health(ctx, false)
+	case epHealthReady:
+		return ex.health(ctx, true)
+	case epServerMetadata:
+		return jsonResponse(http.StatusOK, []byte(`{"name":"modelgate","version":"`+Version+`","extensions":[]}`), nil)
+	}
+	if err := ex.authenticate(); err != nil {
+		return ex.finish(errorResponse(err, nil))
+	}
+	var res Response
+	var e error
+	switch r.endpoint {
+	case epRepositoryIndex:
+		res, e = ex.repositoryIndex(ctx)
+	case epModelMetadata:
+		res, e = ex.modelMetadata(ctx)
+	case epModelReady:
+		res, e = ex.modelReady(ctx)
+	default:
+		res, e = ex.infer(ctx)
+	}
+	if e != nil {
+		ge := fromSidecar(ctx, e)
+		if statusOf(ge.Kind) >= 500 {
+			ex.g.log.Warn("request failed", "status", statusOf(ge.Kind), "model", r.model, "err", ge)
+		}
+		res = errorResponse(ge, ex.header)
+	}
+	return ex.finish(res)
+}
+
+// Version is the plugin's version, as go-pdk reports it to Kong.
+const Version = "0.1.0"
+
+// finish counts the answer and sets the consumer.
+func (ex *exchange) finish(res Response) Response {
+	res.Consumer = ex.identity.Consumer
+	if ex.route.model != "" {
+		model, version := "_other", "_other"
+		if ex.known || res.Status < 400 {
+			model = ex.route.model
+			if ex.version != "" {
+				version = ex.version
+			}
+		}
+		status := strconv.Itoa(res.Status)
+		ex.g.metrics.requests.WithLabelValues(model, version, status).Inc()
+		if ex.g.cfg.Metrics.ConsumerLabels && ex.identity.Consumer != "" {
+			ex.g.metrics.consumerRequests.WithLabelValues(ex.identity.Consumer, status).Inc()
+		}
+	}
+	return res
+}
+
+func (ex *exchange) authenticate() *Error {
+	if ex.g.auth == nil {
+		return nil
+	}
+	id, err := ex.g.auth.Authenticate(ex.req.Header)
+	if err != nil {
+		var ae *auth.Error
+		if !errors.As(err, &ae) {
+			return wrap(KindInternal, "internal error", err)
+		}
+		ex.g.metrics.authFailures.WithLabelValues(string(ae.Reason)).Inc()
+		e := wrap(KindUnauthorized, ae.Message(), err)
+		e.Header = http.Header{"Www-Authenticate": []string{ae.WWWAuthenticate()}}
+		return e
+	}
+	ex.identity = id
+	return nil
+}
+
+// authorize checks the model's allow lists.
+func (ex *exchange) authorize(m *modelRouting) *Error {
+	if ex.g.auth == nil || m.allows(ex.identity.Consumer, ex.identity.Tier) {
+		return nil
+	}
+	return errorf(KindForbidden, "consumer %q may not use model %q", ex.identity.Consumer, m.name)
+}
+
+// takeQuota charges the request; the returned release must be called when
+// the request is done. Quota headers go on every answer from here on.
+func (ex *exchange) takeQuota(ctx context.Context, items int) (func(), *Error) {
+	noop := func() {}
+	if ex.g.limiter == nil || ex.identity.Tier == "" {
+		return noop, nil
+	}
+	d, err := ex.g.limiter.Take(ctx, ex.identity.Consumer, ex.identity.Tier, items)
+	if err != nil {
+		if errors.Is(err, quota.ErrUnavailable) {
+			e := wrap(KindUnavailable, "the quota service is unavailable, retry later", err)
+			e.Header = retryAfter(1)
+			return noop, e
+		}
+		return noop, wrap(KindInternal, "internal error", err)
+	}
+	for k, v := range d.Headers {
+		ex.header[k] = v
+	}
+	if !d.Allowed {
+		d.Release()
+		ex.g.metrics.quotaRejections.WithLabelValues(d.Window).Inc()
+		return noop, errorf(KindRateLimited, "API rate limit exceeded")
+	}
+	return d.Release, nil
+}
+
+func (ex *exchange) health(ctx context.Context, ready bool) Response {
+	ok := false
+	err := ex.g.call(ctx, "ServerLive", func(c pb.InferenceClient) error {
+		if ready {
+			r, err := c.ServerReady(ctx, &pb.ServerReadyRequest{})
+			ok = r.GetReady()
+			return err
+		}
+		r, err := c.ServerLive(ctx, &pb.ServerLiveRequest{})
+		ok = r.GetLive()
+		return err
+	})
+	field := "live"
+	if ready {
+		field = "ready"
+	}
+	if err != nil || !ok {
+		h := retryAfter(1)
+		h.Set("Content-Type", "application/json")
+		return Response{Status: http.StatusServiceUnavailable, Header: h, Body: []byte(`{"` + field + `":false}`)}
+	}
+	return jsonResponse(http.StatusOK, []byte(`{"`+field+`":true}`), nil)
+}
+
+// checkBody applies the body limit and the content type.
+func (ex *exchange) checkBody() *Error {
+	if len(ex.req.Body) > ex.g.maxBody {
+		return errorf(KindTooLarge, "the request body is %d bytes, the limit is %d", len(ex.req.Body), ex.g.maxBody)
+	}
+	if ct := ex.req.Header.Get("Content-Type"); ct != "" {
+		mt, _, _ := strings.Cut(ct, ";")
+		mt = strings.TrimSpace(strings.ToLower(mt))
+		if mt != "application/json" && !strings.HasSuffix(mt, "+json") && mt != "text/plain" {
+			return errorf(KindUnsupportedMedia, "content type %q is not supported, send application/json", mt)
+		}
+	}
+	if len(ex.req.Body) == 0 {
+		return errorf(KindBadRequest, "the request has no body")
+	}
+	return nil
+}
+
+// jsonResponse builds a JSON answer with extra headers.
+func jsonResponse(status int, body []byte, extra http.Header) Response {
+	h := make(http.Header, len(extra)+1)
+	for k, v := range extra {
+		h[k] = v
+	}
+	h.Set("Content-Type", "application/json")
+	return Response{Status: status, Header: h, Body: body}
+}
+
+// errorResponse writes {"error": "..."} with the kind's status; extra
+// headers (quota, version) come first, the error's own headers on top.
+func errorResponse(e *Error, extra http.Header) Response {
+	h := make(http.Header, len(extra)+len(e.Header)+1)
+	for k, v := range extra {
+		h[k] = v
+	}
+	for k, v := range e.Header {
+		h[k] = v
+	}
+	h.Set("Content-Type", "application/json")
+	body := appendJSONString([]byte(`{"error":`), e.Message)
+	body = append(body, '}')
+	return Response{Status: statusOf(e.Kind), Header: h, Body: body}
+}

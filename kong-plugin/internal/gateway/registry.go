@@ -1,0 +1,144 @@
+package gateway
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/modelgate/modelgate/kong-plugin/internal/config"
+	"github.com/modelgate/modelgate/kong-plugin/internal/quota"
+)
+
+// registry is the plugin server's one process-global state. Kong starts a
+// new plugin instance for every config change, every worker and (in go-pdk)
+// every 60 s of idleness, and all of them must share what outlives a
+// request: the sidecar (one process, however many instances), quota
+// counters (a quota must not reset when an instance restarts), compiled
+// routing and the metrics. Each part is keyed by the content of the config
+// section it comes from, so a routing change keeps the sidecar and the
+// counters, and a quotas change keeps the sidecar.
+var registry = struct {
+	mu       sync.Mutex
+	gateways map[string]*Gateway
+	sidecars map[string]*supervisor
+	limiters map[string]*quota.Limiter
+	servers  map[string]*http.Server
+	metrics  *metrics
+}{
+	gateways: map[string]*Gateway{},
+	sidecars: map[string]*supervisor{},
+	limiters: map[string]*quota.Limiter{},
+	servers:  map[string]*http.Server{},
+}
+
+// Get returns the Gateway for cfg, building it on first use: the same
+// config content always gives the same Gateway. cfg gets its defaults and
+// is validated here; every problem is reported at once.
+func Get(cfg *config.Config) (*Gateway, error) {
+	c := cfg.WithDefaults()
+	key := config.Key(c)
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	if g, ok := registry.gateways[key]; ok {
+		return g, nil
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if registry.metrics == nil {
+		registry.metrics = newMetrics()
+	}
+	g, err := build(c, registry.metrics, slog.Default())
+	if err != nil {
+		return nil, err
+	}
+	if err := serveMetrics(c.Metrics.Addr, registry.metrics); err != nil {
+		return nil, err
+	}
+	registry.gateways[key] = g
+	return g, nil
+}
+
+// sharedSidecar returns the supervisor for a sidecar section, starting it
+// on first use. Called with registry.mu held.
+func sharedSidecar(c config.Sidecar, m *metrics, log *slog.Logger) *supervisor {
+	key := config.Key(c)
+	if s, ok := registry.sidecars[key]; ok {
+		return s
+	}
+	startTimeout, _ := time.ParseDuration(c.StartTimeout)
+	check, _ := time.ParseDuration(c.CheckInterval)
+	backoff, _ := time.ParseDuration(c.MaxBackoff)
+	s := newSupervisor(connector(c), startTimeout, check, backoff, m, log.With("sidecar_mode", c.Mode))
+	registry.sidecars[key] = s
+	return s
+}
+
+// sharedLimiter returns the Limiter for a quotas section. Called with registry.mu held.
+func sharedLimiter(c quota.Config, m *metrics) (*quota.Limiter, error) {
+	key := c.Key()
+	if l, ok := registry.limiters[key]; ok {
+		return l, nil
+	}
+	l, err := quota.New(c, quota.WithErrorHook(func(error) { m.redisErrors.Inc() }))
+	if err != nil {
+		return nil, err
+	}
+	registry.limiters[key] = l
+	return l, nil
+}
+
+// serveMetrics starts /metrics on addr once per address. Called with registry.mu held.
+func serveMetrics(addr string, m *metrics) error {
+	if addr == "" {
+		return nil
+	}
+	if _, ok := registry.servers[addr]; ok {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return errors.Join(errors.New("metrics.addr: cannot listen"), err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	registry.servers[addr] = srv
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("metrics server stopped", "addr", addr, "err", err)
+		}
+	}()
+	return nil
+}
+
+// Shutdown stops every sidecar the process launched (attached ones are only
+// disconnected), closes the quota stores and the metrics servers. The plugin
+// server calls it when Kong stops it.
+func Shutdown() {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	var wg sync.WaitGroup
+	for k, s := range registry.sidecars {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.close() }()
+		delete(registry.sidecars, k)
+	}
+	wg.Wait()
+	for k, l := range registry.limiters {
+		_ = l.Close()
+		delete(registry.limiters, k)
+	}
+	for k, srv := range registry.servers {
+		_ = srv.Close()
+		delete(registry.servers, k)
+	}
+	for k := range registry.gateways {
+		delete(registry.gateways, k)
+	}
+}
