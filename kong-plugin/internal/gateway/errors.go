@@ -16,18 +16,18 @@ type Kind int
 
 // The kinds of error a request can end with.
 const (
-	KindInternal        Kind = iota // a bug or an unexpected sidecar answer: 500
-	KindBadRequest                  // malformed JSON, shape or data mismatch: 400
-	KindUnauthorized                // no or bad credentials: 401
-	KindForbidden                   // the consumer may not use the model: 403
-	KindNotFound                    // unknown path, model, version or alias: 404
-	KindMethodNotAllowed            // right path, wrong method: 405
-	KindTooLarge                    // body over limits.max_body_bytes: 413
-	KindUnsupportedMedia            // a body that is not JSON: 415
-	KindRateLimited                 // a quota window is exhausted: 429
-	KindUnavailable                 // sidecar down, Redis down (not fault tolerant): 503
-	KindOverloaded                  // sidecar queue full (RESOURCE_EXHAUSTED): 503
-	KindTimeout                     // the request's deadline passed: 504
+	KindInternal         Kind = iota // a bug or an unexpected sidecar answer: 500
+	KindBadRequest                   // malformed JSON, shape or data mismatch: 400
+	KindUnauthorized                 // no or bad credentials: 401
+	KindForbidden                    // the consumer may not use the model: 403
+	KindNotFound                     // unknown path, model, version or alias: 404
+	KindMethodNotAllowed             // right path, wrong method: 405
+	KindTooLarge                     // body over limits.max_body_bytes: 413
+	KindUnsupportedMedia             // a body that is not JSON: 415
+	KindRateLimited                  // a quota window is exhausted: 429
+	KindUnavailable                  // sidecar down, Redis down (not fault tolerant): 503
+	KindOverloaded                   // sidecar queue full (RESOURCE_EXHAUSTED): 503
+	KindTimeout                      // the request's deadline passed: 504
 )
 
 func statusOf(k Kind) int {
