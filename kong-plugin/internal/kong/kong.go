@@ -1,0 +1,135 @@
+// Package kong is the Kong adapter: the only place with Kong types. It
+// turns Kong's access phase into a gateway.Request with a fixed, small
+// number of PDK calls (method, path, all headers at once, the raw body for
+// POST, then exit; plus load_consumer and authenticate when
+// auth.kong_consumer is on) and hands the gateway's Response to
+// kong.response.exit.
+package kong
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/Kong/go-pdk"
+
+	"github.com/modelgate/modelgate/kong-plugin/internal/config"
+	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
+)
+
+// Version and Priority are what the plugin server reports to Kong. The
+// priority runs modelgate after Kong's authentication plugins (key-auth
+// 1250, jwt 1450) and before its rate limiting (910); modelgate answers
+// the request itself, so plugins of lower priority never run for it.
+const (
+	Version  = gateway.Version
+	Priority = 950
+)
+
+// Config is the plugin config as go-pdk sees it. It is a defined type over
+// config.Config, not an embedding, so the schema go-pdk derives by
+// reflection has the same flat fields that kong.yml writes.
+type Config config.Config
+
+// New is go-pdk's constructor: one empty Config per plugin instance, which
+// go-pdk then fills from Kong's JSON.
+func New() interface{} { return &Config{} }
+
+// Access handles Kong's access phase: it answers every request itself.
+func (c *Config) Access(kong *pdk.PDK) {
+	exited := false
+	exit := func(status int, body []byte, h http.Header) {
+		exited = true
+		kong.Response.Exit(status, body, h)
+	}
+	// go-pdk has no recover: a panic here would kill the plugin server and
+	// every request in flight on the node.
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("panic in the Kong access handler", "panic", p, "stack", string(debug.Stack()))
+			if !exited {
+				exit(http.StatusInternalServerError, []byte(`{"error":"internal error"}`), jsonHeader())
+			}
+		}
+	}()
+	status, body, header := c.access(kong)
+	exit(status, body, header)
+}
+
+func jsonHeader() http.Header {
+	return http.Header{"Content-Type": []string{"application/json"}}
+}
+
+func errorAnswer(status int, msg string) (int, []byte, http.Header) {
+	return status, []byte(fmt.Sprintf(`{"error":%q}`, msg)), jsonHeader()
+}
+
+// access runs everything up to the exit, which Access makes last.
+func (c *Config) access(kong *pdk.PDK) (int, []byte, http.Header) {
+	g, err := gateway.Get((*config.Config)(c))
+	if err != nil {
+		slog.Error("modelgate plugin config rejected", "err", err)
+		return errorAnswer(http.StatusInternalServerError, "the modelgate plugin is misconfigured; see the plugin server log")
+	}
+	method, err := kong.Request.GetMethod()
+	if err != nil {
+		return pdkFailure("get_method", err)
+	}
+	pathQuery, err := kong.Request.GetPathWithQuery()
+	if err != nil {
+		return pdkFailure("get_path_with_query", err)
+	}
+	headers, err := kong.Request.GetHeaders(-1)
+	if err != nil {
+		return pdkFailure("get_headers", err)
+	}
+	req := gateway.Request{Method: method, Header: canonical(headers)}
+	req.Path, req.RawQuery, _ = strings.Cut(pathQuery, "?")
+	if method != http.MethodGet && method != http.MethodHead {
+		body, err := kong.Request.GetRawBody()
+		if err != nil {
+			// Kong only hands over a body that fits nginx's client body
+			// buffer (or its temp file): see the README's body settings.
+			slog.Warn("kong.request.get_raw_body failed", "err", err)
+			return errorAnswer(http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("the request body could not be read; the limit is %d bytes", g.MaxBodyBytes()))
+		}
+		req.Body = body
+	}
+	res := g.Handle(context.Background(), req)
+	if g.KongConsumer() && res.Consumer != "" && res.Status < 400 {
+		c.authenticateConsumer(kong, res.Consumer)
+	}
+	return res.Status, res.Body, res.Header
+}
+
+// authenticateConsumer tells Kong who the consumer is, so Kong's logging
+// and analytics plugins see it. A consumer missing from Kong's database is
+// logged, not fatal: the gateway's own auth already decided.
+func (c *Config) authenticateConsumer(kong *pdk.PDK, name string) {
+	consumer, err := kong.Client.LoadConsumer(name, true)
+	if err != nil || consumer.Id == "" {
+		slog.Warn("kong consumer not found; kong.client.authenticate skipped", "consumer", name, "err", err)
+		return
+	}
+	if err := kong.Client.Authenticate(&consumer, nil); err != nil {
+		slog.Warn("kong.client.authenticate failed", "consumer", name, "err", err)
+	}
+}
+
+func pdkFailure(call string, err error) (int, []byte, http.Header) {
+	slog.Error("Kong PDK call failed", "call", call, "err", err)
+	return errorAnswer(http.StatusInternalServerError, "internal error")
+}
+
+// canonical turns Kong's lowercase header names into Go's canonical form.
+func canonical(h map[string][]string) http.Header {
+	out := make(http.Header, len(h))
+	for k, v := range h {
+		out[http.CanonicalHeaderKey(k)] = v
+	}
+	return out
+}
