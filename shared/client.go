@@ -1,0 +1,260 @@
+package shared
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/modelgate/modelgate/shared/pb"
+)
+
+// DefaultMaxMessageBytes is the gRPC message limit used when a config gives
+// none: go-plugin's default (4 MiB) is too small for batched tensors.
+const DefaultMaxMessageBytes = 64 << 20
+
+// Default timeouts of a launched sidecar.
+const (
+	// DefaultStartTimeout covers the sidecar's first model load, which it
+	// finishes before the handshake.
+	DefaultStartTimeout = 2 * time.Minute
+	// DefaultStopTimeout is how long Close waits for a launched sidecar to
+	// drain after SIGTERM before killing it.
+	DefaultStopTimeout = 30 * time.Second
+)
+
+// LaunchConfig says how to start a sidecar process.
+type LaunchConfig struct {
+	// Command is the modelgate-sidecar binary; Args its flags (--models ...).
+	Command string
+	Args    []string
+	// Env is added to this process's environment (later entries win).
+	Env []string
+	// MaxMessageBytes limits gRPC messages both ways (0 = DefaultMaxMessageBytes).
+	MaxMessageBytes int
+	// StartTimeout bounds the start, model loading included (0 =
+	// DefaultStartTimeout); a sooner ctx deadline wins.
+	StartTimeout time.Duration
+	// StopTimeout bounds Close's drain (0 = DefaultStopTimeout).
+	StopTimeout time.Duration
+	// Logger receives go-plugin's messages and the sidecar's log lines at
+	// their levels (nil = slog.Default()).
+	Logger *slog.Logger
+}
+
+// Client is a connection to a sidecar, launched or attached. Its
+// InferenceClient is safe for concurrent use. A Client never restarts or
+// reconnects anything: the caller watches Exited (launch mode) or ServerLive
+// and makes a new Client.
+type Client struct {
+	pb.InferenceClient
+	plugin      *plugin.Client
+	conn        *grpc.ClientConn
+	stopTimeout time.Duration
+}
+
+// Launch starts the sidecar through go-plugin and returns once it has
+// completed the handshake (it loads its models before that).
+func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
+	if cfg.Command == "" {
+		return nil, errors.New("launching sidecar: no command")
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	start := cfg.StartTimeout
+	if start <= 0 {
+		start = DefaultStartTimeout
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < start {
+		start = time.Until(dl)
+	}
+	cmd := exec.Command(cfg.Command, cfg.Args...)
+	// go-plugin appends the host environment after cmd.Env, which would let
+	// it override cfg.Env; so the environment is assembled here instead.
+	cmd.Env = append(os.Environ(), cfg.Env...)
+	pc := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		Plugins:          PluginMap(nil),
+		Cmd:              cmd,
+		SkipHostEnv:      true,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		GRPCDialOptions:  []grpc.DialOption{callSizes(cfg.MaxMessageBytes)},
+		StartTimeout:     start,
+		Logger:           &hclogAdapter{log: logger, name: "sidecar"},
+	})
+	type result struct {
+		c   pb.InferenceClient
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rpc, err := pc.Client()
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		raw, err := rpc.Dispense(PluginName)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		c, ok := raw.(pb.InferenceClient)
+		if !ok {
+			done <- result{err: fmt.Errorf("plugin %q is a %T, not an inference client", PluginName, raw)}
+			return
+		}
+		done <- result{c: c}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			pc.Kill()
+			return nil, fmt.Errorf("launching sidecar %s: %w", cfg.Command, r.err)
+		}
+		stop := cfg.StopTimeout
+		if stop <= 0 {
+			stop = DefaultStopTimeout
+		}
+		return &Client{InferenceClient: r.c, plugin: pc, stopTimeout: stop}, nil
+	case <-ctx.Done():
+		pc.Kill()
+		return nil, fmt.Errorf("launching sidecar %s: %w", cfg.Command, ctx.Err())
+	}
+}
+
+// Attach connects to a sidecar serving on a unix socket (standalone mode)
+// and checks that it answers ServerLive within ctx.
+func Attach(ctx context.Context, socketPath string, maxMessageBytes int) (*Client, error) {
+	conn, err := grpc.NewClient("unix:"+socketPath,
+		grpc.WithTransportCredentials(insecure.NewCredentials()), callSizes(maxMessageBytes))
+	if err != nil {
+		return nil, fmt.Errorf("attaching to sidecar at %s: %w", socketPath, err)
+	}
+	c := &Client{InferenceClient: pb.NewInferenceClient(conn), conn: conn}
+	if _, err := c.ServerLive(ctx, &pb.ServerLiveRequest{}); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("attaching to sidecar at %s: %w", socketPath, err)
+	}
+	return c, nil
+}
+
+func callSizes(max int) grpc.DialOption {
+	if max <= 0 {
+		max = DefaultMaxMessageBytes
+	}
+	return grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(max), grpc.MaxCallSendMsgSize(max))
+}
+
+// Exited reports whether a launched sidecar's process has ended. An
+// attached sidecar is another process's child: Exited is always false, and
+// ServerLive tells whether it still answers.
+func (c *Client) Exited() bool {
+	return c.plugin != nil && c.plugin.Exited()
+}
+
+// Close ends the connection. A launched sidecar gets SIGTERM, so that it
+// finishes the requests in flight, and is killed if it has not exited after
+// the stop timeout.
+func (c *Client) Close() error {
+	if c.conn != nil {
+		return c.conn.Close()
+	}
+	if rc := c.plugin.ReattachConfig(); rc != nil && rc.Pid > 0 && !c.plugin.Exited() {
+		if p, err := os.FindProcess(rc.Pid); err == nil && p.Signal(syscall.SIGTERM) == nil {
+			deadline := time.Now().Add(c.stopTimeout)
+			for !c.plugin.Exited() && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	c.plugin.Kill()
+	return nil
+}
+
+// hclogAdapter lets go-plugin log through slog.
+type hclogAdapter struct {
+	log  *slog.Logger
+	name string
+	args []any
+}
+
+var _ hclog.Logger = (*hclogAdapter)(nil)
+
+func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...interface{}) {
+	var l slog.Level
+	switch {
+	case level <= hclog.Debug: // Trace and Debug
+		l = slog.LevelDebug
+	case level == hclog.Info:
+		l = slog.LevelInfo
+	case level == hclog.Warn:
+		l = slog.LevelWarn
+	default:
+		l = slog.LevelError
+	}
+	h.log.Log(context.Background(), l, msg, append(append([]any{"component", h.name}, h.args...), args...)...)
+}
+
+func (h *hclogAdapter) Trace(msg string, args ...interface{}) { h.Log(hclog.Trace, msg, args...) }
+func (h *hclogAdapter) Debug(msg string, args ...interface{}) { h.Log(hclog.Debug, msg, args...) }
+func (h *hclogAdapter) Info(msg string, args ...interface{})  { h.Log(hclog.Info, msg, args...) }
+func (h *hclogAdapter) Warn(msg string, args ...interface{})  { h.Log(hclog.Warn, msg, args...) }
+func (h *hclogAdapter) Error(msg string, args ...interface{}) { h.Log(hclog.Error, msg, args...) }
+
+func (h *hclogAdapter) enabled(l slog.Level) bool { return h.log.Enabled(context.Background(), l) }
+func (h *hclogAdapter) IsTrace() bool             { return h.enabled(slog.LevelDebug) }
+func (h *hclogAdapter) IsDebug() bool             { return h.enabled(slog.LevelDebug) }
+func (h *hclogAdapter) IsInfo() bool              { return h.enabled(slog.LevelInfo) }
+func (h *hclogAdapter) IsWarn() bool              { return h.enabled(slog.LevelWarn) }
+func (h *hclogAdapter) IsError() bool             { return h.enabled(slog.LevelError) }
+func (h *hclogAdapter) ImpliedArgs() []interface{} {
+	return h.args
+}
+
+func (h *hclogAdapter) With(args ...interface{}) hclog.Logger {
+	return &hclogAdapter{log: h.log, name: h.name, args: append(append([]any(nil), h.args...), args...)}
+}
+func (h *hclogAdapter) Name() string { return h.name }
+func (h *hclogAdapter) Named(name string) hclog.Logger {
+	return &hclogAdapter{log: h.log, name: h.name + "." + name, args: h.args}
+}
+func (h *hclogAdapter) ResetNamed(name string) hclog.Logger {
+	return &hclogAdapter{log: h.log, name: name, args: h.args}
+}
+
+// SetLevel is a no-op: the slog handler decides.
+func (h *hclogAdapter) SetLevel(hclog.Level) {}
+
+func (h *hclogAdapter) GetLevel() hclog.Level {
+	switch {
+	case h.IsDebug():
+		return hclog.Debug
+	case h.IsInfo():
+		return hclog.Info
+	case h.IsWarn():
+		return hclog.Warn
+	default:
+		return hclog.Error
+	}
+}
+
+func (h *hclogAdapter) StandardLogger(*hclog.StandardLoggerOptions) *log.Logger {
+	return slog.NewLogLogger(h.log.Handler(), slog.LevelInfo)
+}
+
+func (h *hclogAdapter) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
+	return slog.NewLogLogger(h.log.Handler(), slog.LevelInfo).Writer()
+}

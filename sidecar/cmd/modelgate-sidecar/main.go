@@ -1,0 +1,95 @@
+// Command modelgate-sidecar serves a model repository with ONNX Runtime over
+// a gRPC service on a unix socket: launched by the modelgate plugin server
+// through go-plugin, or standalone with --socket for a sidecar container.
+//
+//	modelgate-sidecar --models DIR [--socket PATH] [--metrics-addr ADDR] ...
+//	modelgate-sidecar probe --socket PATH [--ready]
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// DefaultMaxMessageBytes is the gRPC message limit in both directions.
+const DefaultMaxMessageBytes = 64 << 20
+
+// flags are the serve command's options.
+type flags struct {
+	models          string
+	socket          string
+	metricsAddr     string
+	pollInterval    time.Duration
+	intraOpThreads  int
+	maxMessageBytes int
+	maxElements     int64
+	ortLib          string
+	logLevel        string
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "probe" {
+		os.Exit(probe(os.Args[2:], os.Stderr))
+	}
+	f, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "modelgate-sidecar:", err)
+		os.Exit(2)
+	}
+	os.Exit(serve(f))
+}
+
+func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+	f := &flags{}
+	fs := flag.NewFlagSet("modelgate-sidecar", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.models, "models", "", "model repository folder (required)")
+	fs.StringVar(&f.socket, "socket", "", "serve standalone on this unix socket (e.g. /run/modelgate/sidecar.sock); without it the sidecar expects to be launched by the plugin server")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics, /v2/health/live and /v2/health/ready on this address (e.g. :8002); empty = off")
+	fs.DurationVar(&f.pollInterval, "poll-interval", 0, "rescan the model repository this often (0 = off; LoadModel/UnloadModel still work)")
+	fs.IntVar(&f.intraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads where a model config says 0 (0 = ONNX Runtime's default)")
+	fs.IntVar(&f.maxMessageBytes, "max-message-bytes", DefaultMaxMessageBytes, "largest gRPC message received or sent")
+	fs.Int64Var(&f.maxElements, "max-elements", 16<<20, "largest element count of one tensor in a request (0 = no limit)")
+	fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $ORT_LIB, else libonnxruntime.so.1)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: modelgate-sidecar --models DIR [--socket PATH] [flags]\n       modelgate-sidecar probe --socket PATH [--ready]\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	var problems []error
+	if f.models == "" {
+		problems = append(problems, errors.New("--models DIR is required"))
+	}
+	if f.pollInterval < 0 {
+		problems = append(problems, errors.New("--poll-interval must not be negative"))
+	}
+	if f.maxMessageBytes < 1<<10 {
+		problems = append(problems, errors.New("--max-message-bytes must be at least 1024"))
+	}
+	if f.maxElements < 0 || f.intraOpThreads < 0 {
+		problems = append(problems, errors.New("--max-elements and --intra-op-threads must not be negative"))
+	}
+	if _, err := parseLevel(f.logLevel); err != nil {
+		problems = append(problems, err)
+	}
+	if f.ortLib == "" {
+		f.ortLib = os.Getenv("ORT_LIB")
+	}
+	if f.ortLib == "" {
+		f.ortLib = "libonnxruntime.so.1"
+	}
+	return f, errors.Join(problems...)
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+
+	"github.com/modelgate/modelgate/shared"
+	"github.com/modelgate/modelgate/shared/pb"
+	"github.com/modelgate/modelgate/sidecar/internal/metrics"
+	"github.com/modelgate/modelgate/sidecar/internal/ort"
+	"github.com/modelgate/modelgate/sidecar/internal/repository"
+	"github.com/modelgate/modelgate/sidecar/internal/server"
+)
+
+// shutdownTimeout bounds the drain on SIGTERM: in-flight requests finish
+// within their own deadlines, this is the backstop.
+const shutdownTimeout = 30 * time.Second
+
+// serve runs the sidecar until a signal (standalone) or the plugin host
+// ends it, and returns the exit code.
+func serve(f *flags) int {
+	pluginMode := f.socket == ""
+	if pluginMode && os.Getenv(shared.Handshake.MagicCookieKey) != shared.Handshake.MagicCookieValue {
+		fmt.Fprintf(os.Stderr, `modelgate-sidecar: no --socket given, and not launched by the modelgate plugin server.
+  Run it standalone:  modelgate-sidecar --models %s --socket /run/modelgate/sidecar.sock
+  or let the plugin server launch it (sidecar.mode: launch in kong.yml).
+`, f.models)
+		return 2
+	}
+	level, _ := parseLevel(f.logLevel)
+	// Captured before go-plugin swaps os.Stderr: this is the real stderr the
+	// plugin host reads log lines from.
+	stderr := os.Stderr
+	log := newLogger(stderr, level, pluginMode)
+
+	// Set up before the (possibly long) first load, so that a SIGTERM then
+	// still ends in a clean drain.
+	signals := make(chan os.Signal, 1)
+	// Launched by go-plugin, SIGINT belongs to the host (a Ctrl+C in its
+	// terminal reaches the whole process group; go-plugin ignores it here and
+	// the host stops the sidecar itself). SIGTERM always drains.
+	if pluginMode {
+		signal.Notify(signals, syscall.SIGTERM)
+	} else {
+		signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	}
+	if err := ort.Init(f.ortLib); err != nil {
+		log.Error("cannot load ONNX Runtime (set --ort-lib or $ORT_LIB)", "error", err)
+		return 1
+	}
+	if st, err := os.Stat(f.models); err != nil || !st.IsDir() {
+		log.Error("--models is not a readable folder", "models", f.models, "error", err)
+		return 1
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg)
+	repo := repository.New(repository.Options{Dir: f.models, IntraOpThreads: f.intraOpThreads, Metrics: m, Logger: log})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log.Info("loading model repository", "models", f.models, "onnxruntime", ort.Version())
+	if err := repo.Poll(ctx); err != nil {
+		log.Error("cannot read the model repository", "error", err)
+		return 1
+	}
+	if f.pollInterval > 0 {
+		go repo.Run(ctx, f.pollInterval)
+	}
+	if f.metricsAddr != "" {
+		stop, err := metrics.Serve(ctx, f.metricsAddr, metrics.Handler(reg, repo), log)
+		if err != nil {
+			log.Error("cannot serve metrics", "error", err)
+			return 1
+		}
+		defer stop()
+	}
+
+	srv := server.New(repo, m, f.maxElements, log)
+	grpcOpts := []grpc.ServerOption{grpc.MaxRecvMsgSize(f.maxMessageBytes), grpc.MaxSendMsgSize(f.maxMessageBytes)}
+	var err error
+	if pluginMode {
+		err = servePlugin(srv, grpcOpts, signals, newHCLogger(stderr, level), log)
+	} else {
+		err = serveSocket(f.socket, srv, grpcOpts, signals, log)
+	}
+	cancel()
+	drainCtx, done := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer done()
+	if cerr := repo.Close(drainCtx); cerr != nil {
+		log.Warn("unloading models", "error", cerr)
+	}
+	if err != nil {
+		log.Error("sidecar stopped", "error", err)
+		return 1
+	}
+	log.Info("sidecar stopped")
+	return 0
+}
+
+// inferenceServer is the service plus the drain a shutdown needs.
+type inferenceServer interface {
+	pb.InferenceServer
+	drainer
+}
+
+// drainer is the part of the server a shutdown needs.
+type drainer interface {
+	Drain(ctx context.Context) error
+}
+
+// shutdown refuses new inference requests, waits for those in flight (up
+// to shutdownTimeout), then stops the gRPC server.
+func shutdown(d drainer, s *grpc.Server, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := d.Drain(ctx); err != nil {
+		log.Warn("in-flight requests did not finish in time; stopping anyway", "error", err)
+	}
+	// GracefulStop lets the last answers flush; under go-plugin it would
+	// also wait for the host's stdio stream, hence the bound.
+	stopped := make(chan struct{})
+	go func() {
+		s.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(2 * time.Second):
+		s.Stop()
+	}
+}

@@ -1,0 +1,132 @@
+package repository
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/modelgate/modelgate/shared/tensor"
+	batch "github.com/modelgate/modelgate/sidecar/internal/batchstub"
+	"github.com/modelgate/modelgate/sidecar/internal/config"
+	"github.com/modelgate/modelgate/sidecar/internal/modelfile"
+	"github.com/modelgate/modelgate/sidecar/internal/ort"
+	"github.com/modelgate/modelgate/sidecar/internal/textproc"
+)
+
+// loadServed reads, checks and warms up one version; on any error nothing
+// it created is left open.
+func (r *Repository) loadServed(ctx context.Context, model, version, modelDir string, cfg *config.Config) (_ *Served, err error) {
+	log := r.log.With("model", model, "version", version)
+	s := &Served{Model: model, Version: version, MaxBatchSize: cfg.MaxBatchSize, log: log}
+	defer func() {
+		if err != nil {
+			_ = s.close(context.WithoutCancel(ctx))
+		}
+	}()
+	bytes, _, err := modelfile.Read(filepath.Join(modelDir, version), modelfile.KeyFromConfig(cfg.Encryption, modelDir))
+	if err != nil {
+		return nil, err
+	}
+	// A decrypted model must not outlive the sessions built from it.
+	defer clear(bytes)
+
+	opts := ort.Options{
+		Providers:      cfg.InstanceGroup.ExecutionProviders,
+		DeviceIDs:      cfg.InstanceGroup.DeviceIDs,
+		RequireGPU:     cfg.InstanceGroup.RequireGPU,
+		IntraOpThreads: cfg.InstanceGroup.IntraOpThreads,
+	}
+	if opts.IntraOpThreads == 0 {
+		opts.IntraOpThreads = r.opts.IntraOpThreads
+	}
+	for i := 0; i < cfg.InstanceGroup.Count; i++ {
+		sess, err := ort.NewSession(bytes, opts.ForInstance(i), log.With("instance", i))
+		if err != nil {
+			return nil, fmt.Errorf("creating session %d: %w", i, err)
+		}
+		s.sessions = append(s.sessions, sess)
+	}
+	s.Provider = s.sessions[0].Provider()
+
+	if s.spec, err = buildSpec(cfg, s.sessions[0].Inputs(), s.sessions[0].Outputs()); err != nil {
+		return nil, err
+	}
+	s.Inputs, s.Outputs = s.spec.inputs, s.spec.outputs
+	if t := cfg.Preprocess.Text; t != nil {
+		if s.tokenizer, err = textproc.NewTokenizer(*t, modelDir); err != nil {
+			return nil, err
+		}
+	}
+	if c := cfg.Postprocess.Classify; c != nil {
+		s.classifier = textproc.NewClassifier(*c)
+		s.Labels = c.Labels
+	}
+	if err := s.warmUp(ctx, cfg); err != nil {
+		return nil, err
+	}
+	runners := make([]batch.Runner, len(s.sessions))
+	for i, sess := range s.sessions {
+		runners[i] = sess
+	}
+	s.batcher = batch.New(batchConfig(cfg), runners, r.opts.Metrics.Observer(model, version))
+	log.Info("model version loaded", "instances", len(s.sessions), "provider", s.Provider)
+	return s, nil
+}
+
+// warmUp runs every session once per warm-up batch size with zero inputs,
+// so that first requests do not pay for lazy allocation or (on GPUs)
+// algorithm selection, and so that a model that cannot run fails its load.
+func (s *Served) warmUp(ctx context.Context, cfg *config.Config) error {
+	sizes := []int{1}
+	if cfg.MaxBatchSize > 0 && cfg.DynamicBatching != nil && len(cfg.DynamicBatching.PreferredBatchSizes) > 0 {
+		sizes = cfg.DynamicBatching.PreferredBatchSizes
+	}
+	outputs := make([]string, len(s.spec.modelOutputs))
+	for i, o := range s.spec.modelOutputs {
+		outputs[i] = o.Name
+	}
+	for _, size := range sizes {
+		inputs, err := zeroInputs(s.spec.modelInputs, size)
+		if err != nil {
+			return err
+		}
+		for i, sess := range s.sessions {
+			if _, err := sess.Run(ctx, inputs, outputs); err != nil {
+				return fmt.Errorf("warm-up run (batch %d, instance %d): %w", size, i, err)
+			}
+		}
+	}
+	s.log.Debug("warmed up", "batch_sizes", sizes)
+	return nil
+}
+
+// zeroInputs builds all-zero inputs (empty strings for BYTES) with batch
+// size b (when the first dim is the batch) and 1 for other dynamic dims.
+func zeroInputs(specs []TensorSpec, b int) ([]tensor.Tensor, error) {
+	var out []tensor.Tensor
+	for _, sp := range specs {
+		shape := make([]int64, len(sp.Shape))
+		for i, d := range sp.Shape {
+			switch {
+			case i == 0 && d == -1:
+				shape[i] = int64(b)
+			case d == -1:
+				shape[i] = 1
+			default:
+				shape[i] = d
+			}
+		}
+		n, err := tensor.ElementCount(shape, 0)
+		if err != nil {
+			return nil, err
+		}
+		t := tensor.Tensor{Name: sp.Name, DataType: sp.DataType, Shape: shape}
+		if sp.DataType == tensor.Bytes {
+			t.Raw = tensor.EncodeBytes(make([][]byte, n))
+		} else {
+			t.Raw = make([]byte, n*int64(sp.DataType.Size()))
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}

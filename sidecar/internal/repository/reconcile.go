@@ -1,0 +1,400 @@
+package repository
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/modelgate/modelgate/sidecar/internal/config"
+	"github.com/modelgate/modelgate/sidecar/internal/modelfile"
+)
+
+// Poll scans the models folder once: new models and versions are loaded,
+// changed ones reloaded, removed ones unloaded. Problems are logged and
+// shown in the index; Poll itself only fails when the folder is unreadable.
+func (r *Repository) Poll(ctx context.Context) error {
+	r.ops.Lock()
+	defer r.ops.Unlock()
+	entries, err := os.ReadDir(r.opts.Dir)
+	if err != nil {
+		return fmt.Errorf("reading models folder: %w", err)
+	}
+	present := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || strings.HasPrefix(name, ".") {
+			continue
+		}
+		if err := config.CheckModelName(name); err != nil {
+			r.log.Warn("skipping model folder", "folder", name, "error", err)
+			continue
+		}
+		present[name] = true
+		_ = r.reconcile(ctx, name, false)
+	}
+	r.mu.RLock()
+	var gone []string
+	for name := range r.models {
+		if !present[name] {
+			gone = append(gone, name)
+		}
+	}
+	r.mu.RUnlock()
+	for _, name := range gone {
+		r.log.Info("model folder removed; unloading", "model", name)
+		r.unloadVersions(ctx, name, nil)
+		r.mu.Lock()
+		delete(r.models, name)
+		r.mu.Unlock()
+		r.opts.Metrics.SetLoaded(name, 0)
+	}
+	return nil
+}
+
+// Run polls every interval until ctx ends.
+func (r *Repository) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := r.Poll(ctx); err != nil {
+				r.log.Error("polling the model repository", "error", err)
+			}
+		}
+	}
+}
+
+// Load loads a model (LoadModel RPC): with version empty, whatever its
+// policy wants; else that version too, even outside the policy. Failed
+// versions are retried. It returns the versions ready afterwards.
+func (r *Repository) Load(ctx context.Context, name, version string) ([]string, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	r.ops.Lock()
+	defer r.ops.Unlock()
+	if _, err := os.Stat(filepath.Join(r.opts.Dir, name)); err != nil {
+		return nil, fmt.Errorf("%w: model %q is not in the repository", ErrNotFound, name)
+	}
+	r.mu.Lock()
+	m := r.modelLocked(name)
+	m.unloaded = false
+	if version == "" {
+		clear(m.excluded)
+	} else {
+		n, err := config.VersionNumber(version)
+		if err != nil {
+			r.mu.Unlock()
+			return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+		}
+		if _, err := os.Stat(filepath.Join(m.dir, version)); err != nil {
+			r.mu.Unlock()
+			return nil, fmt.Errorf("%w: model %q has no version folder %q", ErrNotFound, name, version)
+		}
+		delete(m.excluded, n)
+		m.pinned[n] = true
+	}
+	r.mu.Unlock()
+	if err := r.reconcile(ctx, name, true); err != nil {
+		return nil, err
+	}
+	return r.ReadyVersions(name)
+}
+
+// Unload unloads a model's versions (UnloadModel RPC): all of them when
+// version is empty. They stay unloaded, even across polls, until Load.
+func (r *Repository) Unload(ctx context.Context, name, version string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	r.ops.Lock()
+	defer r.ops.Unlock()
+	r.mu.Lock()
+	m, ok := r.models[name]
+	if !ok {
+		r.mu.Unlock()
+		return fmt.Errorf("%w: model %q is not in the repository", ErrNotFound, name)
+	}
+	var only []int64
+	if version == "" {
+		m.unloaded = true
+	} else {
+		n, err := strconv.ParseInt(version, 10, 64)
+		if _, ok := m.versions[n]; err != nil || !ok {
+			r.mu.Unlock()
+			return fmt.Errorf("%w: model %q has no version %q", ErrNotFound, name, version)
+		}
+		m.excluded[n] = true
+		delete(m.pinned, n)
+		m.wanted = slices.DeleteFunc(m.wanted, func(w int64) bool { return w == n })
+		only = []int64{n}
+	}
+	r.mu.Unlock()
+	r.unloadVersions(ctx, name, only)
+	return nil
+}
+
+// modelLocked returns the model, creating its entry; r.mu must be held.
+func (r *Repository) modelLocked(name string) *model {
+	m, ok := r.models[name]
+	if !ok {
+		m = &model{name: name, dir: filepath.Join(r.opts.Dir, name),
+			pinned: map[int64]bool{}, excluded: map[int64]bool{}, versions: map[int64]*version{}}
+		r.models[name] = m
+	}
+	return m
+}
+
+// reconcile brings one model in line with its folder; r.ops must be held.
+// explicit (LoadModel) retries versions whose last load failed. The error
+// is the first load failure, for LoadModel to report.
+func (r *Repository) reconcile(ctx context.Context, name string, explicit bool) error {
+	r.mu.Lock()
+	m := r.modelLocked(name)
+	skip := m.unloaded && !explicit
+	r.mu.Unlock()
+	if skip {
+		return nil
+	}
+	log := r.log.With("model", name)
+
+	cfg, digest, cfgErr := readConfig(m.dir)
+	r.mu.Lock()
+	changed := digest != m.cfgDigest || (cfgErr == nil) != (m.cfgErr == nil)
+	m.cfgDigest, m.cfgErr = digest, cfgErr
+	r.mu.Unlock()
+	if cfgErr != nil {
+		// The versions already serving keep serving with the old config.
+		if changed || explicit {
+			log.Error("model config refused; serving versions keep their old config", "error", cfgErr)
+			r.opts.Metrics.LoadFailed(name)
+		}
+		return fmt.Errorf("%w: %w", ErrLoadFailed, cfgErr)
+	}
+
+	available, err := versionFolders(m.dir)
+	if err != nil {
+		log.Error("reading model folder", "error", err)
+		return fmt.Errorf("%w: %w", ErrLoadFailed, err)
+	}
+	r.mu.Lock()
+	wanted := cfg.VersionPolicy.Select(available)
+	for n := range m.pinned {
+		if slices.Contains(available, n) && !slices.Contains(wanted, n) {
+			wanted = append(wanted, n)
+		}
+	}
+	wanted = slices.DeleteFunc(wanted, func(n int64) bool { return m.excluded[n] })
+	slices.Sort(wanted)
+	m.wanted = wanted
+	m.missing = nil
+	for _, s := range cfg.VersionPolicy.Specific {
+		if n, _ := strconv.ParseInt(s, 10, 64); !slices.Contains(available, n) {
+			m.missing = append(m.missing, s)
+		}
+	}
+	r.mu.Unlock()
+	if len(m.missing) > 0 && changed {
+		log.Warn("version policy names versions without a folder", "missing", m.missing)
+	}
+
+	var firstErr error
+	for _, n := range wanted {
+		if err := r.ensureLoaded(ctx, m, n, cfg, digest, explicit); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+
+	// Versions no longer wanted go only once every wanted one serves, so a
+	// failed new version never leaves the model without the old one.
+	r.mu.RLock()
+	allReady := true
+	for _, n := range wanted {
+		if v := m.versions[n]; v == nil || v.serving == nil {
+			allReady = false
+		}
+	}
+	var stale []int64
+	for n, v := range m.versions {
+		if slices.Contains(wanted, n) {
+			continue
+		}
+		if v.serving == nil || allReady || !slices.Contains(available, n) {
+			stale = append(stale, n)
+		}
+	}
+	r.mu.RUnlock()
+	if len(stale) > 0 {
+		r.unloadVersions(ctx, name, stale)
+	}
+	if !allReady && len(wanted) > 0 {
+		log.Warn("model not fully ready; older versions kept serving", "wanted", wanted)
+	}
+	return firstErr
+}
+
+// ensureLoaded loads version n unless it serves from the same files already.
+func (r *Repository) ensureLoaded(ctx context.Context, m *model, n int64, cfg *config.Config, cfgDigest string, explicit bool) error {
+	vname := strconv.FormatInt(n, 10)
+	sum, sumErr := modelfile.Digest(filepath.Join(m.dir, vname))
+	fingerprint := cfgDigest + "/" + sum
+
+	r.mu.Lock()
+	v, ok := m.versions[n]
+	if !ok {
+		v = &version{number: n, state: StateUnavailable}
+		m.versions[n] = v
+	}
+	if v.fingerprint == fingerprint && (v.serving != nil || (v.state == StateFailed && !explicit)) {
+		r.mu.Unlock()
+		return nil
+	}
+	if v.serving == nil {
+		v.state, v.reason = StateLoading, ""
+	}
+	r.mu.Unlock()
+
+	log := r.log.With("model", m.name, "version", vname)
+	log.Info("loading model version")
+	start := time.Now()
+	var s *Served
+	err := sumErr
+	if err == nil {
+		s, err = r.loadServed(ctx, m.name, vname, m.dir, cfg)
+	}
+
+	r.mu.Lock()
+	v.fingerprint = fingerprint
+	var old *Served
+	if err != nil {
+		if v.serving == nil {
+			v.state, v.reason = StateFailed, err.Error()
+		} else {
+			v.reason = "reload failed, previous files still serving: " + err.Error()
+		}
+	} else {
+		old = v.serving
+		v.serving, v.state, v.reason = s, StateReady, ""
+	}
+	ready := len(readyVersions(m))
+	r.mu.Unlock()
+	r.opts.Metrics.SetLoaded(m.name, ready)
+
+	if err != nil {
+		r.opts.Metrics.LoadFailed(m.name)
+		log.Error("model version failed to load", "error", err)
+		return fmt.Errorf("%w: model %q version %s: %w", ErrLoadFailed, m.name, vname, err)
+	}
+	log.Info("model version ready", "took", time.Since(start).Round(time.Millisecond).String())
+	if old != nil {
+		r.retireWithTimeout(ctx, old)
+	}
+	return nil
+}
+
+// unloadVersions unpublishes the given versions of a model (all when nil),
+// then drains and frees them.
+func (r *Repository) unloadVersions(ctx context.Context, name string, only []int64) {
+	r.mu.Lock()
+	m, ok := r.models[name]
+	if !ok {
+		r.mu.Unlock()
+		return
+	}
+	var retiring []*Served
+	var states []*version
+	for n, v := range m.versions {
+		if only != nil && !slices.Contains(only, n) {
+			continue
+		}
+		if v.serving != nil {
+			retiring = append(retiring, v.serving)
+			v.serving, v.state, v.reason = nil, StateUnloading, ""
+			states = append(states, v)
+		} else {
+			// Nothing serves: forget a failed or never-loaded version.
+			delete(m.versions, n)
+		}
+	}
+	ready := len(readyVersions(m))
+	r.mu.Unlock()
+	r.opts.Metrics.SetLoaded(name, ready)
+	for _, s := range retiring {
+		r.retireWithTimeout(ctx, s)
+	}
+	r.mu.Lock()
+	for _, v := range states {
+		if v.serving == nil && v.state == StateUnloading {
+			v.state, v.fingerprint = StateUnavailable, ""
+		}
+	}
+	r.mu.Unlock()
+}
+
+func (r *Repository) retireWithTimeout(ctx context.Context, s *Served) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.DrainTimeout)
+	defer cancel()
+	if err := r.retire(ctx, s); err != nil {
+		s.log.Warn("unloading model version", "error", err)
+	}
+}
+
+// readConfig parses config.yaml (absent = all defaults) and returns a
+// digest of it and of the vocabulary it names, so that editing either
+// reloads the model.
+func readConfig(dir string) (*config.Config, string, error) {
+	path := filepath.Join(dir, config.FileName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		data, err = nil, nil
+	}
+	h := sha256.New()
+	h.Write(data)
+	digest := func() string { return hex.EncodeToString(h.Sum(nil)) }
+	if err != nil {
+		return nil, digest(), fmt.Errorf("reading model config: %w", err)
+	}
+	cfg, err := config.Parse(path, data)
+	if err != nil {
+		return nil, digest(), err
+	}
+	if t := cfg.Preprocess.Text; t != nil {
+		vocab, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(t.Vocabulary)))
+		if err != nil {
+			return nil, digest(), fmt.Errorf("preprocess.text.vocabulary: %w", err)
+		}
+		h.Write(vocab)
+	}
+	return cfg, digest(), nil
+}
+
+// versionFolders lists the numbered folders of a model folder; anything
+// else in it (config.yaml, vocabularies, keys) is ignored.
+func versionFolders(dir string) ([]int64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if n, err := config.VersionNumber(e.Name()); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
