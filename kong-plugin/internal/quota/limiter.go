@@ -136,7 +136,9 @@ type Decision struct {
 	// request through unchecked.
 	Degraded bool
 	// Headers are the response headers, as Kong's rate-limiting plugin sends
-	// them (plus Retry-After on a rejection). Empty when Degraded.
+	// them (plus Retry-After on a rejection). Empty when Degraded. The keys
+	// are spelled as Kong spells them, which is not Go's canonical form: copy
+	// them with a range loop (Header.Get/Set would miss or respell them).
 	Headers http.Header
 	// release frees the concurrency slot; nil when no slot was taken.
 	release *releaser
@@ -247,20 +249,22 @@ func decide(t Tier, req *takeRequest, u usage) Decision {
 			continue
 		}
 		left := limit - u.used[w]
-		if !anyWindowStopped || stopped[w] {
-			left-- // this request, as Kong counts it
+		if u.allowed || stopped[w] {
+			// This request counts, as in Kong: unless another limit
+			// stopped it, in which case it was not counted here.
+			left--
 		}
 		left = max(0, left)
 		if best < 0 || left < bestLeft || left == bestLeft && w > best {
 			best, bestLeft, bestReset = w, left, w.reset(req.now)
 		}
-		h.Set("X-RateLimit-Limit-"+headerNames[w], strconv.Itoa(limit))
-		h.Set("X-RateLimit-Remaining-"+headerNames[w], strconv.Itoa(left))
+		setHeader(h, "X-RateLimit-Limit-"+headerNames[w], strconv.Itoa(limit))
+		setHeader(h, "X-RateLimit-Remaining-"+headerNames[w], strconv.Itoa(left))
 	}
 	if best >= 0 {
-		h.Set("RateLimit-Limit", strconv.Itoa(req.limits[best]))
-		h.Set("RateLimit-Remaining", strconv.Itoa(bestLeft))
-		h.Set("RateLimit-Reset", strconv.FormatInt(bestReset, 10))
+		setHeader(h, "RateLimit-Limit", strconv.Itoa(req.limits[best]))
+		setHeader(h, "RateLimit-Remaining", strconv.Itoa(bestLeft))
+		setHeader(h, "RateLimit-Reset", strconv.FormatInt(bestReset, 10))
 	}
 	if req.itemsLimit > 0 {
 		// Kong's response-ratelimiting names custom limits this way.
@@ -268,8 +272,8 @@ func decide(t Tier, req *takeRequest, u usage) Decision {
 		if u.allowed {
 			left -= req.items
 		}
-		h.Set("X-RateLimit-Limit-Items-Day", strconv.Itoa(req.itemsLimit))
-		h.Set("X-RateLimit-Remaining-Items-Day", strconv.Itoa(max(0, left)))
+		setHeader(h, "X-RateLimit-Limit-Items-Day", strconv.Itoa(req.itemsLimit))
+		setHeader(h, "X-RateLimit-Remaining-Items-Day", strconv.Itoa(max(0, left)))
 	}
 
 	if u.allowed {
@@ -294,6 +298,13 @@ func decide(t Tier, req *takeRequest, u usage) Decision {
 		d.Window, retry = WindowConcurrency, 1
 	}
 	d.RetryAfter = time.Duration(retry) * time.Second
-	h.Set("Retry-After", strconv.FormatInt(retry, 10))
+	setHeader(h, "Retry-After", strconv.FormatInt(retry, 10))
 	return d
+}
+
+// setHeader stores a header under Kong's exact spelling ("X-RateLimit-...",
+// not Go's canonical "X-Ratelimit-..."), so both front-ends send what Kong's
+// plugin sends. Read such keys with h[name], not h.Get.
+func setHeader(h http.Header, name, value string) {
+	h[name] = []string{value}
 }
