@@ -1,0 +1,81 @@
+package repository
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+	"log/slog"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelgate/modelgate/sidecar/internal/metrics"
+	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
+	"github.com/modelgate/modelgate/shared/tensor"
+)
+
+// open returns a polled repository over dir, closed when the test ends.
+func open(t *testing.T, dir string) *Repository {
+	t.Helper()
+	testmodels.InitORT(t)
+	r := New(Options{Dir: dir, Metrics: metrics.New(prometheus.NewRegistry()), IntraOpThreads: 1,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err := r.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	return r
+}
+
+func fp32(vals ...float32) []byte {
+	var b []byte
+	for _, v := range vals {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	return b
+}
+
+func floats(raw []byte) []float32 {
+	out := make([]float32, len(raw)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return out
+}
+
+// addSum runs adder version (""=latest) on a=[1,2,3,4], b=[10,20,30,40] and
+// returns the version that answered and sum[0] (11 + version - 1).
+func addSum(t testing.TB, r *Repository, version string) (string, float32, error) {
+	s, release, err := r.Acquire("adder", version)
+	if err != nil {
+		return "", 0, err
+	}
+	defer release()
+	out, err := s.Infer(context.Background(), []tensor.Tensor{
+		{Name: "a", DataType: tensor.FP32, Shape: []int64{1, 4}, Raw: fp32(1, 2, 3, 4)},
+		{Name: "b", DataType: tensor.FP32, Shape: []int64{1, 4}, Raw: fp32(10, 20, 30, 40)},
+	}, []string{"sum"})
+	if err != nil {
+		return s.Version, 0, err
+	}
+	return s.Version, floats(out[0].Raw)[0], nil
+}
+
+func states(r *Repository, model string) map[string]string {
+	out := map[string]string{}
+	for _, e := range r.Index() {
+		if e.Model == model {
+			out[e.Version] = e.State
+		}
+	}
+	return out
+}
+
+func reasonOf(r *Repository, model, version string) string {
+	for _, e := range r.Index() {
+		if e.Model == model && e.Version == version {
+			return e.Reason
+		}
+	}
+	return ""
+}

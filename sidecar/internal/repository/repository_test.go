@@ -1,0 +1,341 @@
+package repository
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/modelgate/modelgate/sidecar/internal/modelfile"
+	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
+)
+
+// adderConfig is the adder's config with another version policy.
+func adderConfig(policy string) string {
+	return `max_batch_size: 8
+dynamic_batching:
+  max_queue_delay: 1ms
+  preferred_batch_sizes: [4]
+version_policy:
+  ` + policy + "\n"
+}
+
+func TestVersionPolicies(t *testing.T) {
+	tests := []struct {
+		policy string
+		ready  []string
+		latest float32
+	}{
+		{"latest: 1", []string{"3"}, 13},
+		{"latest: 2", []string{"2", "3"}, 13},
+		{"all: true", []string{"1", "2", "3"}, 13},
+		{`specific: ["1", "2"]`, []string{"1", "2"}, 12},
+	}
+	for _, tt := range tests {
+		t.Run(tt.policy, func(t *testing.T) {
+			dir := testmodels.Repo(t, "adder")
+			testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"), adderConfig(tt.policy))
+			r := open(t, dir)
+			got, err := r.ReadyVersions("adder")
+			if err != nil || strings.Join(got, ",") != strings.Join(tt.ready, ",") {
+				t.Fatalf("ready versions %v (%v), want %v", got, err, tt.ready)
+			}
+			for _, v := range tt.ready {
+				_, sum, err := addSum(t, r, v)
+				want := float32(11) + float32(v[0]-'1')
+				if err != nil || sum != want {
+					t.Errorf("version %s: sum %v (%v), want %v", v, sum, err, want)
+				}
+			}
+			if v, sum, err := addSum(t, r, ""); err != nil || sum != tt.latest {
+				t.Errorf("latest: version %s sum %v (%v), want %v", v, sum, err, tt.latest)
+			}
+			if !r.Ready() {
+				t.Errorf("not ready: %+v", r.Index())
+			}
+		})
+	}
+}
+
+func TestSpecificVersionMissing(t *testing.T) {
+	dir := testmodels.Repo(t, "adder")
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"), adderConfig(`specific: ["2", "7"]`))
+	r := open(t, dir)
+	if r.Ready() {
+		t.Error("ready although version 7 has no folder")
+	}
+	if st := states(r, "adder"); st["2"] != StateReady || st["7"] != StateUnavailable {
+		t.Errorf("states %v", st)
+	}
+}
+
+func TestChecksumMismatch(t *testing.T) {
+	dir := testmodels.Repo(t, "adder")
+	path := filepath.Join(dir, "adder", "2", "model.onnx")
+	data, _ := os.ReadFile(path)
+	data[len(data)-1] ^= 0xff
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, dir)
+	st := states(r, "adder")
+	if st["1"] != StateReady || st["2"] != StateFailed || st["3"] != StateReady {
+		t.Fatalf("states %v", st)
+	}
+	if reason := reasonOf(r, "adder", "2"); !strings.Contains(reason, "checksum mismatch") {
+		t.Errorf("reason %q", reason)
+	}
+	if _, _, err := addSum(t, r, "2"); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Errorf("inference on the refused version: %v", err)
+	}
+	if r.Ready() {
+		t.Error("ready with a failed version")
+	}
+	if _, err := r.Load(context.Background(), "adder", "2"); !errors.Is(err, ErrLoadFailed) {
+		t.Errorf("explicit load of the refused version: %v", err)
+	}
+}
+
+func TestEncryptedModel(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	dir := testmodels.Repo(t, "adder")
+	v1 := filepath.Join(dir, "adder", "1")
+	enc, err := modelfile.Encrypt(key, testmodels.ModelBytes(t, "adder", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(v1, "model.onnx"))
+	os.Remove(filepath.Join(v1, "model.onnx.sha256"))
+	testmodels.Write(t, filepath.Join(v1, "model.onnx.enc"), enc)
+	os.RemoveAll(filepath.Join(dir, "adder", "2"))
+	os.RemoveAll(filepath.Join(dir, "adder", "3"))
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"),
+		adderConfig("latest: 1")+"encryption:\n  key_env: TEST_ADDER_KEY\n")
+
+	t.Setenv("TEST_ADDER_KEY", hex.EncodeToString(key))
+	r := open(t, dir)
+	if _, sum, err := addSum(t, r, "1"); err != nil || sum != 11 {
+		t.Fatalf("encrypted model: sum %v, %v", sum, err)
+	}
+
+	// A wrong key refuses the version with a reason that says so.
+	t.Setenv("TEST_ADDER_KEY", hex.EncodeToString([]byte("fedcba9876543210fedcba9876543210")))
+	r2 := open(t, dir)
+	if st := states(r2, "adder"); st["1"] != StateFailed || !strings.Contains(reasonOf(r2, "adder", "1"), "wrong key") {
+		t.Errorf("wrong key: %v %q", st, reasonOf(r2, "adder", "1"))
+	}
+}
+
+// TestFailedLoadKeepsOld adds a broken newer version: the old one keeps
+// serving, and the broken one is refused with its reason.
+func TestFailedLoadKeepsOld(t *testing.T) {
+	dir := testmodels.Repo(t, "adder")
+	os.RemoveAll(filepath.Join(dir, "adder", "3"))
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"), adderConfig("latest: 1"))
+	os.RemoveAll(filepath.Join(dir, "adder", "2"))
+	r := open(t, dir)
+	if v, _, err := addSum(t, r, ""); err != nil || v != "1" {
+		t.Fatalf("before: %s %v", v, err)
+	}
+	testmodels.Write(t, filepath.Join(dir, "adder", "2", "model.onnx"), []byte("not an onnx model"))
+	if err := r.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if v, sum, err := addSum(t, r, ""); err != nil || v != "1" || sum != 11 {
+		t.Errorf("after a failed load: version %s sum %v (%v), want version 1", v, sum, err)
+	}
+	if st := states(r, "adder"); st["1"] != StateReady || st["2"] != StateFailed {
+		t.Errorf("states %v", st)
+	}
+	if r.Ready() {
+		t.Error("ready although the wanted version failed")
+	}
+	// Fixed files load on the next poll, and the old version goes.
+	testmodels.Write(t, filepath.Join(dir, "adder", "2", "model.onnx"), testmodels.ModelBytes(t, "adder", "2"))
+	if err := r.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if v, sum, err := addSum(t, r, ""); err != nil || v != "2" || sum != 12 {
+		t.Errorf("after the fix: version %s sum %v (%v)", v, sum, err)
+	}
+	if st := states(r, "adder"); st["1"] != StateUnavailable || st["2"] != StateReady || !r.Ready() {
+		t.Errorf("states %v ready %v", st, r.Ready())
+	}
+}
+
+// TestFailedReloadKeepsServing changes a serving version's files to broken
+// ones: it keeps serving the old files, with a reason.
+func TestFailedReloadKeepsServing(t *testing.T) {
+	dir := testmodels.Repo(t, "adder")
+	r := open(t, dir)
+	testmodels.Write(t, filepath.Join(dir, "adder", "3", "model.onnx"), []byte("broken"))
+	if err := r.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, sum, err := addSum(t, r, "3"); err != nil || sum != 13 {
+		t.Errorf("version 3 after a failed reload: %v %v", sum, err)
+	}
+	if st := states(r, "adder"); st["3"] != StateReady || !strings.Contains(reasonOf(r, "adder", "3"), "reload failed") {
+		t.Errorf("state %v reason %q", st, reasonOf(r, "adder", "3"))
+	}
+}
+
+// TestHotReloadUnderLoad swaps versions while clients send requests
+// without a version: none may fail.
+func TestHotReloadUnderLoad(t *testing.T) {
+	dir := testmodels.Repo(t, "adder")
+	os.RemoveAll(filepath.Join(dir, "adder", "2"))
+	os.RemoveAll(filepath.Join(dir, "adder", "3"))
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"), adderConfig("latest: 1"))
+	r := open(t, dir)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if _, _, err := addSum(t, r, ""); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				} else {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	for _, v := range []string{"2", "3"} {
+		src := filepath.Join(testmodels.Source(), "adder", v)
+		testmodels.Write(t, filepath.Join(dir, "adder", v, "model.onnx"), mustRead(t, filepath.Join(src, "model.onnx")))
+		if err := r.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := r.ReadyVersions("adder"); strings.Join(got, ",") != v {
+			t.Errorf("ready after adding %s: %v", v, got)
+		}
+	}
+	// A config change reloads the serving version in place.
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"), adderConfig("latest: 1")+"instance_group: {count: 2}\n")
+	if _, err := r.Load(context.Background(), "adder", ""); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Fatalf("%d of %d requests failed during reloads; first: %v", failed.Load(), failed.Load()+ok.Load(), firstErr.Load())
+	}
+	if v, sum, err := addSum(t, r, ""); err != nil || v != "3" || sum != 13 {
+		t.Errorf("after reloads: %s %v %v", v, sum, err)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestLoadUnload(t *testing.T) {
+	dir := testmodels.Repo(t, "adder")
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"), adderConfig("latest: 1"))
+	r := open(t, dir)
+	ctx := context.Background()
+
+	// Load outside the policy pins the version.
+	got, err := r.Load(ctx, "adder", "1")
+	if err != nil || strings.Join(got, ",") != "1,3" {
+		t.Fatalf("Load(1) = %v, %v", got, err)
+	}
+	if err := r.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.ReadyVersions("adder"); strings.Join(got, ",") != "1,3" {
+		t.Errorf("a poll dropped the pinned version: %v", got)
+	}
+	if err := r.Unload(ctx, "adder", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := addSum(t, r, "1"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("unloaded version: %v", err)
+	}
+	if err := r.Unload(ctx, "adder", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := addSum(t, r, ""); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("unloaded model: %v", err)
+	}
+	if err := r.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.ReadyVersions("adder"); len(got) != 0 {
+		t.Errorf("a poll reloaded an unloaded model: %v", got)
+	}
+	if !r.Ready() {
+		t.Error("a model unloaded on purpose makes the server unready")
+	}
+	if got, err := r.Load(ctx, "adder", ""); err != nil || strings.Join(got, ",") != "3" {
+		t.Errorf("Load() = %v, %v", got, err)
+	}
+	for _, bad := range []struct{ model, version string }{{"nope", ""}, {"../adder", ""}, {"adder", "9"}} {
+		if _, err := r.Load(ctx, bad.model, bad.version); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Load(%q, %q): %v", bad.model, bad.version, err)
+		}
+	}
+	if err := r.Unload(ctx, "adder", "9"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Unload of an unknown version: %v", err)
+	}
+}
+
+func TestConfigErrorsAndRemoval(t *testing.T) {
+	dir := testmodels.Repo(t, "adder", "tiny_classifier")
+	r := open(t, dir)
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"), "max_batch_size: -1\nbogus: 1\n")
+	if err := r.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The serving versions keep serving with the config they loaded with.
+	if _, sum, err := addSum(t, r, "3"); err != nil || sum != 13 {
+		t.Errorf("after a bad config: %v %v", sum, err)
+	}
+	if r.Ready() {
+		t.Error("ready with a refused config")
+	}
+	if _, err := r.Load(context.Background(), "adder", ""); !errors.Is(err, ErrLoadFailed) || !strings.Contains(err.Error(), `unknown key "bogus"`) {
+		t.Errorf("Load with a bad config: %v", err)
+	}
+	os.RemoveAll(filepath.Join(dir, "adder"))
+	if err := r.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := addSum(t, r, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("removed model: %v", err)
+	}
+	if !r.Ready() {
+		t.Errorf("not ready: %+v", r.Index())
+	}
+}
+
+func TestBadModelMetadata(t *testing.T) {
+	dir := testmodels.Repo(t, "adder")
+	// Config says FP64 where the model has FP32: refused with both named.
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"), `max_batch_size: 8
+inputs:
+  - {name: a, datatype: FP64, dims: [4]}
+  - {name: b, datatype: FP32, dims: [4]}
+`)
+	r := open(t, dir)
+	if reason := reasonOf(r, "adder", "3"); !strings.Contains(reason, `input "a" is FP64, the model says FP32`) {
+		t.Errorf("reason %q", reason)
+	}
+}
