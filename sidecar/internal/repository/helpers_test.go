@@ -3,15 +3,15 @@ package repository
 import (
 	"context"
 	"encoding/binary"
-	"math"
 	"log/slog"
+	"math"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modelgate/modelgate/shared/tensor"
 	"github.com/modelgate/modelgate/sidecar/internal/metrics"
 	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
-	"github.com/modelgate/modelgate/shared/tensor"
 )
 
 // open returns a polled repository over dir, closed when the test ends.
