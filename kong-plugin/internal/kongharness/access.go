@@ -242,4 +242,3 @@ func unwrapHeaders(st *structpb.Struct) http.Header {
 	}
 	return h
 }
-
