@@ -1,0 +1,192 @@
+# syntax=docker/dockerfile:1
+#
+# modelgate on Kong: the official Kong 3.x image plus the modelgate plugin
+# server, the modelgate-sidecar, ONNX Runtime 1.29.0 and the example model
+# repository. `make image` / `make image-gpu` wrap these builds:
+#
+#   docker build -t modelgate .                                    Kong + plugin (default target)
+#   docker build --target sidecar -t modelgate-sidecar .           the sidecar on its own (attach mode)
+#   docker build --build-arg VARIANT=gpu -t modelgate:gpu .        CUDA execution provider (x86-64)
+#
+# Alone, the default image runs the root kong.yml: the plugin server launches
+# the sidecar itself. deploy/docker-compose.yml and deploy/k8s run the sidecar
+# as its own container instead and point Kong at /opt/modelgate/deploy/kong.yml
+# (attach mode over /run/modelgate/sidecar.sock, quotas in Redis).
+
+# Every base image is pinned. The Go stage is Debian bookworm (glibc 2.36) on
+# purpose: the binaries are cgo and must run on Kong's Ubuntu 24.04 (glibc 2.39);
+# a newer Debian would link against symbols Ubuntu 24.04 lacks.
+ARG KONG_IMAGE=kong:3.9.3-ubuntu
+ARG GO_IMAGE=golang:1.26.8-bookworm
+ARG NODE_IMAGE=node:22-bookworm-slim
+ARG CUDA_IMAGE=nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04
+# VARIANT=cpu|gpu picks the ONNX Runtime build and whether CUDA's libraries come along.
+ARG VARIANT=cpu
+# The official image's `kong` user (created by Kong's package: uid 1001 on
+# Ubuntu 24.04, where uid 1000 is `ubuntu`). Kubernetes' runAsNonRoot needs a
+# numeric USER, so the image states it, and the build fails if it is wrong.
+ARG KONG_UID=1001
+
+# ---------------------------------------------------------------- binaries
+FROM ${GO_IMAGE} AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY shared/ shared/
+COPY internal/ internal/
+COPY kong-plugin/ kong-plugin/
+COPY sidecar/ sidecar/
+# cgo on: onnxruntime_go loads the ONNX Runtime library through cgo.
+ENV CGO_ENABLED=1
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/modelgate ./kong-plugin/cmd/modelgate \
+ && go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/modelgate-sidecar ./sidecar/cmd/modelgate-sidecar
+
+# ---------------------------------------------------------------- ONNX Runtime
+# deploy/ort/fetch.sh, the script `make ort` uses: `npm pack` (no install
+# scripts run), the tarball checked against a pinned dist.integrity, only the
+# named files unpacked. The pins match the Makefile's and ../shared/GPU.md's.
+FROM ${NODE_IMAGE} AS ort-fetch
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends openssl ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+COPY deploy/ort/fetch.sh /usr/local/bin/ort-fetch
+WORKDIR /tmp
+
+FROM ort-fetch AS ort-cpu
+ARG ORT_PACKAGE=onnxruntime-node@1.29.0
+ARG ORT_INTEGRITY=sha512-WjiVVB72riILz8HbYvxvmjKyE/WmkYoSfKY++axo5jAR609HQg8MwiG/HhShpTcJfmmAdzxxmB+MMST3A+SiPA==
+ARG TARGETARCH
+RUN set -eu; \
+    case "${TARGETARCH:-amd64}" in amd64) arch=x64 ;; arm64) arch=arm64 ;; \
+      *) echo "no ONNX Runtime build for ${TARGETARCH}" >&2; exit 1 ;; esac; \
+    ort-fetch "$ORT_PACKAGE" "$ORT_INTEGRITY" /out "bin/napi-v6/linux/$arch/libonnxruntime.so.1"
+
+# GPU: the core library built with the provider bridge, and the CUDA (and
+# TensorRT) execution providers. ONNX Runtime looks for the provider libraries
+# beside libonnxruntime itself, so all of them land in one folder.
+FROM ort-fetch AS ort-gpu
+ARG ORT_GPU_CORE_PACKAGE=com.github.asus4.onnxruntime@0.4.9
+ARG ORT_GPU_CORE_INTEGRITY=sha512-BkzxduSZ9IkeDP6Q8lz2TFU2ie7hSSvS7ZIfzMooExoq0CNzJnuuGaUJ7IsojBgqO4ouD1jXah8OYyJbCN29Fg==
+ARG ORT_GPU_CUDA_PACKAGE=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
+ARG ORT_GPU_CUDA_INTEGRITY=sha512-FopIhNE/Ng+v2X65wVc9clPCBCvhvA53Hxo2U0Kf5fGdVsC7iCA+mZ0KLWggcQAj7TIZ6pNidR4AC10g74Xo6w==
+ARG TARGETARCH
+RUN set -eu; \
+    [ "${TARGETARCH:-amd64}" = amd64 ] || { echo "the GPU variant is x86-64 only" >&2; exit 1; }; \
+    ort-fetch "$ORT_GPU_CORE_PACKAGE" "$ORT_GPU_CORE_INTEGRITY" /out \
+      Plugins/Linux/x64/libonnxruntime.so Plugins/Linux/x64/libonnxruntime_providers_shared.so; \
+    ort-fetch "$ORT_GPU_CUDA_PACKAGE" "$ORT_GPU_CUDA_INTEGRITY" /out \
+      Plugins/Linux/x64/libonnxruntime_providers_cuda.so Plugins/Linux/x64/libonnxruntime_providers_tensorrt.so; \
+    mv /out/libonnxruntime.so /out/libonnxruntime.so.1; \
+    ln -s libonnxruntime.so.1 /out/libonnxruntime.so
+
+FROM ort-${VARIANT} AS ort
+
+# ---------------------------------------------------------------- CUDA 13
+# The CUDA execution provider links libcudart.so.13, libcublas.so.13,
+# libcublasLt.so.13 and libcurand.so.10 and loads cuDNN 9 (and NVRTC) at run
+# time. They come from NVIDIA's CUDA 13 runtime image (Ubuntu 24.04, like
+# Kong's); the driver's libcuda.so.1 is mounted by the NVIDIA container
+# toolkit when the container gets a GPU. cp -a keeps the soname symlinks
+# as symlinks, so nothing is stored twice.
+FROM ${CUDA_IMAGE} AS cuda-libs
+RUN set -eux; mkdir -p /out; \
+    cd /usr/local/cuda/lib64; \
+    cp -a libcudart.so.13* libcublas.so.13* libcublasLt.so.13* libcurand.so.10* \
+          libnvrtc.so.13* libnvrtc-builtins.so.13* /out/; \
+    cp -a /usr/lib/x86_64-linux-gnu/libcudnn*.so.9* /out/
+
+# ---------------------------------------------------------------- runtime bases
+FROM ${KONG_IMAGE} AS runtime-cpu
+
+# Kong's image is kept as the base for both variants (its entrypoint, user and
+# dependencies stay exactly as Kong ships them); the GPU variant adds CUDA 13's
+# user-space libraries from the runtime image above.
+FROM ${KONG_IMAGE} AS runtime-gpu
+USER root
+COPY --from=cuda-libs /out/ /usr/local/cuda/lib64/
+# ld.so.conf as well as LD_LIBRARY_PATH: nginx clears the environment of its
+# workers, so a sidecar the plugin server launches sees no LD_LIBRARY_PATH.
+RUN echo /usr/local/cuda/lib64 > /etc/ld.so.conf.d/cuda.conf && ldconfig
+# No NVIDIA_VISIBLE_DEVICES here: which GPU a container gets is the runtime's
+# call (--gpus, compose's device reservation, the Kubernetes device plugin).
+ENV LD_LIBRARY_PATH=/usr/local/lib/onnxruntime:/usr/local/cuda/lib64 \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility
+
+# ---------------------------------------------------------------- modelgate
+FROM runtime-${VARIANT} AS app
+USER root
+ARG KONG_UID
+RUN set -eu; \
+    uid="$(id -u kong)"; gid="$(id -g kong)"; \
+    if [ "$uid" != "$KONG_UID" ] || [ "$gid" != "$KONG_UID" ]; then \
+      echo "Kong's user is uid $uid gid $gid, not $KONG_UID: build with --build-arg KONG_UID=$uid and update deploy/k8s" >&2; exit 1; \
+    fi
+
+COPY --from=build /out/modelgate /out/modelgate-sidecar /usr/local/bin/
+COPY --from=ort /out/ /usr/local/lib/onnxruntime/
+# The sidecar's default --ort-lib is "libonnxruntime.so.1", resolved through
+# ld.so.cache, so it finds the library even with the environment cleared.
+RUN set -eu; \
+    echo /usr/local/lib/onnxruntime > /etc/ld.so.conf.d/onnxruntime.conf; \
+    ldconfig; \
+    install -d -o kong -g kong -m 0750 /run/modelgate
+
+# /opt/modelgate mirrors the repository's layout, so the root kong.yml's
+# relative paths (bin/modelgate-sidecar, deploy/models, deploy/keys) resolve
+# from the working directory Kong's workers inherit.
+COPY deploy/models/ /opt/modelgate/deploy/models/
+COPY deploy/keys/jwt-rs256.pub /opt/modelgate/deploy/keys/
+COPY kong.yml /opt/modelgate/kong.yml
+COPY deploy/kong.yml /opt/modelgate/deploy/kong.yml
+RUN set -eu; \
+    mkdir -p /opt/modelgate/bin; \
+    ln -s /usr/local/bin/modelgate /usr/local/bin/modelgate-sidecar /opt/modelgate/bin/; \
+    ln -s deploy/models /opt/modelgate/models; \
+    chmod -R a+rX,go-w /opt/modelgate
+WORKDIR /opt/modelgate
+
+# Kong reads its settings from KONG_* variables. The body buffer and the
+# largest body equal the plugin's limits.max_body_bytes (8 MiB): Kong hands the
+# plugin a body only while it fits in the buffer.
+ENV KONG_DATABASE=off \
+    KONG_DECLARATIVE_CONFIG=/opt/modelgate/kong.yml \
+    KONG_PLUGINS=bundled,modelgate \
+    KONG_PLUGINSERVER_NAMES=modelgate \
+    KONG_PLUGINSERVER_MODELGATE_SOCKET=/usr/local/kong/modelgate.socket \
+    KONG_PLUGINSERVER_MODELGATE_START_CMD=/usr/local/bin/modelgate \
+    KONG_PLUGINSERVER_MODELGATE_QUERY_CMD="/usr/local/bin/modelgate -dump" \
+    KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE=8m \
+    KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE=8m \
+    KONG_PROXY_LISTEN="0.0.0.0:8000 reuseport backlog=16384" \
+    KONG_ADMIN_LISTEN=127.0.0.1:8001 \
+    KONG_STATUS_LISTEN=0.0.0.0:8100 \
+    KONG_PROXY_ACCESS_LOG=/dev/stdout \
+    KONG_PROXY_ERROR_LOG=/dev/stderr \
+    KONG_ADMIN_ACCESS_LOG=/dev/stdout \
+    KONG_ADMIN_ERROR_LOG=/dev/stderr \
+    ORT_LIB=/usr/local/lib/onnxruntime/libonnxruntime.so.1
+
+# ---------------------------------------------------------------- sidecar image
+# The same files with the sidecar as the entrypoint, for attach mode (compose,
+# Kubernetes). SIGTERM, not Kong's SIGQUIT: a Go program dumps its goroutines
+# and dies on SIGQUIT instead of draining.
+FROM app AS sidecar
+ARG KONG_UID
+USER ${KONG_UID}:${KONG_UID}
+STOPSIGNAL SIGTERM
+EXPOSE 8002
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["/usr/local/bin/modelgate-sidecar", "probe", "--socket", "/run/modelgate/sidecar.sock", "--ready"]
+ENTRYPOINT ["/usr/local/bin/modelgate-sidecar"]
+CMD ["--models", "/opt/modelgate/models", "--socket", "/run/modelgate/sidecar.sock", "--metrics-addr", ":8002", "--max-message-bytes", "16777216"]
+
+# ---------------------------------------------------------------- Kong image (default)
+FROM app AS kong
+ARG KONG_UID
+USER ${KONG_UID}:${KONG_UID}
+EXPOSE 8000 8100 9542
+STOPSIGNAL SIGQUIT
+HEALTHCHECK --interval=10s --timeout=10s --retries=10 CMD ["kong", "health"]
+ENTRYPOINT ["/docker-entrypoint.sh"]
+CMD ["kong", "docker-start"]

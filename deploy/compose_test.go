@@ -1,0 +1,168 @@
+package deploy
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/modelgate/modelgate/internal/testutil"
+)
+
+// loadCompose loads deploy/docker-compose.yml (and overrides) with
+// compose-go, schema validation and consistency checks on, as `docker
+// compose config` does.
+func loadCompose(t *testing.T, files ...string) *types.Project {
+	t.Helper()
+	root := testutil.RepoRoot()
+	details := types.ConfigDetails{
+		WorkingDir:  filepath.Join(root, "deploy"),
+		Environment: types.Mapping{"REDIS_PASSWORD": "test-only"},
+	}
+	for _, f := range files {
+		details.ConfigFiles = append(details.ConfigFiles, types.ConfigFile{Filename: filepath.Join(root, f)})
+	}
+	p, err := loader.LoadWithContext(context.Background(), details, func(o *loader.Options) {
+		o.SkipValidation = false
+		o.SkipConsistencyCheck = false
+		o.ResolvePaths = true
+		o.SetProjectName("modelgate", true)
+	})
+	if err != nil {
+		t.Fatalf("%v: %v", files, err)
+	}
+	return p
+}
+
+func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
+	t.Helper()
+	s, err := p.GetService(name)
+	if err != nil {
+		t.Fatalf("compose: %v", err)
+	}
+	return s
+}
+
+func volumeAt(s types.ServiceConfig, target string) *types.ServiceVolumeConfig {
+	for i := range s.Volumes {
+		if s.Volumes[i].Target == target {
+			return &s.Volumes[i]
+		}
+	}
+	return nil
+}
+
+func TestComposeLoads(t *testing.T) {
+	p := loadCompose(t, "deploy/docker-compose.yml")
+	kong, sidecar, redis := service(t, p, "kong"), service(t, p, "sidecar"), service(t, p, "redis")
+
+	// The socket volume, shared at the socket folder.
+	if _, ok := p.Volumes[socketVolume]; !ok {
+		t.Errorf("no volume %q", socketVolume)
+	}
+	for _, s := range []types.ServiceConfig{kong, sidecar} {
+		v := volumeAt(s, socketDir)
+		if v == nil || v.Type != types.VolumeTypeVolume || v.Source != socketVolume {
+			t.Errorf("service %s: %s is not the %s volume", s.Name, socketDir, socketVolume)
+		}
+	}
+
+	// The images come from the Dockerfile's two targets.
+	d := parseDockerfile(t)
+	for name, target := range map[string]string{"kong": "kong", "sidecar": "sidecar"} {
+		s := service(t, p, name)
+		if s.Build == nil || s.Build.Target != target {
+			t.Errorf("service %s: not built from the Dockerfile target %s", name, target)
+			continue
+		}
+		d.stage(t, target)
+		if got := filepath.Join(s.Build.Context, s.Build.Dockerfile); got != filepath.Join(testutil.RepoRoot(), "Dockerfile") &&
+			s.Build.Dockerfile != "Dockerfile" {
+			t.Errorf("service %s: Dockerfile %s", name, got)
+		}
+	}
+
+	// The sidecar: its command and health check.
+	checkSidecarServe(t, "compose sidecar command", sidecar.Command, productionMaxMessageBytes(t))
+	if hc := sidecar.HealthCheck; hc == nil || len(hc.Test) < 2 || hc.Test[0] != "CMD" {
+		t.Error("compose sidecar: no exec-form health check")
+	} else {
+		checkProbe(t, "compose sidecar healthcheck", hc.Test[1:], true)
+	}
+	if sidecar.StopSignal != "SIGTERM" {
+		t.Errorf("compose sidecar: stop_signal %q, want SIGTERM", sidecar.StopSignal)
+	}
+
+	// Kong: the production kong.yml, mounted where KONG_DECLARATIVE_CONFIG says.
+	decl := kong.Environment["KONG_DECLARATIVE_CONFIG"]
+	if decl == nil {
+		t.Fatal("compose kong: KONG_DECLARATIVE_CONFIG not set")
+	}
+	if v := volumeAt(kong, *decl); v == nil || v.Source != filepath.Join(testutil.RepoRoot(), "deploy/kong.yml") {
+		t.Errorf("compose kong: %s is not deploy/kong.yml", *decl)
+	}
+	if hc := kong.HealthCheck; hc == nil || !slices.Equal(hc.Test, types.HealthCheckTest{"CMD", "kong", "health"}) {
+		t.Error("compose kong: health check is not `kong health`")
+	}
+	for _, dep := range []string{"sidecar", "redis"} {
+		if kong.DependsOn[dep].Condition != types.ServiceConditionHealthy {
+			t.Errorf("compose kong: does not wait for %s to be healthy", dep)
+		}
+	}
+	published := map[string]bool{}
+	for _, port := range kong.Ports {
+		published[strconv.Itoa(int(port.Target))] = true
+	}
+	for _, port := range []int{proxyPort, statusPort, pluginMetricsPort} {
+		if !published[strconv.Itoa(port)] {
+			t.Errorf("compose kong: port %d not published", port)
+		}
+	}
+
+	// Secrets: every file deploy/kong.yml reads is mounted there.
+	targets := map[string]bool{}
+	for _, s := range kong.Secrets {
+		targets[s.Target] = true
+	}
+	for _, f := range productionSecretFiles(t) {
+		if !targets[secretsDir+"/"+f] {
+			t.Errorf("compose kong: deploy/kong.yml reads %s/%s, which no secret provides", secretsDir, f)
+		}
+	}
+
+	// Redis: the service name and port kong.yml dials.
+	if redis.Name != redisService {
+		t.Errorf("redis service is %q", redis.Name)
+	}
+	if !strings.Contains(strings.Join(redis.Command, " "), "redis-server") {
+		t.Errorf("compose redis: command %q", redis.Command)
+	}
+}
+
+func TestComposeGPUOverride(t *testing.T) {
+	p := loadCompose(t, "deploy/docker-compose.yml", "deploy/docker-compose.gpu.yml")
+	sidecar := service(t, p, "sidecar")
+	if sidecar.Build == nil || sidecar.Build.Args["VARIANT"] == nil || *sidecar.Build.Args["VARIANT"] != "gpu" {
+		t.Error("GPU override: the sidecar is not built with VARIANT=gpu")
+	}
+	var gpu bool
+	if sidecar.Deploy != nil && sidecar.Deploy.Resources.Reservations != nil {
+		for _, dev := range sidecar.Deploy.Resources.Reservations.Devices {
+			if slices.Contains(dev.Capabilities, "gpu") {
+				gpu = true
+			}
+		}
+	}
+	if !gpu {
+		t.Error("GPU override: the sidecar reserves no GPU device")
+	}
+	if kong := service(t, p, "kong"); kong.Deploy != nil && kong.Deploy.Resources.Reservations != nil &&
+		len(kong.Deploy.Resources.Reservations.Devices) > 0 {
+		t.Error("GPU override: kong reserves a device; only the sidecar needs the GPU")
+	}
+}

@@ -1,0 +1,264 @@
+package deploy
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+)
+
+// kongConfigs are the Kong declarative configs a deployment runs: the root
+// one (the image's default, launch mode) and the production one.
+var kongConfigs = []string{"kong.yml", "deploy/kong.yml"}
+
+// productionMaxMessageBytes is deploy/kong.yml's sidecar.max_message_bytes,
+// which every attached sidecar's --max-message-bytes must equal.
+func productionMaxMessageBytes(t *testing.T) int {
+	t.Helper()
+	cfg := modelgatePlugins(t, "deploy/kong.yml", repoFile(t, "deploy/kong.yml"))[0]
+	n, _ := dig(cfg, "sidecar", "max_message_bytes").(int)
+	if n <= 0 {
+		t.Fatal("deploy/kong.yml: sidecar.max_message_bytes is not set")
+	}
+	return n
+}
+
+// TestKongYmlMatchesPluginSchema validates every modelgate plugin config
+// against the schema the built plugin server gives Kong (`modelgate -dump`,
+// Kong's query_cmd): Kong refuses a declarative config with a field the
+// schema lacks or a value of the wrong type, so this is Kong's own check.
+func TestKongYmlMatchesPluginSchema(t *testing.T) {
+	d := dumpPlugin(t)
+	if d.Plugins[0].Name != pluginName {
+		t.Errorf("modelgate -dump names the plugin %q, want %q", d.Plugins[0].Name, pluginName)
+	}
+	if d.SocketPath != pluginServerSocket {
+		t.Errorf("modelgate -dump: socket %q, want %q (KONG_PLUGINSERVER_MODELGATE_SOCKET)", d.SocketPath, pluginServerSocket)
+	}
+	schema := d.configSchema(t)
+	for _, f := range append(kongConfigs, "deploy/k8s/configmap.yaml#kong.yml") {
+		doc := kongYml(t, f)
+		for _, cfg := range modelgatePlugins(t, f, doc) {
+			for _, p := range checkSchema("config", cfg, schema) {
+				t.Errorf("%s: %s", f, p)
+			}
+		}
+	}
+}
+
+// kongYml reads a kong.yml, or the kong.yml inside a ConfigMap ("file#key").
+func kongYml(t *testing.T, name string) []byte {
+	t.Helper()
+	file, key, inConfigMap := strings.Cut(name, "#")
+	if !inConfigMap {
+		return repoFile(t, file)
+	}
+	for _, obj := range decodeManifests(t, file) {
+		if cm, ok := obj.(*configMap); ok {
+			return []byte(cm.Data[key])
+		}
+	}
+	t.Fatalf("%s: no ConfigMap", file)
+	return nil
+}
+
+// checkSchema reports where v does not fit a Kong schema node as go-pdk
+// writes it (record, array, map, string, boolean, integer, number).
+func checkSchema(where string, v any, schema map[string]any) []string {
+	if v == nil {
+		return nil // Kong fills in the default
+	}
+	bad := func(want string) []string { return []string{fmt.Sprintf("%s: %v (%T) is not %s", where, v, v, want)} }
+	switch schema["type"] {
+	case "string":
+		if _, ok := v.(string); !ok {
+			return bad("a string (quote it)")
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			return bad("a boolean")
+		}
+	case "integer":
+		if _, ok := v.(int); !ok {
+			return bad("an integer")
+		}
+	case "number":
+		switch v.(type) {
+		case int, float64:
+		default:
+			return bad("a number")
+		}
+	case "array":
+		list, ok := v.([]any)
+		if !ok {
+			return bad("an array")
+		}
+		elem, _ := schema["elements"].(map[string]any)
+		var out []string
+		for i, e := range list {
+			out = append(out, checkSchema(fmt.Sprintf("%s[%d]", where, i), e, elem)...)
+		}
+		return out
+	case "map":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return bad("a map")
+		}
+		values, _ := schema["values"].(map[string]any)
+		var out []string
+		for _, k := range sortedKeys(m) {
+			out = append(out, checkSchema(where+"."+k, m[k], values)...)
+		}
+		return out
+	case "record":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return bad("a record")
+		}
+		fields := map[string]map[string]any{}
+		list, _ := schema["fields"].([]any)
+		for _, f := range list {
+			f, _ := f.(map[string]any)
+			for name, s := range f {
+				fields[name], _ = s.(map[string]any)
+			}
+		}
+		var out []string
+		for _, k := range sortedKeys(m) {
+			s, known := fields[k]
+			if !known {
+				out = append(out, fmt.Sprintf("%s.%s: unknown field (Kong rejects it)", where, k))
+				continue
+			}
+			out = append(out, checkSchema(where+"."+k, m[k], s)...)
+		}
+		return out
+	default:
+		return []string{fmt.Sprintf("%s: schema type %v unknown to this check", where, schema["type"])}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// secretRefs collects every string value that is an env: or file: reference.
+func secretRefs(v any) []string {
+	switch v := v.(type) {
+	case string:
+		if strings.HasPrefix(v, "env:") || strings.HasPrefix(v, "file:") {
+			return []string{v}
+		}
+	case []any:
+		var out []string
+		for _, e := range v {
+			out = append(out, secretRefs(e)...)
+		}
+		return out
+	case map[string]any:
+		var out []string
+		for _, k := range sortedKeys(v) {
+			out = append(out, secretRefs(v[k])...)
+		}
+		return out
+	}
+	return nil
+}
+
+// TestProductionKongYml checks the attach-mode config compose and
+// Kubernetes run: the socket, Redis, the secrets and the metrics port.
+func TestProductionKongYml(t *testing.T) {
+	cfg := modelgatePlugins(t, "deploy/kong.yml", repoFile(t, "deploy/kong.yml"))[0]
+	for path, want := range map[string]any{
+		"sidecar.mode":      "attach",
+		"sidecar.socket":    socketPath,
+		"quotas.policy":     "redis",
+		"quotas.redis.addr": redisService + ":" + strconv.Itoa(redisPort),
+		"metrics.addr":      ":" + strconv.Itoa(pluginMetricsPort),
+	} {
+		if got := dig(cfg, strings.Split(path, ".")...); got != want {
+			t.Errorf("deploy/kong.yml: %s is %v, want %v", path, got, want)
+		}
+	}
+	refs := secretRefs(cfg)
+	if len(refs) == 0 {
+		t.Error("deploy/kong.yml: no secret references (JWT key, Redis password)")
+	}
+	for _, ref := range refs {
+		// nginx clears its workers' environment, so env: would resolve to
+		// nothing in the plugin server Kong starts.
+		if !strings.HasPrefix(ref, "file:"+secretsDir+"/") {
+			t.Errorf("deploy/kong.yml: secret %q: want file:%s/... (a mounted secret)", ref, secretsDir)
+		}
+	}
+}
+
+// productionSecretFiles are the files under secretsDir deploy/kong.yml reads.
+func productionSecretFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	for _, ref := range secretRefs(modelgatePlugins(t, "deploy/kong.yml", repoFile(t, "deploy/kong.yml"))[0]) {
+		files = append(files, strings.TrimPrefix(ref, "file:"+secretsDir+"/"))
+	}
+	slices.Sort(files)
+	return slices.Compact(files)
+}
+
+// TestRootKongYmlRunsInImage checks that the root kong.yml, the image's
+// default config, finds what it names from the image's /opt/modelgate: the
+// sidecar binary, the model repository and its key files.
+func TestRootKongYmlRunsInImage(t *testing.T) {
+	d := parseDockerfile(t)
+	inImage := map[string]bool{"bin/modelgate": true, "bin/modelgate-sidecar": true, "models": true,
+		pluginServerBin: true, sidecarBin: true}
+	for _, c := range d.stage(t, "app").Commands {
+		if cp, ok := c.(*instructions.CopyCommand); ok && cp.From == "" {
+			for _, src := range cp.SourcePaths {
+				if strings.TrimSuffix(cp.DestPath, "/") == "/opt/modelgate/"+strings.TrimSuffix(src, "/") ||
+					cp.DestPath == "/opt/modelgate/"+path.Dir(src)+"/" {
+					inImage[path.Clean(src)] = true
+				}
+			}
+		}
+	}
+	under := func(p string) bool {
+		p = strings.TrimPrefix(path.Clean(p), "/opt/modelgate/")
+		for q := p; q != "." && q != "/"; q = path.Dir(q) {
+			if inImage[q] {
+				return true
+			}
+		}
+		return false
+	}
+	for _, cfg := range modelgatePlugins(t, "kong.yml", repoFile(t, "kong.yml")) {
+		if dig(cfg, "sidecar", "mode") == "launch" {
+			if cmd, _ := dig(cfg, "sidecar", "command").(string); !under(cmd) {
+				t.Errorf("kong.yml: sidecar.command %q is not in the image", cmd)
+			}
+			args, _ := dig(cfg, "sidecar", "args").([]any)
+			for i := 0; i+1 < len(args); i++ {
+				if args[i] == "--models" || args[i] == "-models" {
+					if dir, _ := args[i+1].(string); !under(dir) {
+						t.Errorf("kong.yml: --models %q is not in the image", dir)
+					}
+				}
+			}
+		}
+		for _, ref := range secretRefs(cfg) {
+			if file, ok := strings.CutPrefix(ref, "file:"); ok && !under(file) {
+				t.Errorf("kong.yml: secret %q is not in the image", ref)
+			}
+		}
+	}
+}
