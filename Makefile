@@ -61,5 +61,20 @@ vet:
 test: test-deps vet build
 	MODELGATE_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 40m ./...
 
+## image: the Kong image (IMAGE:IMAGE_TAG) and the sidecar image (IMAGE-sidecar:IMAGE_TAG); needs Docker with BuildKit.
+## image-gpu: the same with the CUDA execution provider, tagged IMAGE_TAG-gpu (x86-64, CUDA 13).
+IMAGE ?= modelgate
+IMAGE_TAG ?= dev
+DOCKER ?= docker
+IMAGE_ARGS = --build-arg ORT_PACKAGE=$(ORT_PACKAGE) --build-arg ORT_INTEGRITY=$(ORT_INTEGRITY)
+
+image:
+	DOCKER_BUILDKIT=1 $(DOCKER) build $(IMAGE_ARGS) --target kong -t $(IMAGE):$(IMAGE_TAG) .
+	DOCKER_BUILDKIT=1 $(DOCKER) build $(IMAGE_ARGS) --target sidecar -t $(IMAGE)-sidecar:$(IMAGE_TAG) .
+
+image-gpu:
+	DOCKER_BUILDKIT=1 $(DOCKER) build $(IMAGE_ARGS) --build-arg VARIANT=gpu --target kong -t $(IMAGE):$(IMAGE_TAG)-gpu .
+	DOCKER_BUILDKIT=1 $(DOCKER) build $(IMAGE_ARGS) --build-arg VARIANT=gpu --target sidecar -t $(IMAGE)-sidecar:$(IMAGE_TAG)-gpu .
+
 clean:
 	rm -rf bin .cache out
