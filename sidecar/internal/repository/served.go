@@ -44,6 +44,14 @@ type Served struct {
 	inflight sync.WaitGroup
 }
 
+// TextInput is the input the tokenizer reads ("" when there is none).
+func (s *Served) TextInput() string {
+	if s.tokenizer == nil {
+		return ""
+	}
+	return s.tokenizer.Input
+}
+
 // Input returns the public input named name.
 func (s *Served) Input(name string) (TensorSpec, bool) { return find(s.Inputs, name) }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -46,6 +47,13 @@ func validate(s *repository.Served, req *pb.ModelInferRequest, maxElements int64
 		if err := tensor.CheckRaw(dt, in.Shape, in.Raw, maxElements); err != nil {
 			return nil, invalid("input %q: %v", in.Name, err)
 		}
+		if dt == tensor.Bytes && in.Name != s.TextInput() && bytes.IndexByte(in.Raw, 0) >= 0 {
+			// ONNX Runtime string tensors are C strings. Checked here, because
+			// in a batch one bad element would fail every request in it.
+			if err := checkNoNUL(in.Raw, in.Shape); err != nil {
+				return nil, invalid("input %q: %v", in.Name, err)
+			}
+		}
 		if s.MaxBatchSize > 0 {
 			switch {
 			case batch < 0:
@@ -72,6 +80,20 @@ func validate(s *repository.Served, req *pb.ModelInferRequest, maxElements int64
 		wanted[name] = true
 	}
 	return inputs, nil
+}
+
+func checkNoNUL(raw []byte, shape []int64) error {
+	n, _ := tensor.ElementCount(shape, 0)
+	elems, err := tensor.DecodeBytes(raw, n)
+	if err != nil {
+		return err
+	}
+	for i, e := range elems {
+		if bytes.IndexByte(e, 0) >= 0 {
+			return fmt.Errorf("BYTES element %d contains a NUL byte, which ONNX Runtime string tensors cannot hold", i)
+		}
+	}
+	return nil
 }
 
 // checkShape checks rank, static dims and the batch dim. A text input

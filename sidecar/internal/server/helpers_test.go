@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"log/slog"
+	"math"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelgate/modelgate/shared/pb"
+	"github.com/modelgate/modelgate/sidecar/internal/metrics"
+	"github.com/modelgate/modelgate/sidecar/internal/repository"
+	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
+)
+
+// newServer serves copies of the named test models; maxElements as the flag.
+func newServer(t *testing.T, maxElements int64, models ...string) (*Server, *prometheus.Registry) {
+	t.Helper()
+	testmodels.InitORT(t)
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	repo := repository.New(repository.Options{Dir: testmodels.Repo(t, models...), Metrics: m, Logger: log, IntraOpThreads: 1})
+	if err := repo.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = repo.Close(context.Background()) })
+	return New(repo, m, maxElements, log), reg
+}
+
+func fp32(vals ...float32) []byte {
+	var b []byte
+	for _, v := range vals {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	return b
+}
+
+func floats(raw []byte) []float32 {
+	out := make([]float32, len(raw)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return out
+}
+
+// adderRequest adds a=[1..4]+k and b=[10,20,30,40] for k in 0..n-1.
+func adderRequest(version string, n int) *pb.ModelInferRequest {
+	var a, b []float32
+	for k := 0; k < n; k++ {
+		a = append(a, 1+float32(k), 2+float32(k), 3+float32(k), 4+float32(k))
+		b = append(b, 10, 20, 30, 40)
+	}
+	return &pb.ModelInferRequest{ModelName: "adder", ModelVersion: version, Inputs: []*pb.InferTensor{
+		{Name: "a", Datatype: "FP32", Shape: []int64{int64(n), 4}, Raw: fp32(a...)},
+		{Name: "b", Datatype: "FP32", Shape: []int64{int64(n), 4}, Raw: fp32(b...)},
+	}}
+}
+
+func output(t *testing.T, resp *pb.ModelInferResponse, name string) *pb.InferTensor {
+	t.Helper()
+	for _, o := range resp.Outputs {
+		if o.Name == name {
+			return o
+		}
+	}
+	t.Fatalf("no output %q in %v", name, resp.Outputs)
+	return nil
+}
+
+// counter reads one counter series from reg (0 when absent).
+func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	metric:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if labels[l.GetName()] != l.GetValue() {
+					continue metric
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
