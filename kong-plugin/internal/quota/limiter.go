@@ -44,6 +44,10 @@ type Limiter struct {
 	faultTolerant bool
 	onError       func(error)
 	storeErrors   atomic.Uint64
+	// slotPrefix (random per Limiter) and slotSeq make slot ids unique
+	// across Kong nodes sharing a Redis, without a random read per request.
+	slotPrefix string
+	slotSeq    atomic.Uint64
 	// now is the clock, replaceable in tests of window boundaries.
 	now func() time.Time
 }
@@ -97,6 +101,7 @@ func New(cfg Config, opts ...Option) (*Limiter, error) {
 		tiers:         map[string]Tier{},
 		faultTolerant: cfg.FaultTolerant,
 		now:           time.Now,
+		slotPrefix:    newSlotPrefix(),
 	}
 	for _, t := range cfg.Tiers {
 		l.tiers[t.Name] = t
@@ -178,7 +183,7 @@ func (l *Limiter) Take(ctx context.Context, consumer, tier string, items int) (D
 		concurrency: t.Concurrency,
 	}
 	if t.Concurrency > 0 {
-		req.slot = newSlotID()
+		req.slot = l.slotPrefix + strconv.FormatUint(l.slotSeq.Add(1), 36)
 		req.slotExpiry = now.Add(DefaultSlotTTL)
 		if deadline, ok := ctx.Deadline(); ok {
 			req.slotExpiry = deadline.Add(slotGrace)
@@ -213,10 +218,10 @@ func (l *Limiter) releaseSlot(consumer, slot string) {
 	}
 }
 
-func newSlotID() string {
+func newSlotPrefix() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
-	return hex.EncodeToString(b)
+	return hex.EncodeToString(b) + ":"
 }
 
 // decide turns the counters into the Decision and Kong's headers. It follows

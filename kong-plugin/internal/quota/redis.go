@@ -35,10 +35,11 @@ func newRedisStore(cfg Redis, timeout time.Duration) (*redisStore, error) {
 		Password: password,
 		DB:       cfg.DB,
 		// Every wait is bounded by the one short timeout, and nothing is
-		// retried: a retry would double the latency a down Redis adds to
-		// each request. go-redis also stops dialling a server that keeps
-		// refusing and fails fast until a background dial succeeds.
+		// retried, dialling included: a retry (go-redis dials 5 times with
+		// 100ms pauses by default) would spend the whole timeout on every
+		// request while Redis is down, instead of failing at once.
 		DialTimeout:           timeout,
+		DialerRetries:         1,
 		ReadTimeout:           timeout,
 		WriteTimeout:          timeout,
 		PoolTimeout:           timeout,
