@@ -170,6 +170,7 @@ func TestAuthenticate(t *testing.T) {
 		{"HMAC subject not listed, no default tier", bearer(sign(t, jwt.SigningMethodHS256, k.hmac, with(hmacClaims, "client_id", "mallory"), nil)), Identity{}, ReasonUnknownConsumer, true},
 		{"consumer claim missing", bearer(sign(t, jwt.SigningMethodHS256, k.hmac, with(hmacClaims, "client_id", nil), nil)), Identity{}, ReasonUnknownConsumer, true},
 		{"consumer claim not a string", bearer(sign(t, jwt.SigningMethodRS256, k.rsa, with(valid(issRSA), "sub", 42), nil)), Identity{}, ReasonUnknownConsumer, true},
+		{"consumer claim too long", bearer(sign(t, jwt.SigningMethodRS256, k.rsa, with(valid(issRSA), "sub", strings.Repeat("x", 257)), nil)), Identity{}, ReasonUnknownConsumer, true},
 		{"malformed", bearer("eyJhbGciOi.eyJzdWIi.c2ln"), Identity{}, ReasonMalformed, true},
 		{"oversized token", bearer("eyJh." + strings.Repeat("a", maxCredentialBytes) + ".sig"), Identity{}, ReasonMalformed, true},
 	}

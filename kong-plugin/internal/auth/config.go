@@ -119,6 +119,27 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// TierNames lists every tier the section refers to (consumer tiers and
+// issuers' default tiers), once each, for the cross-section check that the
+// quotas section defines them all.
+func (c Config) TierNames() []string {
+	seen := map[string]bool{}
+	var names []string
+	add := func(name string) {
+		if name != "" && !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	for _, cons := range c.Consumers {
+		add(cons.Tier)
+	}
+	for _, iss := range c.JWT {
+		add(iss.DefaultTier)
+	}
+	return names
+}
+
 func (iss Issuer) validate(where string) []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }

@@ -133,3 +133,14 @@ func TestNewAcceptsCertificateAndPKCS1(t *testing.T) {
 		t.Fatalf("%d keys loaded, want 2", n)
 	}
 }
+
+func TestTierNames(t *testing.T) {
+	cfg := Config{
+		Consumers: []Consumer{{Name: "a", Tier: "gold"}, {Name: "b", Tier: "free"}, {Name: "c", Tier: "gold"}},
+		JWT:       []Issuer{{DefaultTier: "free"}, {DefaultTier: "partner"}, {}},
+	}
+	got := strings.Join(cfg.TierNames(), ",")
+	if got != "gold,free,partner" {
+		t.Fatalf("TierNames = %s", got)
+	}
+}

@@ -145,9 +145,9 @@ func (a *Authenticator) authenticateJWT(raw string) (Identity, error) {
 		return Identity{}, fail(jwtReason(err), true, fmt.Errorf("issuer %s: %w", iss.name, err))
 	}
 	name, _ := claims[iss.consumerClaim].(string)
-	if name == "" {
+	if name == "" || len(name) > maxConsumerName {
 		return Identity{}, fail(ReasonUnknownConsumer, true,
-			fmt.Errorf("issuer %s: claim %q is missing or not a string", iss.name, iss.consumerClaim))
+			fmt.Errorf("issuer %s: claim %q is missing, not a string or too long", iss.name, iss.consumerClaim))
 	}
 	entry, ok := a.consumerFor(name, iss.defaultTier)
 	if !ok {
@@ -156,6 +156,10 @@ func (a *Authenticator) authenticateJWT(raw string) (Identity, error) {
 	}
 	return Identity{Consumer: entry.name, Tier: entry.tier, Method: MethodJWT}, nil
 }
+
+// maxConsumerName bounds a consumer name taken from a token: it becomes part
+// of quota keys and log fields.
+const maxConsumerName = 256
 
 // jwtReason maps golang-jwt's error kinds to a bounded Reason. The error
 // texts of golang-jwt name the failed check, never the token, so they are

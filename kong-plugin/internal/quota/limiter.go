@@ -22,6 +22,10 @@ import (
 // config is not fault tolerant: the gateway answers 503.
 var ErrUnavailable = errors.New("quota store unavailable")
 
+// RejectMessage is the error text for a 429, in the words of Kong's
+// rate-limiting plugin.
+const RejectMessage = "API rate limit exceeded"
+
 // ErrUnknownTier is returned by Take for a tier the config does not define.
 var ErrUnknownTier = errors.New("unknown quota tier")
 
