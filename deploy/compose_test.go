@@ -87,6 +87,14 @@ func TestComposeLoads(t *testing.T) {
 		}
 	}
 
+	// The image names `make image` tags.
+	image, tag := makeVar(t, "IMAGE"), makeVar(t, "IMAGE_TAG")
+	for name, want := range map[string]string{"kong": image + ":" + tag, "sidecar": image + "-sidecar:" + tag} {
+		if got := service(t, p, name).Image; got != want {
+			t.Errorf("service %s: image %q, want %q (make image)", name, got, want)
+		}
+	}
+
 	// The sidecar: its command and health check.
 	checkSidecarServe(t, "compose sidecar command", sidecar.Command, productionMaxMessageBytes(t))
 	if hc := sidecar.HealthCheck; hc == nil || len(hc.Test) < 2 || hc.Test[0] != "CMD" {
@@ -149,6 +157,9 @@ func TestComposeGPUOverride(t *testing.T) {
 	sidecar := service(t, p, "sidecar")
 	if sidecar.Build == nil || sidecar.Build.Args["VARIANT"] == nil || *sidecar.Build.Args["VARIANT"] != "gpu" {
 		t.Error("GPU override: the sidecar is not built with VARIANT=gpu")
+	}
+	if want := makeVar(t, "IMAGE") + "-sidecar:" + makeVar(t, "IMAGE_TAG") + "-gpu"; sidecar.Image != want {
+		t.Errorf("GPU override: sidecar image %q, want %q (make image-gpu)", sidecar.Image, want)
 	}
 	var gpu bool
 	if sidecar.Deploy != nil && sidecar.Deploy.Resources.Reservations != nil {

@@ -372,22 +372,14 @@ func runScript(s instructions.Stage) string {
 // same script and pins as `make ort`, and the GPU packages of GPU.md.
 func TestDockerfileORTPins(t *testing.T) {
 	d := parseDockerfile(t)
-	makefile := string(repoFile(t, "Makefile"))
-	makeVar := func(name string) string {
-		m := regexp.MustCompile(`(?m)^` + name + `\s*:?=\s*(.*)$`).FindStringSubmatch(makefile)
-		if m == nil {
-			t.Fatalf("Makefile: no %s", name)
-		}
-		return strings.TrimSpace(m[1])
-	}
-	ortVersion := makeVar("ORT_VERSION")
-	wantPackage := strings.ReplaceAll(makeVar("ORT_PACKAGE"), "$(ORT_VERSION)", ortVersion)
+	ortVersion := makeVar(t, "ORT_VERSION")
+	wantPackage := strings.ReplaceAll(makeVar(t, "ORT_PACKAGE"), "$(ORT_VERSION)", ortVersion)
 
 	args := stageArgs(d.stage(t, "ort-cpu"))
 	if args["ORT_PACKAGE"] != wantPackage {
 		t.Errorf("ort-cpu: ORT_PACKAGE %q, Makefile has %q", args["ORT_PACKAGE"], wantPackage)
 	}
-	if args["ORT_INTEGRITY"] != makeVar("ORT_INTEGRITY") {
+	if args["ORT_INTEGRITY"] != makeVar(t, "ORT_INTEGRITY") {
 		t.Errorf("ort-cpu: ORT_INTEGRITY differs from the Makefile's")
 	}
 	gpu := stageArgs(d.stage(t, "ort-gpu"))
@@ -417,6 +409,39 @@ func TestDockerfileORTPins(t *testing.T) {
 	}
 	if got := d.env(t, "kong")["ORT_LIB"]; got != "/usr/local/lib/onnxruntime/libonnxruntime.so.1" {
 		t.Errorf("ORT_LIB=%q", got)
+	}
+}
+
+// makeVar reads a variable's value from the Makefile (VAR := ..., VAR ?= ...).
+func makeVar(t *testing.T, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + name + `\s*[:?]?=\s*(.*)$`).FindStringSubmatch(string(repoFile(t, "Makefile")))
+	if m == nil {
+		t.Fatalf("Makefile: no %s", name)
+	}
+	return strings.TrimSpace(m[1])
+}
+
+// TestMakefileImageTargets checks that `make image` and `make image-gpu`
+// build the Dockerfile's kong and sidecar targets.
+func TestMakefileImageTargets(t *testing.T) {
+	d := parseDockerfile(t)
+	makefile := string(repoFile(t, "Makefile"))
+	for _, target := range []string{"image", "image-gpu"} {
+		m := regexp.MustCompile(`(?ms)^` + target + `:[^\n]*\n((?:\t[^\n]*\n)+)`).FindStringSubmatch(makefile)
+		if m == nil {
+			t.Errorf("Makefile: no %s target", target)
+			continue
+		}
+		for _, stage := range []string{"kong", "sidecar"} {
+			d.stage(t, stage)
+			if !strings.Contains(m[1], "--target "+stage) {
+				t.Errorf("make %s does not build the %s target", target, stage)
+			}
+		}
+		if gpu := strings.Contains(m[1], "VARIANT=gpu"); gpu != (target == "image-gpu") {
+			t.Errorf("make %s: VARIANT=gpu is %v", target, gpu)
+		}
 	}
 }
 

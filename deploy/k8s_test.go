@@ -259,17 +259,18 @@ func TestK8sGatewayPod(t *testing.T) {
 	if _, ok := kong.Resources.Limits["nvidia.com/gpu"]; ok {
 		t.Error("kong: holds a GPU; only the sidecar needs one")
 	}
-	if p := sidecar.ReadinessProbe; p == nil || p.Exec == nil {
-		t.Error("sidecar: no exec readiness probe")
-	} else {
-		checkProbe(t, "sidecar readinessProbe", p.Exec.Command, true)
-	}
-	for name, p := range map[string]*corev1.Probe{"startupProbe": sidecar.StartupProbe, "livenessProbe": sidecar.LivenessProbe} {
-		if p == nil || p.Exec == nil {
-			t.Errorf("sidecar: no exec %s", name)
+	// Startup waits for the models; readiness and liveness ask whether the
+	// sidecar answers (daemonset.yaml says why readiness is not --ready).
+	for _, p := range []struct {
+		name  string
+		probe *corev1.Probe
+		ready bool
+	}{{"startupProbe", sidecar.StartupProbe, true}, {"readinessProbe", sidecar.ReadinessProbe, false}, {"livenessProbe", sidecar.LivenessProbe, false}} {
+		if p.probe == nil || p.probe.Exec == nil {
+			t.Errorf("sidecar: no exec %s", p.name)
 			continue
 		}
-		checkProbe(t, "sidecar "+name, p.Exec.Command, false)
+		checkProbe(t, "sidecar "+p.name, p.probe.Exec.Command, p.ready)
 	}
 	for _, p := range sidecar.Ports {
 		if p.ContainerPort != sidecarMetricsPort {
