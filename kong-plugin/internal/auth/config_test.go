@@ -99,6 +99,7 @@ func TestNewRefusesBadKeyMaterial(t *testing.T) {
 		{"JWKS with a private key", Issuer{Algorithms: []string{"RS256"}, JWKS: writeJWKS(t, map[string]string{"kty": "RSA", "n": "AQAB", "e": "AQAB", "d": "AQAB"})}, "holds a private key"},
 		{"JWKS with an HMAC key", Issuer{Algorithms: []string{"RS256"}, JWKS: writeJWKS(t, map[string]string{"kty": "oct", "k": "c2VjcmV0"})}, "symmetric (oct) keys do not belong"},
 		{"JWKS point off the curve", Issuer{Algorithms: []string{"ES256"}, JWKS: writeJWKS(t, map[string]string{"kty": "EC", "crv": "P-256", "x": "AQ", "y": "AQ"})}, "point"},
+		{"JWKS key published for another algorithm", Issuer{Algorithms: []string{"RS256"}, JWKS: writeJWKS(t, withAlg(jwkOf(t, "r", &k.rsa.PublicKey), "RS384"))}, "no configured key fits RS256"},
 		{"JWKS not JSON", Issuer{Algorithms: []string{"RS256"}, JWKS: writeFile(t, "j.json", []byte("{"))}, "JWKS: unexpected end of JSON input"},
 		{"JWKS only encryption keys", Issuer{Algorithms: []string{"RS256"}, JWKS: writeJWKS(t, map[string]string{"kty": "RSA", "use": "enc"})}, "holds no signature verification key"},
 	}
@@ -143,4 +144,9 @@ func TestTierNames(t *testing.T) {
 	if got != "gold,free,partner" {
 		t.Fatalf("TierNames = %s", got)
 	}
+}
+
+func withAlg(jwk map[string]string, alg string) map[string]string {
+	jwk["alg"] = alg
+	return jwk
 }

@@ -48,7 +48,7 @@ func parseJWKS(data []byte) ([]verificationKey, error) {
 		if err := checkPublicKey(key); err != nil {
 			return nil, fmt.Errorf("JWKS key %d (kid %q): %w", i, jwk.Kid, err)
 		}
-		keys = append(keys, verificationKey{kid: jwk.Kid, key: key})
+		keys = append(keys, verificationKey{kid: jwk.Kid, alg: jwk.Alg, key: key})
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("JWKS holds no signature verification key")

@@ -40,14 +40,20 @@ var ecCurves = map[string]elliptic.Curve{
 // minRSABits refuses RSA keys too short to trust (RFC 7518 3.3 asks for 2048).
 const minRSABits = 2048
 
-// verificationKey is one public key with the kid it was published under (JWKS).
+// verificationKey is one public key with the kid and alg it was published
+// under (JWKS; both optional).
 type verificationKey struct {
 	kid string
+	alg string
 	key crypto.PublicKey
 }
 
 // fits reports whether k can verify a token signed with alg.
 func (k verificationKey) fits(alg string) bool {
+	if k.alg != "" && k.alg != alg {
+		// RFC 7517 4.4: a key published for one algorithm is used for no other.
+		return false
+	}
 	switch key := k.key.(type) {
 	case *rsa.PublicKey:
 		return algorithmFamilies[alg] == familyRSA
