@@ -124,7 +124,6 @@ func childWithArgOrZero(arg string) int {
 	return 0
 }
 
-
 // value reads a counter or gauge.
 func value(c prometheus.Metric) float64 {
 	var m dto.Metric
