@@ -1,0 +1,154 @@
+package shared_test
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/modelgate/modelgate/internal/testutil"
+	"github.com/modelgate/modelgate/shared"
+	"github.com/modelgate/modelgate/shared/pb"
+	"github.com/modelgate/modelgate/shared/tensor"
+)
+
+// testModels is the sidecar's committed test repository.
+func testModels() string {
+	return filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models")
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// bigIdentityRequest sends identity_types every datatype in [1, n] tensors,
+// over 5 MB in all each way (gRPC's and go-plugin's default limit is 4 MiB).
+func bigIdentityRequest() *pb.ModelInferRequest {
+	const n = 110_000
+	req := &pb.ModelInferRequest{ModelName: "identity_types"}
+	for _, dt := range []tensor.DataType{tensor.FP32, tensor.FP64, tensor.FP16, tensor.Int8, tensor.Int16, tensor.Int32,
+		tensor.Int64, tensor.UInt8, tensor.UInt16, tensor.UInt32, tensor.UInt64, tensor.Bool, tensor.Bytes} {
+		in := &pb.InferTensor{Name: "in_" + strings.ToLower(string(dt)), Datatype: string(dt), Shape: []int64{1, n}}
+		if dt == tensor.Bytes {
+			in.Raw = tensor.EncodeBytes(slices.Repeat([][]byte{[]byte("x")}, n))
+		} else {
+			in.Raw = bytes.Repeat([]byte{0, 1}, n*dt.Size()/2+1)[:n*dt.Size()]
+			if dt == tensor.Bool || dt.Size() == 1 {
+				in.Raw = bytes.Repeat([]byte{1}, n)
+			}
+		}
+		req.Inputs = append(req.Inputs, in)
+	}
+	return req
+}
+
+func checkServes(t *testing.T, c pb.InferenceClient) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if r, err := c.ServerReady(ctx, &pb.ServerReadyRequest{}); err != nil || !r.Ready {
+		t.Fatalf("ServerReady: %v %v", r, err)
+	}
+	req := bigIdentityRequest()
+	resp, err := c.ModelInfer(ctx, req)
+	if err != nil {
+		t.Fatalf("5 MB request: %v", err)
+	}
+	if size := proto.Size(resp); size < 5<<20 {
+		t.Errorf("answer is %d bytes, want > 5 MiB", size)
+	}
+	for i, in := range req.Inputs {
+		if !bytes.Equal(resp.Outputs[i].Raw, in.Raw) {
+			t.Errorf("%s came back as %s with other bytes", in.Name, resp.Outputs[i].Name)
+		}
+	}
+}
+
+func TestLaunch(t *testing.T) {
+	bin := testutil.Binary(t, "modelgate-sidecar")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := shared.Launch(ctx, shared.LaunchConfig{
+		Command:         bin,
+		Args:            []string{"--models", testModels(), "--intra-op-threads", "1"},
+		Env:             []string{"ORT_LIB=" + testutil.ORTLib(t)},
+		MaxMessageBytes: 16 << 20,
+		Logger:          testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkServes(t, c)
+	if c.Exited() {
+		t.Error("Exited while serving")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Exited() {
+		t.Error("still running after Close")
+	}
+}
+
+func TestLaunchFailsClearly(t *testing.T) {
+	bin := testutil.Binary(t, "modelgate-sidecar")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := shared.Launch(ctx, shared.LaunchConfig{Command: bin, Args: []string{"--models", filepath.Join(t.TempDir(), "missing")},
+		Env: []string{"ORT_LIB=" + testutil.ORTLib(t)}, Logger: testLogger(t)})
+	if err == nil {
+		t.Fatal("launch with a missing models folder succeeded")
+	}
+}
+
+func TestAttach(t *testing.T) {
+	bin := testutil.Binary(t, "modelgate-sidecar")
+	sock := filepath.Join(t.TempDir(), "run", "sidecar.sock")
+	cmd := exec.Command(bin, "--models", testModels(), "--socket", sock, "--ort-lib", testutil.ORTLib(t), "--max-message-bytes", "16777216")
+	cmd.Stderr = t.Output()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	c := attach(t, sock)
+	defer c.Close()
+	checkServes(t, c)
+	if c.Exited() {
+		t.Error("an attached client reports Exited")
+	}
+	st, err := os.Stat(sock)
+	if err != nil || st.Mode()&fs.ModeSocket == 0 || st.Mode().Perm() != 0o660 {
+		t.Errorf("socket mode %v (%v), want a socket with 0660", st.Mode(), err)
+	}
+}
+
+// attach waits (up to a minute: the sidecar loads its models first) for the
+// standalone sidecar's socket.
+func attach(t *testing.T, sock string) *shared.Client {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		c, err := shared.Attach(ctx, sock, 16<<20)
+		cancel()
+		if err == nil {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("attach: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
