@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -204,6 +205,42 @@ func TestDockerfileCopiesExist(t *testing.T) {
 	}
 	if copies == 0 {
 		t.Fatal("the Dockerfile copies nothing from the build context")
+	}
+}
+
+// TestDockerfileBuildHasGoSources checks that the build stage copies every
+// folder of this module the two binaries import: a new package outside them
+// would build here and fail in `docker build`.
+func TestDockerfileBuildHasGoSources(t *testing.T) {
+	d := parseDockerfile(t)
+	var copied []string
+	for _, c := range d.stage(t, "build").Commands {
+		if cp, ok := c.(*instructions.CopyCommand); ok && cp.From == "" {
+			for _, src := range cp.SourcePaths {
+				copied = append(copied, path.Clean(src))
+			}
+		}
+	}
+	const module = "github.com/modelgate/modelgate"
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./kong-plugin/cmd/modelgate", "./sidecar/cmd/modelgate-sidecar")
+	cmd.Dir = testutil.RepoRoot()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		rel, ok := strings.CutPrefix(pkg, module+"/")
+		if !ok {
+			continue
+		}
+		if !slices.ContainsFunc(copied, func(c string) bool { return rel == c || strings.HasPrefix(rel, c+"/") }) {
+			t.Errorf("the binaries import %s, which the build stage does not COPY", pkg)
+		}
+	}
+	for _, want := range []string{"go.mod", "go.sum"} {
+		if !slices.Contains(copied, want) {
+			t.Errorf("the build stage does not COPY %s", want)
+		}
 	}
 }
 
