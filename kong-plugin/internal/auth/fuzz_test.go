@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -70,6 +71,35 @@ func FuzzCredential(f *testing.F) {
 		// Long enough not to be a word of the fixed error texts by chance.
 		if len(cred.Value) >= 24 && strings.Contains(err.Error(), cred.Value) {
 			t.Fatalf("credential echoed in %q", err)
+		}
+	})
+}
+
+// FuzzJWKS feeds arbitrary bytes to the JWK Set parser (a file an operator
+// downloads from an identity provider): it must fail cleanly, and every key
+// it accepts must be a usable public key.
+func FuzzJWKS(f *testing.F) {
+	k := keys(f)
+	for _, jwk := range []map[string]string{
+		jwkOf(f, "r", &k.rsa.PublicKey), jwkOf(f, "e", &k.p256.PublicKey), jwkOf(f, "d", k.ed.Public()),
+	} {
+		data, err := json.Marshal(map[string]any{"keys": []any{jwk}})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"AQ","y":"AQ"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"","e":"AQAB"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		keys, err := parseJWKS(data)
+		if err != nil {
+			return
+		}
+		for _, key := range keys {
+			if err := checkPublicKey(key.key); err != nil {
+				t.Fatalf("accepted an unusable key: %v", err)
+			}
 		}
 	})
 }
