@@ -1,0 +1,25 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+)
+
+// TestHandleRecoversFromPanics: a bug must cost one request a 500, not the
+// plugin server and every request in flight with it.
+func TestHandleRecoversFromPanics(t *testing.T) {
+	m := newMetrics()
+	// No sidecar supervisor: the health check dereferences nil and panics.
+	g := &Gateway{metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil)), routing: compileRouting(nil)}
+	res := g.Handle(context.Background(), Request{Method: "GET", Path: "/v2/health/live"})
+	if res.Status != http.StatusInternalServerError || string(res.Body) != `{"error":"internal error"}` ||
+		res.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("%d %v %s", res.Status, res.Header, res.Body)
+	}
+	if value(m.panics) != 1 {
+		t.Errorf("panics_total %v, want 1", value(m.panics))
+	}
+}
