@@ -14,7 +14,7 @@ export ORT_LIB
 BIN := $(CURDIR)/bin
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all testmodels ort proto build test test-deps vet fmt bench-sidecar bench soak run image image-gpu clean
+.PHONY: all testmodels ort proto build test test-deps vet fmt fuzz bench-sidecar bench soak run image image-gpu clean
 
 all: build
 
@@ -60,6 +60,30 @@ vet:
 ## test: vet, then every test under -race, against real ONNX Runtime, Redis and sidecar processes.
 test: test-deps vet build
 	MODELGATE_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 40m ./...
+	$(MAKE) --no-print-directory fuzz
+
+## fuzz: each fuzz target for FUZZTIME on top of its committed corpus (testdata/fuzz); part of `make test`.
+FUZZTIME ?= 3s
+FUZZ_TARGETS := ./shared/tensor:FuzzCheckRaw ./shared/tensor:FuzzDecodeBytes ./shared/tensor:FuzzBytesRoundTrip \
+  ./kong-plugin/internal/gateway:FuzzDecodeInfer ./kong-plugin/internal/gateway:FuzzParseData \
+  ./kong-plugin/internal/gateway:FuzzParseRoute ./kong-plugin/internal/gateway:FuzzDecodePredict
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done
+
+## bench-sidecar: raw ONNX Runtime in-process (batch 1..128) against the sidecar over its socket
+## (1 client; 64 clients, batching off and on): table and ratios on stdout, out/bench-sidecar.json.
+bench-sidecar: ort build
+	$(GO) run ./bench/cmd/modelgate-bench -suite sidecar -bin $(BIN) -out out
+
+## bench: bench-sidecar plus the full paths (modelgate serve with auth and quotas; the Kong wire
+## protocol) at 1, 16 and 64 clients: out/bench.json and out/bench.svg. PROFILE=1 adds CPU profiles.
+bench: ort build
+	$(GO) run ./bench/cmd/modelgate-bench -suite all -bin $(BIN) -out out $(if $(PROFILE),-profile)
+
+## soak: the long resilience cases (memory after 100,000 requests), which `make test` and CI leave out.
+soak: test-deps build
+	MODELGATE_BIN_DIR=$(BIN) $(GO) test -tags soak -count=1 -timeout 60m -run 'Soak' -v ./resilience/
 
 ## image: the Kong image (IMAGE:IMAGE_TAG) and the sidecar image (IMAGE-sidecar:IMAGE_TAG); needs Docker with BuildKit.
 ## image-gpu: the same with the CUDA execution provider, tagged IMAGE_TAG-gpu (x86-64, CUDA 13).
