@@ -1,0 +1,51 @@
+package kongharness_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/modelgate/modelgate/internal/testutil"
+	"github.com/modelgate/modelgate/kong-plugin/internal/config"
+	"github.com/modelgate/modelgate/kong-plugin/internal/kongharness"
+)
+
+// checkKongYML checks every modelgate plugin config in a Kong declarative
+// file against the schema `modelgate -dump` prints, as Kong would when it
+// loads the file, and against the plugin's own validation.
+func checkKongYML(t *testing.T, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	configs, err := kongharness.PluginConfigs(data, "modelgate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(configs) == 0 {
+		t.Fatalf("%s has no modelgate plugin", path)
+	}
+	info, err := kongharness.Dump(context.Background(), testutil.Binary(t, "modelgate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := info.Plugins[0].ConfigSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for place, cfg := range configs {
+		if err := kongharness.CheckConfig(schema, cfg); err != nil {
+			t.Errorf("%s %s: Kong would refuse it:\n%v", path, place, err)
+		}
+		raw, _ := json.Marshal(cfg)
+		if _, err := config.Load(raw); err != nil {
+			t.Errorf("%s %s: the plugin would refuse it:\n%v", path, place, err)
+		}
+	}
+}
+
+func TestExampleKongYML(t *testing.T) {
+	checkKongYML(t, "testdata/kong.yml")
+}
