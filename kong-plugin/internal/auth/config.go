@@ -62,7 +62,7 @@ type Issuer struct {
 	// DefaultTier is the tier of subjects not listed in Consumers. Empty
 	// means only listed consumers are accepted from this issuer.
 	DefaultTier string `json:"default_tier"`
-	// Leeway is the clock skew tolerated on exp, nbf and iat ("30s"); default 0.
+	// Leeway is the clock skew tolerated on exp and nbf ("30s"); default 0.
 	Leeway string `json:"leeway"`
 }
 

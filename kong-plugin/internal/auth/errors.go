@@ -15,7 +15,7 @@ const (
 	ReasonBadAlgorithm    Reason = "bad_algorithm"    // alg none, or outside the issuer's list
 	ReasonBadSignature    Reason = "bad_signature"    // signature does not verify with the issuer's keys
 	ReasonExpired         Reason = "expired"          // exp passed (or missing: exp is required)
-	ReasonNotYetValid     Reason = "not_yet_valid"    // nbf or iat in the future
+	ReasonNotYetValid     Reason = "not_yet_valid"    // nbf in the future
 	ReasonBadAudience     Reason = "bad_audience"     // aud names none of the issuer's audiences
 	ReasonUnknownConsumer Reason = "unknown_consumer" // consumer claim missing, or not listed and no default tier
 	ReasonInvalidToken    Reason = "invalid_token"    // any other claim problem

@@ -79,7 +79,9 @@ func compileIssuer(ic Issuer, a *Authenticator) (*issuer, error) {
 		jwt.WithIssuer(ic.Issuer),
 		jwt.WithLeeway(leeway),
 		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
+		// iat is not checked (nor by Kong's jwt plugin, nor golang-jwt by
+		// default): with the default zero leeway a gateway clock a few ms
+		// behind the issuer's would refuse fresh tokens. nbf and exp are.
 		jwt.WithTimeFunc(func() time.Time { return a.now() }),
 		jwt.WithStrictDecoding(),
 	}
