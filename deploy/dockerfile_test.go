@@ -395,6 +395,23 @@ func TestDockerfileBinariesAndUser(t *testing.T) {
 	}
 }
 
+// TestDockerfileRunScriptsParse has sh check the syntax of every shell-form
+// RUN, the scripts a build would only reach minutes in.
+func TestDockerfileRunScriptsParse(t *testing.T) {
+	for _, s := range parseDockerfile(t).stages {
+		for _, c := range s.Commands {
+			r, ok := c.(*instructions.RunCommand)
+			if !ok || !r.PrependShell {
+				continue
+			}
+			script := strings.Join(r.CmdLine, " ")
+			if out, err := exec.Command("sh", "-n", "-c", script).CombinedOutput(); err != nil {
+				t.Errorf("stage %s: RUN %q: %v\n%s", s.Name, script, err, out)
+			}
+		}
+	}
+}
+
 func runScript(s instructions.Stage) string {
 	var b strings.Builder
 	for _, c := range s.Commands {
