@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"time"
+	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -52,11 +52,16 @@ func (*ORT) Inspect(m Model) (Model, error) {
 	return m, nil
 }
 
-// MeasureRaw runs m in-process from one caller at each batch size for d
-// (after a short warm-up) and reports one point per batch size: the limit
-// every serving path is judged against. threads sets intra-op threads (0 =
-// ONNX Runtime's default, as the sidecar uses by default).
-func (*ORT) MeasureRaw(ctx context.Context, m Model, batches []int, d time.Duration, threads int) ([]Point, error) {
+// RawSession is one in-process session of the benchmark model.
+type RawSession struct {
+	m       Model
+	sess    *ort.DynamicAdvancedSession
+	tensors []ort.Value
+}
+
+// Session creates an in-process session for m. threads sets intra-op
+// threads (0 = ONNX Runtime's default, as the sidecar uses by default).
+func (*ORT) Session(m Model, threads int) (*RawSession, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, err
@@ -71,41 +76,41 @@ func (*ORT) MeasureRaw(ctx context.Context, m Model, batches []int, d time.Durat
 	if err != nil {
 		return nil, fmt.Errorf("creating the session: %w", err)
 	}
-	defer sess.Destroy()
-	rng := rand.New(rand.NewPCG(1, 2))
-	var points []Point
-	for _, b := range batches {
-		p, err := measureBatch(ctx, sess, m, rng, b, d)
-		if err != nil {
-			return nil, fmt.Errorf("batch %d: %w", b, err)
-		}
-		points = append(points, p)
-	}
-	return points, nil
+	return &RawSession{m: m, sess: sess}, nil
 }
 
-func measureBatch(ctx context.Context, sess *ort.DynamicAdvancedSession, m Model, rng *rand.Rand, batch int, d time.Duration) (Point, error) {
-	tokens := make([]int64, batch*m.SeqLen)
+// Func returns a load function running one batch of random tokens from one
+// caller: the in-process limit every serving path is judged against. The
+// input and output tensors are made once, so the function measures Run alone.
+func (s *RawSession) Func(batch int, seed uint64) (load.Func, error) {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	tokens := make([]int64, batch*s.m.SeqLen)
 	for i := range tokens {
-		tokens[i] = int64(2 + rng.IntN(m.Vocab-2))
+		tokens[i] = int64(2 + rng.IntN(s.m.Vocab-2))
 	}
-	in, err := ort.NewTensor(ort.NewShape(int64(batch), int64(m.SeqLen)), tokens)
+	in, err := ort.NewTensor(ort.NewShape(int64(batch), int64(s.m.SeqLen)), tokens)
 	if err != nil {
-		return Point{}, err
+		return nil, err
 	}
-	defer in.Destroy()
-	out, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(batch), int64(m.Classes)))
+	out, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(batch), int64(s.m.Classes)))
 	if err != nil {
-		return Point{}, err
+		in.Destroy()
+		return nil, err
 	}
-	defer out.Destroy()
-	run := func(context.Context) (int, error) {
-		return batch, sess.Run([]ort.Value{in}, []ort.Value{out})
+	s.tensors = append(s.tensors, in, out)
+	var mu sync.Mutex
+	return func(context.Context) (int, error) {
+		// The tensors are reused: one caller at a time.
+		mu.Lock()
+		defer mu.Unlock()
+		return batch, s.sess.Run([]ort.Value{in}, []ort.Value{out})
+	}, nil
+}
+
+// Close destroys the session and every tensor its functions used.
+func (s *RawSession) Close() {
+	for _, t := range s.tensors {
+		t.Destroy()
 	}
-	warm := load.Closed{Clients: 1, Count: 5, Duration: d / 4}.Run(ctx, run)
-	if warm.ErrorCount() > 0 {
-		return Point{}, fmt.Errorf("warm-up failed: %v", warm.Errors)
-	}
-	r := load.Closed{Clients: 1, Duration: d}.Run(ctx, run)
-	return Point{Path: PathRaw, Clients: 1, Batch: batch, Summary: r.Summarize()}, nil
+	s.sess.Destroy()
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,11 +13,10 @@ import (
 	"syscall"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/modelgate/modelgate/bench/load"
+	"github.com/modelgate/modelgate/shared"
 	"github.com/modelgate/modelgate/shared/pb"
 )
 
@@ -27,7 +25,7 @@ type Sidecar struct {
 	Socket string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	conn   *grpc.ClientConn
+	conn   *shared.Client
 	// Client talks to the sidecar over its socket.
 	Client pb.InferenceClient
 }
@@ -60,12 +58,13 @@ func StartSidecar(ctx context.Context, binary, lib, models, dir string, logw io.
 			return nil, errors.New("sidecar did not create its socket within 60s")
 		}
 	}
-	conn, err := Dial(socket)
+	// The plugin server's own client, so the socket path measured is the one it takes.
+	c, err := shared.Attach(ctx, socket, 0)
 	if err != nil {
 		s.Stop()
 		return nil, err
 	}
-	s.conn, s.Client = conn, pb.NewInferenceClient(conn)
+	s.conn, s.Client = c, c
 	for {
 		r, err := s.Client.ServerReady(ctx, &pb.ServerReadyRequest{})
 		if err == nil && r.Ready {
@@ -77,19 +76,6 @@ func StartSidecar(ctx context.Context, binary, lib, models, dir string, logw io.
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// Dial opens a gRPC connection to a sidecar socket with the message limits
-// the plugin server uses.
-func Dial(socket string) (*grpc.ClientConn, error) {
-	const maxMsg = 64 << 20
-	return grpc.NewClient("passthrough:///sidecar",
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
-		}),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)))
 }
 
 // Pid is the sidecar's process id.

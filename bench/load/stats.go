@@ -143,3 +143,19 @@ func (r *Result) Summarize() Summary {
 		MeanMicros:     us(r.Latency.Mean()),
 	}
 }
+
+// Merge adds o's counts, latencies and elapsed time to r, as if the two
+// runs had been one run of their combined length.
+func (r *Result) Merge(o *Result) {
+	r.Requests += o.Requests
+	r.Items += o.Items
+	for k, n := range o.Errors {
+		if r.Errors == nil {
+			r.Errors = map[string]int64{}
+		}
+		r.Errors[k] += n
+	}
+	r.Elapsed += o.Elapsed
+	r.Latency.Merge(&o.Latency)
+	r.ErrorLatency.Merge(&o.ErrorLatency)
+}

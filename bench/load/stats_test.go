@@ -167,3 +167,17 @@ func TestPoissonSchedule(t *testing.T) {
 		}
 	}
 }
+
+func TestResultMergeIsOneLongerRun(t *testing.T) {
+	a := Result{Requests: 10, Items: 80, Elapsed: time.Second, Errors: map[string]int64{"timeout": 1}}
+	a.Latency = *sampleOf(1, 2)
+	b := Result{Requests: 30, Items: 160, Elapsed: 3 * time.Second, Errors: map[string]int64{"timeout": 2, "http_503": 1}}
+	b.Latency = *sampleOf(3, 4)
+	a.Merge(&b)
+	if a.Requests != 40 || a.Items != 240 || a.ItemsPerSecond() != 60 || a.Errors["timeout"] != 3 || a.Errors["http_503"] != 1 {
+		t.Fatalf("merged: %+v", a)
+	}
+	if a.Latency.Len() != 4 || a.Latency.Percentile(50) != 2*time.Millisecond {
+		t.Fatalf("merged latencies: len %d p50 %v", a.Latency.Len(), a.Latency.Percentile(50))
+	}
+}

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/bench"
-	"github.com/modelgate/modelgate/bench/load"
 )
 
 type options struct {
 	suite, out, modelDir, binDir, ortLib, svg, command string
 	duration                                           time.Duration
+	rounds                                             int
 	profile                                            bool
 }
 
@@ -25,6 +25,9 @@ const (
 	modelBatched = "classifier_batched"
 )
 
+// requestTimeout bounds every request of the benchmark.
+const requestTimeout = 10 * time.Second
+
 func run(ctx context.Context, o options) error {
 	if o.ortLib == "" {
 		return fmt.Errorf("no ONNX Runtime library: set -ort-lib or ORT_LIB (make ort)")
@@ -32,58 +35,88 @@ func run(ctx context.Context, o options) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
+	rep := &bench.Report{Started: time.Now().UTC(), Command: o.command, Machine: bench.ThisMachine()}
 	if o.profile {
-		stopProfile, err := profileSelf(filepath.Join(o.out, "bench-generator.cpu.prof"))
+		path := filepath.Join(o.out, "bench-generator.cpu.prof")
+		stopProfile, err := profileSelf(path)
 		if err != nil {
 			return err
 		}
 		defer stopProfile()
+		rep.Profiles = append(rep.Profiles, path+" (the benchmark process: load generator, HTTP/gRPC clients, raw ORT)")
 	}
 	modelPath, err := ensureModel(ctx, o.modelDir)
 	if err != nil {
 		return err
 	}
-	rep := &bench.Report{Started: time.Now().UTC(), Command: o.command, Machine: bench.ThisMachine()}
-	if o.profile {
-		rep.Profiles = append(rep.Profiles, filepath.Join(o.out, "bench-generator.cpu.prof"))
+	rt, err := bench.OpenORT(o.ortLib)
+	if err != nil {
+		return err
 	}
-
-	m, err := measureRaw(ctx, o, modelPath, rep)
+	defer rt.Close()
+	m, err := rt.Inspect(bench.Model{Path: modelPath})
 	if err != nil {
 		return err
 	}
 	rep.Model = fmt.Sprintf("%s: INT64 %s [batch, %d] -> FP32 %s [batch, %d]", modelPath, m.Input, m.SeqLen, m.Output, m.Classes)
-
-	if o.suite == "raw" {
-		return finish(o, rep)
-	}
-	tmp, err := os.MkdirTemp("", "modelgate-bench-")
+	raw, err := rt.Session(m, 0)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	repo := filepath.Join(tmp, "models")
-	if err := bench.WriteRepository(repo, m, []bench.Variant{
-		{Name: modelPlain, MaxBatchSize: 128},
-		{Name: modelBatched, MaxBatchSize: 64, Batching: &bench.Batching{MaxQueueDelay: "2ms", PreferredSizes: []int{16, 32, 64}}},
-	}); err != nil {
-		return err
-	}
-	if err := measureSidecar(ctx, o, m, repo, tmp, rep); err != nil {
-		return err
-	}
-	if o.suite == "all" {
-		if err := measureFullPaths(ctx, o, m, repo, tmp, rep); err != nil {
+	defer raw.Close()
+	var cases []bench.Case
+	for _, b := range []int{1, 8, 32, 128} {
+		fn, err := raw.Func(b, uint64(b))
+		if err != nil {
 			return err
+		}
+		cases = append(cases, bench.Case{Path: bench.PathRaw, Clients: 1, Batch: b, Fn: fn})
+	}
+
+	if o.suite != "raw" {
+		tmp, err := os.MkdirTemp("", "modelgate-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		repo := filepath.Join(tmp, "models")
+		if err := bench.WriteRepository(repo, m, []bench.Variant{
+			{Name: modelPlain, MaxBatchSize: 128},
+			{Name: modelBatched, MaxBatchSize: 64, Batching: &bench.Batching{MaxQueueDelay: "2ms", PreferredSizes: []int{16, 32, 64}}},
+		}); err != nil {
+			return err
+		}
+		more, stop, err := sidecarCases(ctx, o, m, repo, tmp)
+		defer stop()
+		if err != nil {
+			return err
+		}
+		cases = append(cases, more...)
+		if o.suite == "all" {
+			more, stop, err := fullPathCases(ctx, o, m, repo, tmp, rep)
+			defer stop()
+			if err != nil {
+				return err
+			}
+			cases = append(cases, more...)
 		}
 	}
 
+	slog.Info("measuring", "cases", len(cases), "per_case", o.duration, "rounds", o.rounds)
+	points, err := bench.Interleave(ctx, cases, o.duration, o.rounds, requestTimeout, func(r int) {
+		slog.Info("round", "n", r+1, "of", o.rounds)
+	})
+	if err != nil {
+		return err
+	}
+	rep.Points = points
 	return finish(o, rep)
 }
 
 func finish(o options, rep *bench.Report) error {
 	rep.Relate()
 	addGoals(rep, o.suite)
+	fmt.Println()
 	rep.WriteTable(os.Stdout)
 	jsonPath := filepath.Join(o.out, "bench.json")
 	if o.suite != "all" {
@@ -107,67 +140,23 @@ func finish(o options, rep *bench.Report) error {
 	return nil
 }
 
-func measureRaw(ctx context.Context, o options, modelPath string, rep *bench.Report) (bench.Model, error) {
-	rt, err := bench.OpenORT(o.ortLib)
-	if err != nil {
-		return bench.Model{}, err
-	}
-	defer rt.Close()
-	m, err := rt.Inspect(bench.Model{Path: modelPath})
-	if err != nil {
-		return m, err
-	}
-	slog.Info("measuring raw ONNX Runtime in-process", "batches", "1,8,32,128")
-	points, err := rt.MeasureRaw(ctx, m, []int{1, 8, 32, 128}, o.duration, 0)
-	if err != nil {
-		return m, err
-	}
-	rep.Points = append(rep.Points, points...)
-	return m, nil
-}
-
-func measureSidecar(ctx context.Context, o options, m bench.Model, repo, tmp string, rep *bench.Report) error {
+func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp string) ([]bench.Case, func(), error) {
 	logf, err := os.Create(filepath.Join(o.out, "bench-sidecar.log"))
 	if err != nil {
-		return err
+		return nil, func() {}, err
 	}
-	defer logf.Close()
-	slog.Info("starting the sidecar", "models", repo)
+	slog.Info("starting the sidecar (standalone, --socket)", "models", repo, "log", logf.Name())
 	sc, err := bench.StartSidecar(ctx, filepath.Join(o.binDir, "modelgate-sidecar"), o.ortLib, repo, tmp, logf)
 	if err != nil {
-		return err
+		logf.Close()
+		return nil, func() {}, err
 	}
-	defer sc.Stop()
-	for _, c := range []struct {
-		path, model string
-		clients     int
-	}{
-		{bench.PathSidecar, modelPlain, 1},
-		{bench.PathSidecar, modelPlain, 64},
-		{bench.PathSidecarBatched, modelBatched, 64},
-	} {
-		slog.Info("measuring the sidecar", "model", c.model, "clients", c.clients)
-		fn := bench.InferFunc(sc.Client, c.model, m, 1, uint64(c.clients))
-		p, err := measure(ctx, c.path, c.clients, o.duration, fn)
-		if err != nil {
-			return err
-		}
-		rep.Points = append(rep.Points, p)
-	}
-	return nil
-}
-
-// measure warms fn up, then runs it closed-loop with clients single-item clients.
-func measure(ctx context.Context, path string, clients int, d time.Duration, fn load.Func) (bench.Point, error) {
-	warm := load.Closed{Clients: clients, Duration: min(d/4, time.Second), Timeout: 10 * time.Second}.Run(ctx, fn)
-	if warm.Requests == 0 || warm.ErrorCount() == warm.Requests {
-		return bench.Point{}, fmt.Errorf("%s at %d clients: every warm-up request failed: %v", path, clients, warm.Errors)
-	}
-	r := load.Closed{Clients: clients, Duration: d, Timeout: 10 * time.Second}.Run(ctx, fn)
-	if ctx.Err() != nil {
-		return bench.Point{}, ctx.Err()
-	}
-	return bench.Point{Path: path, Clients: clients, Batch: 1, Summary: r.Summarize()}, nil
+	stop := func() { sc.Stop(); logf.Close() }
+	return []bench.Case{
+		{Path: bench.PathSidecar, Clients: 1, Batch: 1, Fn: bench.InferFunc(sc.Client, modelPlain, m, 1, 1)},
+		{Path: bench.PathSidecar, Clients: 64, Batch: 1, Fn: bench.InferFunc(sc.Client, modelPlain, m, 1, 2)},
+		{Path: bench.PathSidecarBatched, Clients: 64, Batch: 1, Fn: bench.InferFunc(sc.Client, modelBatched, m, 1, 3)},
+	}, stop, nil
 }
 
 func addGoals(rep *bench.Report, suite string) {

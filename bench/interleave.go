@@ -1,0 +1,60 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/modelgate/modelgate/bench/load"
+)
+
+// Case is one configuration to measure: Clients closed-loop callers of Fn,
+// each request carrying Batch items.
+type Case struct {
+	Path    string
+	Clients int
+	Batch   int
+	Fn      load.Func
+}
+
+// Interleave measures every case for d in all, as rounds slices taken in
+// turn (case 1, case 2, ..., case 1, case 2, ...), after one warm-up slice
+// each. On a machine other work shares, a slow minute then hurts every case
+// alike instead of whichever case it fell on, so the ratios between cases
+// stay meaningful. timeout bounds each request.
+func Interleave(ctx context.Context, cases []Case, d time.Duration, rounds int, timeout time.Duration, progress func(round int)) ([]Point, error) {
+	rounds = max(1, rounds)
+	slice := d / time.Duration(rounds)
+	warm := min(slice, time.Second)
+	for _, c := range cases {
+		r := load.Closed{Clients: c.Clients, Duration: warm, Timeout: timeout}.Run(ctx, c.Fn)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if r.Requests > 0 && r.ErrorCount() == r.Requests {
+			return nil, fmt.Errorf("%s at %d clients, batch %d: every warm-up request failed: %v", c.Path, c.Clients, c.Batch, r.Errors)
+		}
+	}
+	results := make([]*load.Result, len(cases))
+	for round := range rounds {
+		if progress != nil {
+			progress(round)
+		}
+		for i, c := range cases {
+			r := load.Closed{Clients: c.Clients, Duration: slice, Timeout: timeout}.Run(ctx, c.Fn)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if results[i] == nil {
+				results[i] = r
+			} else {
+				results[i].Merge(r)
+			}
+		}
+	}
+	points := make([]Point, len(cases))
+	for i, c := range cases {
+		points[i] = Point{Path: c.Path, Clients: c.Clients, Batch: c.Batch, Summary: results[i].Summarize()}
+	}
+	return points, nil
+}
