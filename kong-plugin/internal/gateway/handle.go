@@ -168,7 +168,7 @@ func (ex *exchange) takeQuota(ctx context.Context, items int) (func(), *Error) {
 	if !d.Allowed {
 		d.Release()
 		ex.g.metrics.quotaRejections.WithLabelValues(d.Window).Inc()
-		return noop, errorf(KindRateLimited, "API rate limit exceeded")
+		return noop, errorf(KindRateLimited, "%s", quota.RejectMessage)
 	}
 	return d.Release, nil
 }
