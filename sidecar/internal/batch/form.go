@@ -1,0 +1,163 @@
+package batch
+
+import (
+	"slices"
+	"time"
+)
+
+// form takes the next batch off the queue for the calling worker, whose
+// runner is free. It returns false once the batcher is closed and drained.
+//
+// The rule is Triton's: the batch grows in arrival order while the next
+// request is compatible and fits in MaxBatchSize. When the queue has nothing
+// more right now and the batch (or a prefix of it) is a preferred size, the
+// largest such prefix goes at once; otherwise it waits for more until the
+// oldest request has waited MaxQueueDelay, then goes as it is.
+func (b *Batcher) form() ([]*request, bool) {
+	b.forming.Lock()
+	defer b.forming.Unlock()
+	var first *request
+	for first == nil {
+		r, ok := b.take()
+		if !ok {
+			return nil, false
+		}
+		if !b.dropIfDone(r) {
+			first = r
+		}
+	}
+	batch := []*request{first}
+	if first.solo {
+		return batch, true
+	}
+	size := first.items
+	deadline := first.enqueued.Add(b.cfg.MaxQueueDelay)
+	for size < b.cfg.MaxBatchSize {
+		r := b.takeNow()
+		if r == nil {
+			if n := b.preferredPrefix(batch); n > 0 {
+				b.hold(batch[n:]...)
+				return batch[:n], true
+			}
+			if r = b.takeBefore(deadline); r == nil {
+				break
+			}
+		}
+		if b.dropIfDone(r) {
+			continue
+		}
+		if r.solo || r.key != first.key || size+r.items > b.cfg.MaxBatchSize {
+			b.hold(r)
+			break
+		}
+		batch = append(batch, r)
+		size += r.items
+	}
+	return batch, true
+}
+
+// take waits for the next request; false when closed and nothing is left.
+func (b *Batcher) take() (*request, bool) {
+	if r := b.takeHeld(); r != nil {
+		return r, true
+	}
+	select {
+	case r := <-b.queue:
+		return r, true
+	case <-b.stop:
+		select {
+		case r := <-b.queue:
+			return r, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// takeNow returns the next request if one is already waiting.
+func (b *Batcher) takeNow() *request {
+	if r := b.takeHeld(); r != nil {
+		return r
+	}
+	select {
+	case r := <-b.queue:
+		return r
+	default:
+		return nil
+	}
+}
+
+// takeBefore waits for the next request until deadline; nil if none came,
+// or at once once the batcher is closing (the queue is drained without
+// waiting for company).
+func (b *Batcher) takeBefore(deadline time.Time) *request {
+	wait := time.Until(deadline)
+	if wait <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case r := <-b.queue:
+		return r
+	case <-timer.C:
+		return nil
+	case <-b.stop:
+		return nil
+	}
+}
+
+func (b *Batcher) takeHeld() *request {
+	if len(b.held) == 0 {
+		return nil
+	}
+	r := b.held[0]
+	b.held[0] = nil
+	b.held = b.held[1:]
+	return r
+}
+
+// hold puts requests back at the head of the line, in order.
+func (b *Batcher) hold(rs ...*request) {
+	if len(rs) > 0 {
+		b.held = append(slices.Clone(rs), b.held...)
+	}
+}
+
+// dropIfDone answers a request whose caller has gone (its context ended
+// while it was queued) with the context's error, so it never runs.
+func (b *Batcher) dropIfDone(r *request) bool {
+	if err := r.ctx.Err(); err != nil {
+		r.finish(nil, err)
+		return true
+	}
+	return false
+}
+
+// preferredPrefix is the length of the longest prefix of batch whose items
+// add up to a preferred batch size, 0 if none does.
+func (b *Batcher) preferredPrefix(batch []*request) int {
+	if len(b.preferred) == 0 {
+		return 0
+	}
+	best, sum := 0, 0
+	for i, r := range batch {
+		sum += r.items
+		if _, ok := slices.BinarySearch(b.preferred, sum); ok {
+			best = i + 1
+		}
+	}
+	return best
+}
+
+// preferredSizes keeps the usable preferred sizes, sorted.
+func preferredSizes(sizes []int, maxBatch int) []int {
+	var out []int
+	for _, s := range sizes {
+		if s > 0 && s <= maxBatch && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

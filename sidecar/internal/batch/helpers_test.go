@@ -1,0 +1,162 @@
+package batch
+
+import (
+	"context"
+	"encoding/binary"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelgate/modelgate/internal/testutil"
+	"github.com/modelgate/modelgate/shared/tensor"
+	"github.com/modelgate/modelgate/sidecar/internal/ort"
+)
+
+// sessions opens n real ONNX Runtime sessions of a test model.
+func sessions(t testing.TB, model string, version, n int) []*ort.Session {
+	t.Helper()
+	if err := ort.Init(testutil.ORTLib(t)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models", model, strconv.Itoa(version), "model.onnx")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]*ort.Session, n)
+	for i := range out {
+		s, err := ort.NewSession(data, ort.Options{IntraOpThreads: 1}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out[i] = s
+	}
+	return out
+}
+
+func runners(ss []*ort.Session) []Runner {
+	out := make([]Runner, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// gate wraps a Runner: every call reports itself on started, then waits for
+// release to be closed.
+type gate struct {
+	Runner
+	started chan []tensor.Tensor
+	release chan struct{}
+}
+
+func newGate(r Runner) *gate {
+	return &gate{Runner: r, started: make(chan []tensor.Tensor, 1024), release: make(chan struct{})}
+}
+
+func (g *gate) Run(ctx context.Context, in []tensor.Tensor, out []string) ([]tensor.Tensor, error) {
+	g.started <- in
+	<-g.release
+	return g.Runner.Run(ctx, in, out)
+}
+
+// plugged wraps a Runner whose first call waits for unplug, so a test can
+// fill the queue behind it and force the later batches to merge.
+type plugged struct {
+	Runner
+	once    sync.Once
+	started chan struct{}
+	unplug  chan struct{}
+}
+
+func newPlugged(r Runner) *plugged {
+	return &plugged{Runner: r, started: make(chan struct{}), unplug: make(chan struct{})}
+}
+
+func (p *plugged) Run(ctx context.Context, in []tensor.Tensor, out []string) ([]tensor.Tensor, error) {
+	p.once.Do(func() {
+		close(p.started)
+		<-p.unplug
+	})
+	return p.Runner.Run(ctx, in, out)
+}
+
+// fillBehindPlug sends plug through b, waits until the runner holds it,
+// starts every request in reqs (results into got and errs), waits until all
+// are queued, then unplugs. The caller waits on wg.
+func fillBehindPlug(t *testing.T, b *Batcher, p *plugged, plug []tensor.Tensor, reqs [][]tensor.Tensor, got [][]tensor.Tensor, errs []error, wg *sync.WaitGroup) {
+	t.Helper()
+	wg.Go(func() {
+		if _, err := b.Infer(context.Background(), plug, nil); err != nil {
+			t.Errorf("plug: %v", err)
+		}
+	})
+	<-p.started
+	for i := range reqs {
+		wg.Go(func() { got[i], errs[i] = b.Infer(context.Background(), reqs[i], nil) })
+	}
+	waitFor(t, "every request queued", func() bool { return len(b.queue) == len(reqs) })
+	close(p.unplug)
+}
+
+// sizes records the batch sizes an Observer sees.
+type sizes struct {
+	mu  sync.Mutex
+	all []int
+	n   atomic.Int32
+}
+
+func (s *sizes) Observe(batchSize int, queueWait, compute time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.all = append(s.all, batchSize)
+	s.n.Add(1)
+}
+
+func (s *sizes) get() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.all...)
+}
+
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	// A generous bound that only turns a hang into a failure; never a speed check.
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func fp32Tensor(name string, shape []int64, vals ...float32) tensor.Tensor {
+	raw := make([]byte, 0, 4*len(vals))
+	for _, v := range vals {
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
+	}
+	return tensor.Tensor{Name: name, DataType: tensor.FP32, Shape: shape, Raw: raw}
+}
+
+func int64Tensor(name string, shape []int64, vals ...int64) tensor.Tensor {
+	raw := make([]byte, 0, 8*len(vals))
+	for _, v := range vals {
+		raw = binary.LittleEndian.AppendUint64(raw, uint64(v))
+	}
+	return tensor.Tensor{Name: name, DataType: tensor.Int64, Shape: shape, Raw: raw}
+}
+
+func closeBatcher(t testing.TB, b *Batcher) {
+	t.Helper()
+	if err := b.Close(context.Background()); err != nil {
+		t.Error(err)
+	}
+}
