@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/internal/quota"
@@ -69,5 +71,17 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	if strings.Contains(string(body), "bob") {
 		t.Error("a consumer name is in the metrics without consumer_labels")
+	}
+}
+
+// TestDeadline: a request whose deadline has passed is a 504, whatever
+// step it was in.
+func TestDeadline(t *testing.T) {
+	g := startGateway(t, adderConfig(t))
+	h := http.Header{"Apikey": {keyBob}}
+	res := g.Handle(context.Background(), Request{Method: "POST", Path: "/v2/models/adder/versions/1/infer",
+		Header: h, Body: []byte(adderBody), Deadline: time.Now().Add(-time.Second)})
+	if res.Status != http.StatusGatewayTimeout || !strings.Contains(string(res.Body), `"error"`) {
+		t.Errorf("%d %s", res.Status, res.Body)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,6 +24,12 @@ import (
 // section it comes from, so a routing change keeps the sidecar and the
 // counters, and a quotas change keeps the sidecar.
 var registry = struct {
+	// byConfig caches Get's answer per config object: Kong's plugin
+	// instances keep their config for their lifetime, and hashing it on
+	// every request would cost microseconds each. Bounded by byConfigSize.
+	byConfig     sync.Map // *config.Config -> *Gateway
+	byConfigSize atomic.Int64
+
 	mu       sync.Mutex
 	gateways map[string]*Gateway
 	sidecars map[string]*supervisor
@@ -36,10 +43,32 @@ var registry = struct {
 	servers:  map[string]*http.Server{},
 }
 
+// maxConfigCache bounds the per-object cache: go-pdk makes a new config
+// object for every plugin instance, and instances come and go.
+const maxConfigCache = 4096
+
 // Get returns the Gateway for cfg, building it on first use: the same
 // config content always gives the same Gateway. cfg gets its defaults and
-// is validated here; every problem is reported at once.
+// is validated here; every problem is reported at once. The answer is
+// cached per cfg object, so cfg must not change after the call (go-pdk
+// never changes an instance's config).
 func Get(cfg *config.Config) (*Gateway, error) {
+	if g, ok := registry.byConfig.Load(cfg); ok {
+		return g.(*Gateway), nil
+	}
+	g, err := getByContent(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if registry.byConfigSize.Add(1) > maxConfigCache {
+		registry.byConfig.Clear()
+		registry.byConfigSize.Store(1)
+	}
+	registry.byConfig.Store(cfg, g)
+	return g, nil
+}
+
+func getByContent(cfg *config.Config) (*Gateway, error) {
 	c := cfg.WithDefaults()
 	key := config.Key(c)
 	registry.mu.Lock()
@@ -141,4 +170,6 @@ func Shutdown() {
 	for k := range registry.gateways {
 		delete(registry.gateways, k)
 	}
+	registry.byConfig.Clear()
+	registry.byConfigSize.Store(0)
 }
