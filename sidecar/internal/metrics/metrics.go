@@ -35,6 +35,7 @@ type Metrics struct {
 	batchSize    *prometheus.HistogramVec
 	loaded       *prometheus.GaugeVec
 	loadFailures *prometheus.CounterVec
+	inflight     prometheus.Gauge
 }
 
 // New creates the collectors and registers them with reg.
@@ -70,8 +71,12 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: Namespace, Name: "load_failures_total",
 			Help: "Model version loads that failed (the previous version, if any, kept serving).",
 		}, []string{"model"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "inflight_requests",
+			Help: "Inference requests received and not yet answered.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.queue, m.compute, m.batchSize, m.loaded, m.loadFailures)
+	reg.MustRegister(m.requests, m.duration, m.queue, m.compute, m.batchSize, m.loaded, m.loadFailures, m.inflight)
 	return m
 }
 
@@ -82,6 +87,12 @@ func (m *Metrics) Request(model, version, outcome string, d time.Duration) {
 	if model != "" {
 		m.duration.WithLabelValues(model, version).Observe(d.Seconds())
 	}
+}
+
+// Started counts a request in flight until the returned func is called.
+func (m *Metrics) Started() (done func()) {
+	m.inflight.Inc()
+	return m.inflight.Dec
 }
 
 // SetLoaded sets the number of ready versions of model.

@@ -137,6 +137,7 @@ func (s *Server) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb
 	s.inflight.Add(1)
 	s.mu.RUnlock()
 	defer s.inflight.Done()
+	defer s.metrics.Started()()
 	served, release, err := s.acquire(req.ModelName, req.ModelVersion)
 	if err != nil {
 		s.metrics.Request("", "", outcome(err), time.Since(start))
