@@ -70,11 +70,11 @@ var (
 
 // Batcher queues requests for one model version and runs them on its runners.
 type Batcher struct {
-	cfg        Config
-	merging    bool
-	preferred  []int // ascending, each in 1..MaxBatchSize
-	maxPerItem int   // MaxBatchSize, or 0 when there is no batch dim
-	obs        Observer
+	cfg       Config
+	merging   bool
+	preferred []int // ascending, each in 1..MaxBatchSize
+	maxItems  int   // MaxBatchSize, or 0 when there is no batch dim
+	obs       Observer
 
 	// mu guards closed against Infer's send racing Close: Infer holds it
 	// shared (an atomic add), Close exclusively, once.
@@ -102,13 +102,13 @@ func New(cfg Config, runners []Runner, obs Observer) *Batcher {
 		size = DefaultMaxQueueSize
 	}
 	b := &Batcher{
-		cfg:        cfg,
-		merging:    cfg.Enabled && cfg.MaxBatchSize > 1,
-		maxPerItem: max(cfg.MaxBatchSize, 0),
-		obs:        obs,
-		queue:      make(chan *request, size),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		cfg:      cfg,
+		merging:  cfg.Enabled && cfg.MaxBatchSize > 1,
+		maxItems: max(cfg.MaxBatchSize, 0),
+		obs:      obs,
+		queue:    make(chan *request, size),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	b.preferred = preferredSizes(cfg.PreferredBatchSizes, cfg.MaxBatchSize)
 	for _, r := range runners {

@@ -37,7 +37,7 @@ func (r *request) finish(outputs []tensor.Tensor, err error) {
 // of names, datatypes and dims against the model are the runner's.
 func (b *Batcher) newRequest(ctx context.Context, inputs []tensor.Tensor, outputs []string) (*request, error) {
 	r := &request{ctx: ctx, inputs: inputs, outputs: outputs, done: make(chan result, 1), solo: !b.merging}
-	if b.maxPerItem > 0 {
+	if b.maxItems > 0 {
 		items, err := b.batchDim(inputs)
 		if err != nil {
 			return nil, err
@@ -99,8 +99,8 @@ func (b *Batcher) batchDim(inputs []tensor.Tensor) (int, error) {
 		}
 		items = t.Shape[0]
 	}
-	if items < 0 || items > int64(b.maxPerItem) {
-		return 0, fmt.Errorf("%w: batch size %d, the model takes 0 to %d", ErrInvalidInput, items, b.maxPerItem)
+	if items < 0 || items > int64(b.maxItems) {
+		return 0, fmt.Errorf("%w: batch size %d, the model takes 0 to %d", ErrInvalidInput, items, b.maxItems)
 	}
 	return int(items), nil
 }

@@ -23,7 +23,7 @@ func (b *Batcher) run(runner Runner, batch []*request) {
 		r := live[0]
 		outs, err := runner.Run(r.ctx, r.inputs, r.outputs)
 		items := r.items
-		if b.maxPerItem == 0 {
+		if b.maxItems == 0 {
 			items = 1 // no batch dim: one request is one item
 		}
 		b.observe(items, wait, time.Since(start))
