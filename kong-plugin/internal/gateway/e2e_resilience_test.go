@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 )
 
@@ -134,4 +136,49 @@ func value(c prometheus.Metric) float64 {
 		return m.Counter.GetValue()
 	}
 	return m.Gauge.GetValue()
+}
+
+// TestAttachReconnects: in attach mode the sidecar runs on its own; when it
+// goes away requests get 503 + Retry-After, and when it is back on its
+// socket the supervisor reconnects.
+func TestAttachReconnects(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "sidecar.sock")
+	start := func() *exec.Cmd {
+		cmd := exec.Command(testutil.Binary(t, "modelgate-sidecar"), "--models",
+			filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models"), "--socket", socket,
+			"--ort-lib", testutil.ORTLib(t), "--log-level", "warn")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	side := start()
+	cfg := adderConfig(t)
+	cfg.Sidecar = config.Sidecar{Mode: "attach", Socket: socket, CheckInterval: "100ms"}
+	g := startGateway(t, cfg)
+	if res := call(g, "POST", "/v2/models/adder/versions/1/infer", keyBob, adderBody); res.Status != http.StatusOK {
+		t.Fatalf("attached: %d %s", res.Status, res.Body)
+	}
+	_ = side.Process.Kill()
+	_ = side.Wait()
+	res := call(g, "POST", "/v2/models/adder/versions/1/infer", keyBob, adderBody)
+	if res.Status != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("sidecar gone: %d %v %s", res.Status, res.Header, res.Body)
+	}
+	side = start()
+	defer func() { _ = side.Process.Kill(); _ = side.Wait() }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		res := call(g, "POST", "/v2/models/adder/versions/1/infer", keyBob, adderBody)
+		if res.Status == http.StatusOK {
+			break
+		}
+		if res.Status != http.StatusServiceUnavailable {
+			t.Fatalf("while reconnecting: %d %s", res.Status, res.Body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("did not reconnect within 2 minutes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
