@@ -2,11 +2,71 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/modelgate/modelgate/bench"
 )
 
+// fullPathCases starts `modelgate serve` (auth and quotas on, the sidecar
+// launched by it on the batching repository) and returns its cases at 1, 16
+// and 64 clients. The Kong wire-protocol path is reported as not measured
+// when no harness is reachable from this command.
 func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp string, rep *bench.Report) ([]bench.Case, func(), error) {
-	rep.NotDone = append(rep.NotDone, bench.PathServe+": not yet wired", bench.PathKong+": not yet wired")
-	return nil, func() {}, nil
+	nothing := func() {}
+	dir := filepath.Join(tmp, "serve")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nothing, err
+	}
+	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	cfg, key, err := bench.WriteServeConfig(dir, abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo)
+	if err != nil {
+		return nil, nothing, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, nothing, err
+	}
+	logf, err := os.Create(filepath.Join(o.out, "bench-serve.log"))
+	if err != nil {
+		return nil, nothing, err
+	}
+	var extra []string
+	if o.profile {
+		prof := abs(filepath.Join(o.out, "serve.cpu.prof"))
+		extra = append(extra, "--cpuprofile", prof)
+		rep.Profiles = append(rep.Profiles, prof+" (modelgate serve)")
+	}
+	slog.Info("starting modelgate serve", "addr", addr, "log", logf.Name())
+	s, err := bench.StartServe(ctx, abs(filepath.Join(o.binDir, "modelgate")), cfg, addr, dir, logf, 2*time.Minute, extra...)
+	if err != nil {
+		logf.Close()
+		rep.NotDone = append(rep.NotDone, fmt.Sprintf("%s: %v", bench.PathServe, err))
+		rep.NotDone = append(rep.NotDone, bench.PathKong+": the Kong wire-protocol harness lives in kong-plugin/internal/kongharness, which this command cannot import")
+		slog.Error("the serve path is not measured", "err", err)
+		return nil, nothing, nil
+	}
+	stop := func() { s.Stop(); logf.Close() }
+	rep.NotDone = append(rep.NotDone, bench.PathKong+": the Kong wire-protocol harness lives in kong-plugin/internal/kongharness, which this command cannot import")
+	header := http.Header{"Apikey": {key}}
+	var cases []bench.Case
+	for _, clients := range []int{1, 16, 64} {
+		fn := bench.HTTPInferFunc(bench.NewHTTPClient(clients), s.URL+"/v2/models/"+modelBatched+"/infer", header, m, 1, uint64(100+clients))
+		cases = append(cases, bench.Case{Path: bench.PathServe, Clients: clients, Batch: 1, Fn: fn})
+	}
+	return cases, stop, nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }

@@ -1,0 +1,94 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Serve is a running `modelgate serve` process.
+type Serve struct {
+	URL    string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// ServeArgs is the command line of `modelgate serve` on config, listening on addr.
+func ServeArgs(config, addr string) []string {
+	return []string{"serve", "--config", config, "--listen", addr}
+}
+
+// StartServe runs binary with ServeArgs in dir and waits until
+// /v2/health/ready answers 200 (at most startTimeout). Its log goes to logw.
+func StartServe(ctx context.Context, binary, config, addr, dir string, logw io.Writer, startTimeout time.Duration, extra ...string) (*Serve, error) {
+	cmd := exec.Command(binary, append(ServeArgs(config, addr), extra...)...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = logw, logw
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", binary, err)
+	}
+	s := &Serve{URL: "http://" + addr, cmd: cmd, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.exited) }()
+	deadline := time.Now().Add(startTimeout)
+	client := &http.Client{Timeout: time.Second}
+	for {
+		select {
+		case <-s.exited:
+			return nil, fmt.Errorf("modelgate serve exited at start (see its log)")
+		case <-ctx.Done():
+			s.Stop()
+			return nil, ctx.Err()
+		default:
+		}
+		if resp, err := client.Get(s.URL + "/v2/health/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, fmt.Errorf("modelgate serve not ready within %v", startTimeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Pid is the serve process's id.
+func (s *Serve) Pid() int { return s.cmd.Process.Pid }
+
+// Stop sends SIGTERM, waits up to 30 s, then kills.
+func (s *Serve) Stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// WriteServeConfig writes dir/kong.yml for a serve process that launches
+// sidecarBin on repo, with one consumer whose API key it returns.
+func WriteServeConfig(dir, sidecarBin, lib, repo string) (path, key string, err error) {
+	key, digest := NewAPIKey()
+	path = filepath.Join(dir, "kong.yml")
+	err = WriteKongYAML(path, GatewayConfig{
+		Sidecar: map[string]any{
+			"mode": "launch", "command": sidecarBin,
+			"args": []string{"--models", repo, "--ort-lib", lib, "--log-level", "warn"},
+		},
+		APIKeySHA256: digest,
+		Limits:       map[string]any{"max_body_bytes": 8 << 20, "default_timeout": "10s"},
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return path, key, os.Chmod(path, 0o600)
+}
