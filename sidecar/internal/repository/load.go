@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/modelgate/modelgate/shared/tensor"
-	batch "github.com/modelgate/modelgate/sidecar/internal/batchstub"
+	"github.com/modelgate/modelgate/sidecar/internal/batch"
 	"github.com/modelgate/modelgate/sidecar/internal/config"
 	"github.com/modelgate/modelgate/sidecar/internal/modelfile"
 	"github.com/modelgate/modelgate/sidecar/internal/ort"

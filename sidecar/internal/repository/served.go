@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/modelgate/modelgate/shared/tensor"
-	batch "github.com/modelgate/modelgate/sidecar/internal/batchstub"
+	"github.com/modelgate/modelgate/sidecar/internal/batch"
 	"github.com/modelgate/modelgate/sidecar/internal/config"
 	"github.com/modelgate/modelgate/sidecar/internal/ort"
 	"github.com/modelgate/modelgate/sidecar/internal/textproc"

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/modelgate/modelgate/shared/pb"
-	batch "github.com/modelgate/modelgate/sidecar/internal/batchstub"
+	"github.com/modelgate/modelgate/sidecar/internal/batch"
 	"github.com/modelgate/modelgate/sidecar/internal/config"
 	"github.com/modelgate/modelgate/sidecar/internal/metrics"
 	"github.com/modelgate/modelgate/sidecar/internal/ort"
@@ -239,7 +239,7 @@ func (s *Server) inferStatus(served *repository.Served, err error) error {
 		return status.Errorf(codes.DeadlineExceeded, "model %s version %s: deadline exceeded before the result was ready", served.Model, served.Version)
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "request canceled")
-	case errors.Is(err, ort.ErrInvalidInput):
+	case errors.Is(err, ort.ErrInvalidInput), errors.Is(err, batch.ErrInvalidInput):
 		return status.Error(codes.InvalidArgument, err.Error())
 	default:
 		s.log.Error("inference failed", "model", served.Model, "version", served.Version, "error", err)
