@@ -19,11 +19,29 @@ type Machine struct {
 	Cores  int    `json:"cores"`
 	Kernel string `json:"kernel"`
 	Go     string `json:"go"`
+	// LoadBefore and LoadAfter are /proc/loadavg's 1-minute load when the
+	// run started and ended: other work on the machine skews absolute numbers
+	// (the ratios, measured in interleaved rounds, much less).
+	LoadBefore float64 `json:"load_before"`
+	LoadAfter  float64 `json:"load_after"`
+}
+
+// LoadAvg is the 1-minute load average, or -1 if unknown.
+func LoadAvg() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f, err := strconv.ParseFloat(strings.Fields(string(data) + " x")[0], 64)
+	if err != nil {
+		return -1
+	}
+	return f
 }
 
 // ThisMachine reads uname -m, the CPU model from /proc/cpuinfo and the core count.
 func ThisMachine() Machine {
-	m := Machine{Arch: runtime.GOARCH, Cores: runtime.NumCPU(), Go: runtime.Version(), CPU: "unknown"}
+	m := Machine{Arch: runtime.GOARCH, Cores: runtime.NumCPU(), Go: runtime.Version(), CPU: "unknown", LoadBefore: LoadAvg()}
 	if out, err := exec.Command("uname", "-m").Output(); err == nil {
 		m.Arch = strings.TrimSpace(string(out))
 	}

@@ -110,7 +110,7 @@ func (r *Report) AddGoal(name string, measured, target float64, unit string, atM
 
 // WriteTable prints the points and goals as aligned text.
 func (r *Report) WriteTable(w io.Writer) {
-	fmt.Fprintf(w, "machine: %s\nmodel:   %s\n\n", r.Machine, r.Model)
+	fmt.Fprintf(w, "machine: %s (load average %.2f at start, %.2f at end)\nmodel:   %s\n\n", r.Machine, r.Machine.LoadBefore, r.Machine.LoadAfter, r.Model)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "path\tclients\tbatch\titems/s\tp50 ms\tp99 ms\terrors\titems/s / raw best\tp50 / raw b1\t")
 	for _, p := range r.Points {

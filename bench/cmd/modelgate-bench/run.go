@@ -110,6 +110,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	rep.Points = points
+	rep.Machine.LoadAfter = bench.LoadAvg()
 	return finish(o, rep)
 }
 
