@@ -154,6 +154,36 @@ func TestAsKongDrivesIt(t *testing.T) {
 		t.Errorf("a GET read the body: %s", got)
 	}
 
+	// Kong sends every field its schema knows, null where kong.yml had none.
+	info, err := kongharness.Dump(ctx, testutil.Binary(t, "modelgate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := info.Plugins[0].ConfigSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sparse := pluginConfig(t)
+	delete(sparse, "metrics")
+	delete(sparse["limits"].(map[string]any), "default_timeout")
+	delete(sparse["models"].([]any)[0].(map[string]any), "shadow")
+	full, err := kongharness.WithKongNulls(schema, sparse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full["metrics"].(map[string]any)["addr"] != nil || full["models"].([]any)[0].(map[string]any)["allow_tiers"] != nil {
+		t.Fatalf("nulls not filled: %v", full)
+	}
+	inst3, err := srv.StartInstance(ctx, "modelgate", full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = srv.Access(ctx, inst3.ID, kongharness.Request{Method: "POST", Path: "/v2/models/adder/infer",
+		Header: hdr, Body: body, Consumers: consumers})
+	if err != nil || res.Status != 200 {
+		t.Fatalf("null-filled config: %v %+v %s", err, res, res.Body)
+	}
+
 	// A config go-pdk cannot decode is refused at start_instance.
 	broken := pluginConfig(t)
 	broken["models"] = "adder"
