@@ -8,7 +8,7 @@ import (
 
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
-	"github.com/modelgate/modelgate/kong-plugin/internal/kongharness"
+	"github.com/modelgate/modelgate/kong-plugin/kongharness"
 )
 
 // checkKongYML checks every modelgate plugin config in a Kong declarative

@@ -1,6 +1,8 @@
 // Package kongharness drives a real modelgate plugin server exactly the
 // way Kong's pluginserver code (kong/runloop/plugin_servers) does, so tests
-// and benchmarks exercise the binary Kong would run without running Kong:
+// and benchmarks exercise the binary Kong would run without running Kong.
+// It sits outside kong-plugin/internal so that the benchmark command can
+// import it too.
 //
 //   - Dump runs `modelgate -dump` (Kong's query_cmd) and parses the plugin
 //     info and schema; CheckConfig validates a plugin config against that

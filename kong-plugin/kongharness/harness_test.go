@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/internal/testutil"
-	"github.com/modelgate/modelgate/kong-plugin/internal/kongharness"
+	"github.com/modelgate/modelgate/kong-plugin/kongharness"
 )
 
 const apiKey = "mg_test_harness_0123456789"
