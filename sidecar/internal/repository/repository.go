@@ -115,6 +115,9 @@ func New(opts Options) *Repository {
 	return &Repository{opts: opts, log: opts.Logger, models: map[string]*model{}}
 }
 
+// Dir is the models folder.
+func (r *Repository) Dir() string { return r.opts.Dir }
+
 // Acquire returns the version to serve a request: the named one, or the
 // latest ready one when version is empty. Call release when the request is
 // done; until then the version is not freed.

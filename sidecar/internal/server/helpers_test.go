@@ -93,3 +93,30 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[str
 	}
 	return 0
 }
+
+func histogram(t *testing.T, reg *prometheus.Registry, name string) (sum float64, count uint64) {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				sum += m.GetHistogram().GetSampleSum()
+				count += m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	return sum, count
+}
+
+func histogramSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	s, _ := histogram(t, reg, name)
+	return s
+}
+
+func histogramCount(t *testing.T, reg *prometheus.Registry, name string) uint64 {
+	_, c := histogram(t, reg, name)
+	return c
+}

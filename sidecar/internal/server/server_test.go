@@ -1,10 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -12,6 +19,10 @@ import (
 
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/shared/tensor"
+	"github.com/modelgate/modelgate/sidecar/internal/batch"
+	"github.com/modelgate/modelgate/sidecar/internal/ort"
+	"github.com/modelgate/modelgate/sidecar/internal/repository"
+	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
 )
 
 func TestInferAdderVersions(t *testing.T) {
@@ -271,4 +282,96 @@ func TestIndexReadyMetadata(t *testing.T) {
 	if r, _ := s.ServerReady(ctx, &pb.ServerReadyRequest{}); r.Ready {
 		t.Error("ready while draining")
 	}
+}
+
+// TestDeadlineWhileQueued sends a lone request into a batch that waits an
+// hour for company: it ends at its deadline with DEADLINE_EXCEEDED.
+func TestDeadlineWhileQueued(t *testing.T) {
+	s, reg := newServer(t, 0, "adder")
+	testmodels.WriteFile(t, filepath.Join(s.repo.Dir(), "adder", "config.yaml"), `max_batch_size: 8
+dynamic_batching:
+  max_queue_delay: 1h
+version_policy: {latest: 1}
+`)
+	if _, err := s.LoadModel(context.Background(), &pb.LoadModelRequest{Name: "adder"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := s.ModelInfer(ctx, adderRequest("", 1))
+	if st, _ := status.FromError(err); st.Code() != codes.DeadlineExceeded || !strings.Contains(st.Message(), "deadline exceeded") {
+		t.Errorf("queued past its deadline: %v", err)
+	}
+	if got := counter(t, reg, "modelgate_sidecar_requests_total", map[string]string{"model": "adder", "version": "3", "outcome": "timeout"}); got != 1 {
+		t.Errorf("timeout counted %v times", got)
+	}
+}
+
+// TestBatcherErrorCodes maps the batcher's and the runtime's errors (as
+// they arrive, wrapped) to the codes clients see.
+func TestBatcherErrorCodes(t *testing.T) {
+	s, _ := newServer(t, 0)
+	served := &repository.Served{Model: "m", Version: "1"}
+	for _, tt := range []struct {
+		err  error
+		code codes.Code
+	}{
+		{fmt.Errorf("%w (1024 requests waiting)", batch.ErrQueueFull), codes.ResourceExhausted},
+		{batch.ErrClosed, codes.Unavailable},
+		{context.DeadlineExceeded, codes.DeadlineExceeded},
+		{context.Canceled, codes.Canceled},
+		{fmt.Errorf("%w: input x", batch.ErrInvalidInput), codes.InvalidArgument},
+		{fmt.Errorf("%w: input x", ort.ErrInvalidInput), codes.InvalidArgument},
+		{errors.New("onnxruntime: out of memory"), codes.Internal},
+	} {
+		if got := status.Code(s.inferStatus(served, tt.err)); got != tt.code {
+			t.Errorf("%v: %v, want %v", tt.err, got, tt.code)
+		}
+	}
+}
+
+// TestBatchedEqualsUnbatched sends tiny_classifier requests of different
+// lengths one at a time, then all at once (so the batcher pads and merges
+// them): every answer must be the same, item by item.
+func TestBatchedEqualsUnbatched(t *testing.T) {
+	s, reg := newServer(t, 0, "tiny_classifier")
+	request := func(i int) *pb.ModelInferRequest {
+		n := 1 + i%7
+		raw := make([]byte, 0, 8*n)
+		for j := 0; j < n; j++ {
+			raw = binary.LittleEndian.AppendUint64(raw, uint64(1+(i*7+j*3)%49))
+		}
+		return &pb.ModelInferRequest{ModelName: "tiny_classifier", Inputs: []*pb.InferTensor{
+			{Name: "tokens", Datatype: "INT64", Shape: []int64{1, int64(n)}, Raw: raw}}}
+	}
+	const n = 32
+	alone := make([][]byte, n)
+	for i := range alone {
+		resp, err := s.ModelInfer(context.Background(), request(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone[i] = resp.Outputs[0].Raw
+	}
+	together := make([][]byte, n)
+	var wg sync.WaitGroup
+	for i := range together {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := s.ModelInfer(context.Background(), request(i))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			together[i] = resp.Outputs[0].Raw
+		}()
+	}
+	wg.Wait()
+	for i := range alone {
+		if !bytes.Equal(alone[i], together[i]) {
+			t.Errorf("request %d: alone %v, batched %v", i, floats(alone[i]), floats(together[i]))
+		}
+	}
+	t.Logf("batches: %v items over %v runs", histogramSum(t, reg, "modelgate_sidecar_batch_size"), histogramCount(t, reg, "modelgate_sidecar_batch_size"))
 }
