@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -232,6 +233,31 @@ func TestMetadataReadyAndIndex(t *testing.T) {
 		}
 		if names["tiny_classifier"] != tt.seesTiny || names["adder"] != tt.seesAdder {
 			t.Errorf("index for %s lists %v", tt.key, names)
+		}
+	}
+}
+
+// TestContentTypes: JSON bodies arrive under several types (curl -d sends
+// form-urlencoded); a body that says it is something else is a 415.
+func TestContentTypes(t *testing.T) {
+	g := startGateway(t, adderConfig(t))
+	for _, tt := range []struct {
+		ct     string
+		status int
+	}{
+		{"application/json; charset=utf-8", 200},
+		{"application/x-www-form-urlencoded", 200},
+		{"", 200},
+		{"application/octet-stream", 415},
+		{"multipart/form-data; boundary=x", 415},
+	} {
+		h := http.Header{"Apikey": {keyBob}}
+		if tt.ct != "" {
+			h.Set("Content-Type", tt.ct)
+		}
+		res := g.Handle(context.Background(), Request{Method: "POST", Path: "/v2/models/adder/versions/1/infer", Header: h, Body: []byte(adderBody)})
+		if res.Status != tt.status {
+			t.Errorf("%q: %d %s, want %d", tt.ct, res.Status, res.Body, tt.status)
 		}
 	}
 }

@@ -175,7 +175,11 @@ func (ex *exchange) takeQuota(ctx context.Context, items int) (func(), *Error) {
 
 func (ex *exchange) health(ctx context.Context, ready bool) Response {
 	ok := false
-	err := ex.g.call(ctx, "ServerLive", func(c pb.InferenceClient) error {
+	method := "ServerLive"
+	if ready {
+		method = "ServerReady"
+	}
+	err := ex.g.call(ctx, method, func(c pb.InferenceClient) error {
 		if ready {
 			r, err := c.ServerReady(ctx, &pb.ServerReadyRequest{})
 			ok = r.GetReady()
@@ -205,7 +209,11 @@ func (ex *exchange) checkBody() *Error {
 	if ct := ex.req.Header.Get("Content-Type"); ct != "" {
 		mt, _, _ := strings.Cut(ct, ";")
 		mt = strings.TrimSpace(strings.ToLower(mt))
-		if mt != "application/json" && !strings.HasSuffix(mt, "+json") && mt != "text/plain" {
+		// curl -d sends application/x-www-form-urlencoded unless told
+		// otherwise, and Triton takes any type: refuse only bodies that
+		// say they are something else (binary, multipart, images...).
+		if mt != "application/json" && !strings.HasSuffix(mt, "+json") && mt != "text/plain" &&
+			mt != "application/x-www-form-urlencoded" {
 			return errorf(KindUnsupportedMedia, "content type %q is not supported, send application/json", mt)
 		}
 	}
