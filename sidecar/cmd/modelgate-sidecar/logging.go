@@ -29,7 +29,7 @@ func newLogger(w io.Writer, level slog.Level, pluginMode bool) *slog.Logger {
 			}
 			switch a.Key {
 			case slog.TimeKey:
-				return slog.Attr{} // the host stamps lines itself
+				return slog.String("@timestamp", a.Value.Time().Format("2006-01-02T15:04:05.000000Z07:00"))
 			case slog.LevelKey:
 				return slog.String("@level", strings.ToLower(a.Value.String()))
 			case slog.MessageKey:

@@ -28,6 +28,7 @@ import (
 // sidecar is a standalone modelgate-sidecar process owned by one test.
 type sidecar struct {
 	cmd     *exec.Cmd
+	models  string
 	socket  string
 	metrics string
 	done    chan error
@@ -58,12 +59,13 @@ func startSidecar(t *testing.T, adderConfig, socket string) *sidecar {
 		socket = filepath.Join(t.TempDir(), "run", "modelgate", "sidecar.sock")
 	}
 	s := &sidecar{
+		models:  models,
 		socket:  socket,
 		metrics: fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)),
 		done:    make(chan error, 1),
 	}
 	s.cmd = exec.Command(testutil.Binary(t, "modelgate-sidecar"), "--models", models, "--socket", s.socket,
-		"--metrics-addr", s.metrics, "--ort-lib", testutil.ORTLib(t), "--intra-op-threads", "1")
+		"--metrics-addr", s.metrics, "--ort-lib", testutil.ORTLib(t), "--intra-op-threads", "1", "--poll-interval", "50ms")
 	s.cmd.Stderr = t.Output()
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -240,6 +242,22 @@ func TestStandalone(t *testing.T) {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// --poll-interval: a new version folder is loaded and, the policy
+	// being latest 1, replaces version 1.
+	src := filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models", "adder", "2")
+	if err := os.CopyFS(filepath.Join(s.models, "adder", "2"), os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err := c.ModelInfer(context.Background(), adderRequest())
+		if err == nil && resp.ModelVersion == "2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("version 2 never served: %v %v", resp, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	// A second sidecar on a live socket refuses to take it over.
 	second := exec.Command(bin, "--models", t.TempDir(), "--socket", sock, "--ort-lib", testutil.ORTLib(t))

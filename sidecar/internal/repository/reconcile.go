@@ -248,8 +248,12 @@ func (r *Repository) reconcile(ctx context.Context, name string, explicit bool) 
 // ensureLoaded loads version n unless it serves from the same files already.
 func (r *Repository) ensureLoaded(ctx context.Context, m *model, n int64, cfg *config.Config, cfgDigest string, explicit bool) error {
 	vname := strconv.FormatInt(n, 10)
-	sum, sumErr := modelfile.Digest(filepath.Join(m.dir, vname))
-	fingerprint := cfgDigest + "/" + sum
+	vdir := filepath.Join(m.dir, vname)
+	sum, sumErr := modelfile.Digest(vdir)
+	// The model file's size and time join the checksum: a file still being
+	// copied when a poll failed it must be retried once complete, even if
+	// its .sha256 was already in place.
+	fingerprint := cfgDigest + "/" + sum + "/" + fileStamp(vdir)
 
 	r.mu.Lock()
 	v, ok := m.versions[n]
@@ -349,6 +353,16 @@ func (r *Repository) retireWithTimeout(ctx context.Context, s *Served) {
 	if err := r.retire(ctx, s); err != nil {
 		s.log.Warn("unloading model version", "error", err)
 	}
+}
+
+// fileStamp is the size and modification time of a version's model file.
+func fileStamp(vdir string) string {
+	for _, name := range []string{modelfile.Plain, modelfile.Encrypted} {
+		if st, err := os.Stat(filepath.Join(vdir, name)); err == nil {
+			return fmt.Sprintf("%d@%d", st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	return ""
 }
 
 // readConfig parses config.yaml (absent = all defaults) and returns a
