@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -52,6 +54,7 @@ type Report struct {
 	Command  string    `json:"command"`
 	Machine  Machine   `json:"machine"`
 	Model    string    `json:"model"`
+	Batching string    `json:"batching"`
 	Points   []Point   `json:"points"`
 	Goals    []Goal    `json:"goals"`
 	NotDone  []string  `json:"not_done,omitempty"`
@@ -89,6 +92,22 @@ func (r *Report) Relate() {
 	}
 }
 
+// pathOrder is the order paths are listed in: from the limit outwards.
+var pathOrder = []string{PathRaw, PathSidecar, PathSidecarBatched, PathServe, PathKong}
+
+// Sort orders the points by path (limit first), then clients, then batch.
+func (r *Report) Sort() {
+	rank := func(p string) int {
+		if i := slices.Index(pathOrder, p); i >= 0 {
+			return i
+		}
+		return len(pathOrder)
+	}
+	slices.SortStableFunc(r.Points, func(a, b Point) int {
+		return cmp.Or(cmp.Compare(rank(a.Path), rank(b.Path)), cmp.Compare(a.Clients, b.Clients), cmp.Compare(a.Batch, b.Batch))
+	})
+}
+
 // Find returns the point of path at clients concurrent single-item clients.
 func (r *Report) Find(path string, clients int) (Point, bool) {
 	for _, p := range r.Points {
@@ -110,7 +129,11 @@ func (r *Report) AddGoal(name string, measured, target float64, unit string, atM
 
 // WriteTable prints the points and goals as aligned text.
 func (r *Report) WriteTable(w io.Writer) {
-	fmt.Fprintf(w, "machine: %s (load average %.2f at start, %.2f at end)\nmodel:   %s\n\n", r.Machine, r.Machine.LoadBefore, r.Machine.LoadAfter, r.Model)
+	fmt.Fprintf(w, "machine:  %s (load average %.2f at start, %.2f at end)\nmodel:    %s\n", r.Machine, r.Machine.LoadBefore, r.Machine.LoadAfter, r.Model)
+	if r.Batching != "" {
+		fmt.Fprintf(w, "batching: %s\n", r.Batching)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "path\tclients\tbatch\titems/s\tp50 ms\tp99 ms\terrors\titems/s / raw best\tp50 / raw b1\t")
 	for _, p := range r.Points {

@@ -89,7 +89,7 @@ func TestSVGIsWellFormedAndNamesThePaths(t *testing.T) {
 }
 
 func TestNiceCeil(t *testing.T) {
-	for _, tc := range []struct{ in, want float64 }{{0, 1}, {7371, 10000}, {1900, 2000}, {2100, 2500}, {0.9, 1}, {42, 50}} {
+	for _, tc := range []struct{ in, want float64 }{{0, 1}, {7371, 8000}, {1900, 2000}, {2100, 2500}, {0.9, 1}, {42, 50}, {1155, 1200}} {
 		if got := niceCeil(tc.in); got != tc.want {
 			t.Errorf("niceCeil(%v) = %v, want %v", tc.in, got, tc.want)
 		}

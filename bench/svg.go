@@ -123,14 +123,14 @@ func WriteSVG(path string, r *Report) error {
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
-// niceCeil rounds v up to 1, 2 or 5 times a power of ten, so axis ticks at
-// fifths are round numbers.
+// niceCeil rounds v up to a round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or
+// 8 times a power of ten), so axis ticks at fifths are round too.
 func niceCeil(v float64) float64 {
 	if v <= 0 {
 		return 1
 	}
 	exp := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+	for _, m := range []float64{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
 		if m*exp >= v {
 			return m * exp
 		}

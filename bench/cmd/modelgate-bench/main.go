@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,7 +32,20 @@ func main() {
 	flag.StringVar(&o.ortLib, "ort-lib", os.Getenv("ORT_LIB"), "ONNX Runtime shared library")
 	flag.BoolVar(&o.profile, "profile", false, "write CPU profiles into -out")
 	flag.StringVar(&o.svg, "svg", "", "also write the chart here (e.g. docs/bench.svg)")
+	flag.StringVar(&o.queueDelay, "max-queue-delay", "2ms", "max_queue_delay of the batching variant")
+	// Every power of two up to the maximum: a batch goes as soon as the
+	// instance is free, with whatever queued meanwhile, and a lone request
+	// never waits out max_queue_delay.
+	preferred := flag.String("preferred", "1,2,4,8,16,32,64", "preferred_batch_sizes of the batching variant (comma-separated)")
 	flag.Parse()
+	for _, f := range strings.Split(*preferred, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "modelgate-bench: -preferred: %q is not a batch size\n", f)
+			os.Exit(2)
+		}
+		o.preferred = append(o.preferred, n)
+	}
 	o.command = "modelgate-bench " + strings.Join(os.Args[1:], " ")
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 

@@ -17,6 +17,9 @@ type options struct {
 	duration                                           time.Duration
 	rounds                                             int
 	profile                                            bool
+	// queueDelay and preferred configure the batched variant.
+	queueDelay string
+	preferred  []int
 }
 
 // The two sidecar variants: same model, batching off and on.
@@ -82,11 +85,11 @@ func run(ctx context.Context, o options) error {
 		repo := filepath.Join(tmp, "models")
 		if err := bench.WriteRepository(repo, m, []bench.Variant{
 			{Name: modelPlain, MaxBatchSize: 128},
-			{Name: modelBatched, MaxBatchSize: 64, Batching: &bench.Batching{MaxQueueDelay: "2ms", PreferredSizes: []int{16, 32, 64}}},
+			{Name: modelBatched, MaxBatchSize: 64, Batching: &bench.Batching{MaxQueueDelay: o.queueDelay, PreferredSizes: o.preferred}},
 		}); err != nil {
 			return err
 		}
-		more, stop, err := sidecarCases(ctx, o, m, repo, tmp)
+		more, stop, err := sidecarCases(ctx, o, m, repo, tmp, o.suite == "all")
 		defer stop()
 		if err != nil {
 			return err
@@ -111,10 +114,12 @@ func run(ctx context.Context, o options) error {
 	}
 	rep.Points = points
 	rep.Machine.LoadAfter = bench.LoadAvg()
+	rep.Batching = fmt.Sprintf("batching on: max_batch_size 64, max_queue_delay %s, preferred_batch_sizes %v, 1 instance; batching off: max_batch_size 128, no dynamic_batching", o.queueDelay, o.preferred)
 	return finish(o, rep)
 }
 
 func finish(o options, rep *bench.Report) error {
+	rep.Sort()
 	rep.Relate()
 	addGoals(rep, o.suite)
 	fmt.Println()
@@ -141,7 +146,9 @@ func finish(o options, rep *bench.Report) error {
 	return nil
 }
 
-func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp string) ([]bench.Case, func(), error) {
+// sidecarCases starts the sidecar standalone on its socket and returns its
+// cases; curves adds the points the chart's lines need beyond issue 2's three.
+func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp string, curves bool) ([]bench.Case, func(), error) {
 	logf, err := os.Create(filepath.Join(o.out, "bench-sidecar.log"))
 	if err != nil {
 		return nil, func() {}, err
@@ -153,11 +160,18 @@ func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp strin
 		return nil, func() {}, err
 	}
 	stop := func() { sc.Stop(); logf.Close() }
-	return []bench.Case{
+	cases := []bench.Case{
 		{Path: bench.PathSidecar, Clients: 1, Batch: 1, Fn: bench.InferFunc(sc.Client, modelPlain, m, 1, 1)},
 		{Path: bench.PathSidecar, Clients: 64, Batch: 1, Fn: bench.InferFunc(sc.Client, modelPlain, m, 1, 2)},
 		{Path: bench.PathSidecarBatched, Clients: 64, Batch: 1, Fn: bench.InferFunc(sc.Client, modelBatched, m, 1, 3)},
-	}, stop, nil
+	}
+	if curves {
+		cases = append(cases,
+			bench.Case{Path: bench.PathSidecar, Clients: 16, Batch: 1, Fn: bench.InferFunc(sc.Client, modelPlain, m, 1, 4)},
+			bench.Case{Path: bench.PathSidecarBatched, Clients: 1, Batch: 1, Fn: bench.InferFunc(sc.Client, modelBatched, m, 1, 5)},
+			bench.Case{Path: bench.PathSidecarBatched, Clients: 16, Batch: 1, Fn: bench.InferFunc(sc.Client, modelBatched, m, 1, 6)})
+	}
+	return cases, stop, nil
 }
 
 func addGoals(rep *bench.Report, suite string) {
