@@ -20,7 +20,7 @@ import (
 // testSidecar launches the real sidecar on the test model repository.
 // Tests with the same section share one sidecar process (the registry
 // keys sidecars by content); extra args make a private one.
-func testSidecar(t *testing.T, extra ...string) config.Sidecar {
+func testSidecar(t testing.TB, extra ...string) config.Sidecar {
 	t.Helper()
 	return config.Sidecar{
 		Mode:    "launch",
@@ -56,7 +56,7 @@ func testAuth() (auth.Config, quota.Config) {
 }
 
 // startGateway builds the gateway for cfg and waits until its sidecar is ready.
-func startGateway(t *testing.T, cfg config.Config) *Gateway {
+func startGateway(t testing.TB, cfg config.Config) *Gateway {
 	t.Helper()
 	g, err := Get(&cfg)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 )
 
-func adderConfig(t *testing.T) config.Config {
+func adderConfig(t testing.TB) config.Config {
 	a, q := testAuth()
 	return config.Config{
 		Sidecar: testSidecar(t),
