@@ -248,3 +248,11 @@ func errorResponse(e *Error, extra http.Header) Response {
 	body = append(body, '}')
 	return Response{Status: statusOf(e.Kind), Header: h, Body: body}
 }
+
+// ErrorResponse is the answer for an error of kind k with the client
+// message msg, for front-ends (the Kong adapter, modelgate serve) that
+// refuse a request before the gateway sees it: the status still comes from
+// the one mapping of kinds to statuses.
+func ErrorResponse(k Kind, msg string) Response {
+	return errorResponse(&Error{Kind: k, Message: msg}, nil)
+}

@@ -41,9 +41,9 @@ func New() interface{} { return &Config{} }
 // Access handles Kong's access phase: it answers every request itself.
 func (c *Config) Access(kong *pdk.PDK) {
 	exited := false
-	exit := func(status int, body []byte, h http.Header) {
+	exit := func(res gateway.Response) {
 		exited = true
-		kong.Response.Exit(status, body, h)
+		kong.Response.Exit(res.Status, res.Body, res.Header)
 	}
 	// go-pdk has no recover: a panic here would kill the plugin server and
 	// every request in flight on the node.
@@ -51,28 +51,19 @@ func (c *Config) Access(kong *pdk.PDK) {
 		if p := recover(); p != nil {
 			slog.Error("panic in the Kong access handler", "panic", p, "stack", string(debug.Stack()))
 			if !exited {
-				exit(http.StatusInternalServerError, []byte(`{"error":"internal error"}`), jsonHeader())
+				exit(gateway.ErrorResponse(gateway.KindInternal, "internal error"))
 			}
 		}
 	}()
-	status, body, header := c.access(kong)
-	exit(status, body, header)
-}
-
-func jsonHeader() http.Header {
-	return http.Header{"Content-Type": []string{"application/json"}}
-}
-
-func errorAnswer(status int, msg string) (int, []byte, http.Header) {
-	return status, []byte(fmt.Sprintf(`{"error":%q}`, msg)), jsonHeader()
+	exit(c.access(kong))
 }
 
 // access runs everything up to the exit, which Access makes last.
-func (c *Config) access(kong *pdk.PDK) (int, []byte, http.Header) {
+func (c *Config) access(kong *pdk.PDK) gateway.Response {
 	g, err := gateway.Get((*config.Config)(c))
 	if err != nil {
 		slog.Error("modelgate plugin config rejected", "err", err)
-		return errorAnswer(http.StatusInternalServerError, "the modelgate plugin is misconfigured; see the plugin server log")
+		return gateway.ErrorResponse(gateway.KindInternal, "the modelgate plugin is misconfigured; see the plugin server log")
 	}
 	method, err := kong.Request.GetMethod()
 	if err != nil {
@@ -94,7 +85,7 @@ func (c *Config) access(kong *pdk.PDK) (int, []byte, http.Header) {
 			// Kong only hands over a body that fits nginx's client body
 			// buffer (or its temp file): see the README's body settings.
 			slog.Warn("kong.request.get_raw_body failed", "err", err)
-			return errorAnswer(http.StatusRequestEntityTooLarge,
+			return gateway.ErrorResponse(gateway.KindTooLarge,
 				fmt.Sprintf("the request body could not be read; the limit is %d bytes", g.MaxBodyBytes()))
 		}
 		req.Body = body
@@ -103,7 +94,7 @@ func (c *Config) access(kong *pdk.PDK) (int, []byte, http.Header) {
 	if g.KongConsumer() && res.Consumer != "" && res.Status < 400 {
 		c.authenticateConsumer(kong, res.Consumer)
 	}
-	return res.Status, res.Body, res.Header
+	return res
 }
 
 // authenticateConsumer tells Kong who the consumer is, so Kong's logging
@@ -120,9 +111,9 @@ func (c *Config) authenticateConsumer(kong *pdk.PDK, name string) {
 	}
 }
 
-func pdkFailure(call string, err error) (int, []byte, http.Header) {
+func pdkFailure(call string, err error) gateway.Response {
 	slog.Error("Kong PDK call failed", "call", call, "err", err)
-	return errorAnswer(http.StatusInternalServerError, "internal error")
+	return gateway.ErrorResponse(gateway.KindInternal, "internal error")
 }
 
 // canonical turns Kong's lowercase header names into Go's canonical form.
