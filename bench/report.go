@@ -19,8 +19,11 @@ const (
 	PathRaw            = "raw ORT in-process"
 	PathSidecar        = "sidecar socket, batching off"
 	PathSidecarBatched = "sidecar socket, batching on"
-	PathServe          = "modelgate serve (HTTP, auth, quotas)"
-	PathKong           = "Kong wire protocol (plugin server)"
+	// PathSidecarRPC is an empty RPC (ServerLive) over the same socket: the
+	// floor of what the socket and gRPC cost per call, no model involved.
+	PathSidecarRPC = "sidecar socket, empty RPC"
+	PathServe      = "modelgate serve (HTTP, auth, quotas)"
+	PathKong       = "Kong wire protocol (plugin server)"
 )
 
 // Point is one measured configuration.
@@ -58,6 +61,7 @@ type Report struct {
 	Points   []Point   `json:"points"`
 	Goals    []Goal    `json:"goals"`
 	NotDone  []string  `json:"not_done,omitempty"`
+	Notes    []string  `json:"notes,omitempty"`
 	Profiles []string  `json:"profiles,omitempty"`
 }
 
@@ -93,7 +97,7 @@ func (r *Report) Relate() {
 }
 
 // pathOrder is the order paths are listed in: from the limit outwards.
-var pathOrder = []string{PathRaw, PathSidecar, PathSidecarBatched, PathServe, PathKong}
+var pathOrder = []string{PathRaw, PathSidecarRPC, PathSidecar, PathSidecarBatched, PathServe, PathKong}
 
 // Sort orders the points by path (limit first), then clients, then batch.
 func (r *Report) Sort() {
@@ -153,6 +157,9 @@ func (r *Report) WriteTable(w io.Writer) {
 			verdict = "MISSED"
 		}
 		fmt.Fprintf(w, "goal %-58s %10.2f %s (target %s %.2f %s): %s\n", g.Name, g.Measured, g.Unit, cmp, g.Target, g.Unit, verdict)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	for _, n := range r.NotDone {
 		fmt.Fprintf(w, "not measured: %s\n", n)

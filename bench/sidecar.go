@@ -130,3 +130,14 @@ type grpcError struct{ err error }
 func (e grpcError) Error() string { return e.err.Error() }
 func (e grpcError) Unwrap() error { return e.err }
 func (e grpcError) Kind() string  { return "grpc_" + status.Code(e.err).String() }
+
+// LiveFunc returns a load function calling the empty ServerLive RPC: the
+// socket's and gRPC's own cost per call. It reports 0 items.
+func LiveFunc(client pb.InferenceClient) load.Func {
+	return func(ctx context.Context) (int, error) {
+		if _, err := client.ServerLive(ctx, &pb.ServerLiveRequest{}); err != nil {
+			return 0, grpcError{err}
+		}
+		return 0, nil
+	}
+}
