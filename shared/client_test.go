@@ -87,6 +87,7 @@ func TestLaunch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.Close() }) // also when a check fails; Close is idempotent
 	checkServes(t, c)
 	if c.Exited() {
 		t.Error("Exited while serving")

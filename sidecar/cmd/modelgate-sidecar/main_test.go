@@ -292,3 +292,54 @@ func TestStartedByHand(t *testing.T) {
 		t.Errorf("bad flags: %v\n%s", err, out)
 	}
 }
+
+// TestOrphanedPluginExits launches the sidecar in plugin mode from a shell,
+// waits for go-plugin's handshake, then kills the shell: re-parented, the
+// sidecar must shut itself down.
+func TestOrphanedPluginExits(t *testing.T) {
+	bin := testutil.Binary(t, "modelgate-sidecar")
+	handshake := filepath.Join(t.TempDir(), "handshake")
+	cmd := exec.Command("sh", "-c", `"$0" --models "$1" --ort-lib "$2" >"$3" 2>/dev/null & echo $!; exec sleep 600`,
+		bin, t.TempDir(), testutil.ORTLib(t), handshake)
+	cmd.Env = append(os.Environ(), shared.Handshake.MagicCookieKey+"="+shared.Handshake.MagicCookieValue)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Fscan(stdout, &pid); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	for deadline := time.Now().Add(time.Minute); ; {
+		if data, _ := os.ReadFile(handshake); bytes.Contains(data, []byte("|grpc")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no go-plugin handshake")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	for deadline := time.Now().Add(30 * time.Second); alive(pid); {
+		if time.Now().After(deadline) {
+			t.Fatal("the orphaned sidecar is still running")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// alive reports whether pid runs (a zombie waiting for its new parent to
+// reap it counts as gone).
+func alive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, after, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(after, "Z")
+}

@@ -42,6 +42,8 @@ func serve(f *flags) int {
 	stderr := os.Stderr
 	log := newLogger(stderr, level, pluginMode)
 
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	// Set up before the (possibly long) first load, so that a SIGTERM then
 	// still ends in a clean drain.
 	signals := make(chan os.Signal, 1)
@@ -50,6 +52,7 @@ func serve(f *flags) int {
 	// the host stops the sidecar itself). SIGTERM always drains.
 	if pluginMode {
 		signal.Notify(signals, syscall.SIGTERM)
+		go watchParent(ctx, signals, log)
 	} else {
 		signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	}
@@ -67,8 +70,6 @@ func serve(f *flags) int {
 	m := metrics.New(reg)
 	repo := repository.New(repository.Options{Dir: f.models, IntraOpThreads: f.intraOpThreads, Metrics: m, Logger: log})
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	log.Info("loading model repository", "models", f.models, "onnxruntime", ort.Version())
 	if err := repo.Poll(ctx); err != nil {
 		log.Error("cannot read the model repository", "error", err)
