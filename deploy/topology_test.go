@@ -18,44 +18,110 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/kongharness"
 )
 
-// TestComposeTopology runs what deploy/docker-compose.yml runs, minus the
-// containers: the sidecar with the compose command line, Redis with a
-// password, and the plugin server as Kong drives it with deploy/kong.yml's
-// config, attached to the sidecar over its socket. Only what a container
-// provides is swapped in: the socket folder, the model repository's path,
-// the secrets folder, Redis' address and the ONNX Runtime library's path.
-func TestComposeTopology(t *testing.T) {
+// topology is one way the gateway pod is put together: the sidecar's
+// command line and readiness check, the files mounted in the secrets
+// folder, and the kong.yml Kong loads.
+type topology struct {
+	sidecarArgs []string
+	readyProbe  []string // argv, binary first
+	secrets     map[string][]byte
+	kongYml     []byte
+	// redisPassword is the password the Redis of this setup runs with.
+	redisPassword string
+}
+
+// composeTopology reads the topology from deploy/docker-compose.yml.
+func composeTopology(t *testing.T) topology {
+	t.Helper()
+	project := loadCompose(t, "deploy/docker-compose.yml")
+	sidecar, kong := service(t, project, "sidecar"), service(t, project, "kong")
+	top := topology{
+		sidecarArgs:   sidecar.Command,
+		readyProbe:    sidecar.HealthCheck.Test[1:],
+		secrets:       map[string][]byte{},
+		redisPassword: "deploy-test-password", // compose takes it from $REDIS_PASSWORD
+	}
+	for _, s := range kong.Secrets {
+		switch def := project.Secrets[s.Source]; {
+		case def.File != "":
+			top.secrets[s.Target] = readAbs(t, def.File)
+		case def.Environment == "REDIS_PASSWORD":
+			top.secrets[s.Target] = []byte(top.redisPassword + "\n")
+		default:
+			t.Fatalf("compose secret %s: neither a file nor $REDIS_PASSWORD", s.Source)
+		}
+	}
+	top.kongYml = readAbs(t, volumeAt(kong, *kong.Environment["KONG_DECLARATIVE_CONFIG"]).Source)
+	return top
+}
+
+// k8sTopology reads the topology from deploy/k8s: the DaemonSet's sidecar,
+// its startup probe, the Secret's projected files and the ConfigMap.
+func k8sTopology(t *testing.T) topology {
+	t.Helper()
+	objs := k8sObjects(t)
+	ds, kong, sidecar := gatewayPod(t, objs)
+	top := topology{
+		sidecarArgs: append(slices.Clone(sidecar.Command), sidecar.Args...),
+		readyProbe:  sidecar.StartupProbe.Exec.Command,
+		secrets:     map[string][]byte{},
+		kongYml:     kongYml(t, "deploy/k8s/configmap.yaml#kong.yml"),
+	}
+	secVol := volumeOf(&ds.Spec.Template.Spec, mountOf(kong, secretsDir).Name)
+	for _, sec := range objectsOf[corev1.Secret](objs) {
+		if sec.Name != secVol.Secret.SecretName {
+			continue
+		}
+		for _, it := range secVol.Secret.Items {
+			top.secrets[secretsDir+"/"+it.Path] = []byte(sec.StringData[it.Key])
+		}
+		top.redisPassword = sec.StringData["redis-password"]
+	}
+	return top
+}
+
+// TestTopologies runs what compose and Kubernetes run, minus the
+// containers: the sidecar with their command line, Redis with a password,
+// and the plugin server as Kong drives it with their kong.yml, attached to
+// the sidecar over its socket. Only what a container provides is swapped
+// in: the socket folder, the model repository's path, the secrets folder,
+// Redis' address and the ONNX Runtime library's path.
+func TestTopologies(t *testing.T) {
+	for name, load := range map[string]func(*testing.T) topology{"compose": composeTopology, "k8s": k8sTopology} {
+		t.Run(name, func(t *testing.T) { runTopology(t, load(t)) })
+	}
+}
+
+func runTopology(t *testing.T, top topology) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	root := testutil.RepoRoot()
-	project := loadCompose(t, "deploy/docker-compose.yml")
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "run", "sidecar.sock")
-
-	// The sidecar, with compose's command line.
 	swap := func(s string) string {
 		switch {
 		case s == socketPath:
 			return sock
-		case s == "/opt/modelgate/models":
+		case s == "/opt/modelgate/models", s == "/models":
 			return filepath.Join(root, "deploy", "models")
 		case strings.HasPrefix(s, "file:"+secretsDir+"/"):
 			return "file:" + filepath.Join(dir, "secrets", strings.TrimPrefix(s, "file:"+secretsDir+"/"))
 		}
 		return s
 	}
-	sidecarSvc := service(t, project, "sidecar")
+
+	// The sidecar, with the setup's command line.
 	var args []string
-	for _, a := range sidecarSvc.Command {
+	for _, a := range top.sidecarArgs {
 		args = append(args, swap(a))
 	}
-	metricsPort := testutil.FreePort(t)
-	args = append(args, "--metrics-addr", fmt.Sprintf("127.0.0.1:%d", metricsPort), "--ort-lib", testutil.ORTLib(t))
+	args = append(args, "--metrics-addr", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), "--ort-lib", testutil.ORTLib(t))
 	sidecar := exec.Command(testutil.Binary(t, "modelgate-sidecar"), args...)
 	sidecar.Stdout, sidecar.Stderr = testWriter{t, "sidecar"}, testWriter{t, "sidecar"}
 	if err := sidecar.Start(); err != nil {
@@ -64,7 +130,7 @@ func TestComposeTopology(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- sidecar.Wait() }()
 	t.Cleanup(func() {
-		// compose's stop_signal: the sidecar drains and exits cleanly.
+		// The stop signal both setups send: the sidecar drains and exits cleanly.
 		_ = sidecar.Process.Signal(syscall.SIGTERM)
 		select {
 		case err := <-exited:
@@ -73,17 +139,17 @@ func TestComposeTopology(t *testing.T) {
 			}
 		case <-time.After(30 * time.Second):
 			_ = sidecar.Process.Kill()
-			t.Error("sidecar ignored SIGTERM for 30s (compose's stop_grace_period)")
+			t.Error("sidecar ignored SIGTERM for 30s (the stop grace period)")
 		}
 	})
 
-	// Wait with compose's health check until the models are loaded.
+	// Wait, with the setup's own readiness check, until the models are loaded.
 	var probe []string
-	for _, a := range sidecarSvc.HealthCheck.Test[1:] {
+	for _, a := range top.readyProbe[1:] {
 		probe = append(probe, swap(a))
 	}
 	for {
-		out, err := exec.CommandContext(ctx, testutil.Binary(t, "modelgate-sidecar"), probe[1:]...).CombinedOutput()
+		out, err := exec.CommandContext(ctx, testutil.Binary(t, "modelgate-sidecar"), probe...).CombinedOutput()
 		if err == nil {
 			break
 		}
@@ -101,40 +167,29 @@ func TestComposeTopology(t *testing.T) {
 		t.Errorf("socket %s: mode %v, want 0660", sock, fi.Mode().Perm())
 	}
 
-	// Redis with a password, as the compose service runs it.
+	// Redis with the setup's password.
 	rds := testutil.StartRedis(t)
-	password := "deploy-test-password"
 	rc := redis.NewClient(&redis.Options{Addr: rds.Addr})
 	defer rc.Close()
-	if err := rc.ConfigSet(ctx, "requirepass", password).Err(); err != nil {
+	if top.redisPassword == "" {
+		t.Fatal("no Redis password")
+	}
+	if err := rc.ConfigSet(ctx, "requirepass", top.redisPassword).Err(); err != nil {
 		t.Fatal(err)
 	}
 
-	// The secrets compose mounts: the JWT key file and the Redis password.
+	// The mounted secrets.
 	if err := os.MkdirAll(filepath.Join(dir, "secrets"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	kong := service(t, project, "kong")
-	for _, s := range kong.Secrets {
-		var content []byte
-		switch def := project.Secrets[s.Source]; {
-		case def.File != "":
-			content = readAbs(t, def.File)
-		case def.Environment == "REDIS_PASSWORD":
-			content = []byte(password + "\n")
-		default:
-			t.Fatalf("compose secret %s: no file and not REDIS_PASSWORD", s.Source)
-		}
-		target := swap("file:" + s.Target)
-		if err := os.WriteFile(strings.TrimPrefix(target, "file:"), content, 0o600); err != nil {
+	for target, content := range top.secrets {
+		if err := os.WriteFile(strings.TrimPrefix(swap("file:"+target), "file:"), content, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	// deploy/kong.yml's plugin config, as mounted into the compose Kong.
-	decl := *kong.Environment["KONG_DECLARATIVE_CONFIG"]
-	mounted := volumeAt(kong, decl)
-	cfg := swapStrings(modelgatePlugins(t, "deploy/kong.yml", readAbs(t, mounted.Source))[0], swap).(map[string]any)
+	// The plugin config from the setup's kong.yml.
+	cfg := swapStrings(modelgatePlugins(t, "kong.yml", top.kongYml)[0], swap).(map[string]any)
 	cfg["quotas"].(map[string]any)["redis"].(map[string]any)["addr"] = rds.Addr
 	cfg["metrics"].(map[string]any)["addr"] = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 	// A consumer whose key this test knows, in a tier the config defines.
@@ -199,7 +254,7 @@ func TestComposeTopology(t *testing.T) {
 	if res.Header.Get("RateLimit-Limit") == "" && res.Header.Get("X-RateLimit-Limit-Second") == "" {
 		t.Errorf("predict: no rate-limit headers: the redis quota policy did not answer (%v)", res.Header)
 	}
-	rc2 := redis.NewClient(&redis.Options{Addr: rds.Addr, Password: password})
+	rc2 := redis.NewClient(&redis.Options{Addr: rds.Addr, Password: top.redisPassword})
 	defer rc2.Close()
 	if n, err := rc2.DBSize(ctx).Result(); err != nil || n == 0 {
 		t.Errorf("redis holds %d keys (%v) after a request: the quota did not use it", n, err)
