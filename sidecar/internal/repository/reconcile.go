@@ -303,7 +303,7 @@ func (r *Repository) ensureLoaded(ctx context.Context, m *model, n int64, cfg *c
 	}
 	log.Info("model version ready", "took", time.Since(start).Round(time.Millisecond).String())
 	if old != nil {
-		r.retireWithTimeout(ctx, old)
+		r.retireWithTimeout(ctx, old, false)
 	}
 	return nil
 }
@@ -336,7 +336,7 @@ func (r *Repository) unloadVersions(ctx context.Context, name string, only []int
 	r.mu.Unlock()
 	r.opts.Metrics.SetLoaded(name, ready)
 	for _, s := range retiring {
-		r.retireWithTimeout(ctx, s)
+		r.retireWithTimeout(ctx, s, true)
 	}
 	r.mu.Lock()
 	for _, v := range states {
@@ -347,10 +347,10 @@ func (r *Repository) unloadVersions(ctx context.Context, name string, only []int
 	r.mu.Unlock()
 }
 
-func (r *Repository) retireWithTimeout(ctx context.Context, s *Served) {
+func (r *Repository) retireWithTimeout(ctx context.Context, s *Served, forget bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.DrainTimeout)
 	defer cancel()
-	if err := r.retire(ctx, s); err != nil {
+	if err := r.retire(ctx, s, forget); err != nil {
 		s.log.Warn("unloading model version", "error", err)
 	}
 }

@@ -252,15 +252,17 @@ func (r *Repository) Close(ctx context.Context) error {
 	r.mu.Unlock()
 	var errs []error
 	for _, s := range all {
-		if err := r.retire(ctx, s); err != nil {
+		if err := r.retire(ctx, s, false); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// retire drains a version that is no longer reachable and frees it.
-func (r *Repository) retire(ctx context.Context, s *Served) error {
+// retire drains a version that is no longer reachable and frees it. forget
+// drops its metric series: only when the version goes away, not when a
+// reload replaced it (the new instance shares the series).
+func (r *Repository) retire(ctx context.Context, s *Served, forget bool) error {
 	err := s.drain(ctx)
 	if err != nil {
 		s.log.Warn("closing a version with requests still in flight", "error", err)
@@ -268,8 +270,12 @@ func (r *Repository) retire(ctx context.Context, s *Served) error {
 	if cerr := s.close(ctx); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
-	r.opts.Metrics.Forget(s.Model, s.Version)
-	s.log.Info("model version unloaded")
+	if forget {
+		r.opts.Metrics.Forget(s.Model, s.Version)
+		s.log.Info("model version unloaded")
+	} else {
+		s.log.Info("model version instance closed")
+	}
 	return err
 }
 
