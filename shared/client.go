@@ -193,6 +193,7 @@ type hclogAdapter struct {
 
 var _ hclog.Logger = (*hclogAdapter)(nil)
 
+// Log maps hclog's levels onto slog's (Trace becomes Debug).
 func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...interface{}) {
 	var l slog.Level
 	switch {
@@ -207,6 +208,8 @@ func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...interface{}) {
 	}
 	h.log.Log(context.Background(), l, msg, append(append([]any{"component", h.name}, h.args...), args...)...)
 }
+
+// The rest of hclog.Logger, on top of Log and the slog handler's level.
 
 func (h *hclogAdapter) Trace(msg string, args ...interface{}) { h.Log(hclog.Trace, msg, args...) }
 func (h *hclogAdapter) Debug(msg string, args ...interface{}) { h.Log(hclog.Debug, msg, args...) }

@@ -20,6 +20,7 @@ type Problem struct {
 	Msg  string
 }
 
+// String renders the problem as "line N: path: message".
 func (p Problem) String() string {
 	var b strings.Builder
 	if p.Line > 0 {
@@ -38,6 +39,7 @@ type Error struct {
 	Problems []Problem
 }
 
+// Error lists the problems, one per line, each prefixed with the file.
 func (e *Error) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {

@@ -2,11 +2,7 @@ package repository
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,76 +70,6 @@ func (r *Repository) Run(ctx context.Context, interval time.Duration) {
 			}
 		}
 	}
-}
-
-// Load loads a model (LoadModel RPC): with version empty, whatever its
-// policy wants; else that version too, even outside the policy. Failed
-// versions are retried. It returns the versions ready afterwards.
-func (r *Repository) Load(ctx context.Context, name, version string) ([]string, error) {
-	if err := checkName(name); err != nil {
-		return nil, err
-	}
-	r.ops.Lock()
-	defer r.ops.Unlock()
-	if _, err := os.Stat(filepath.Join(r.opts.Dir, name)); err != nil {
-		return nil, fmt.Errorf("%w: model %q is not in the repository", ErrNotFound, name)
-	}
-	r.mu.Lock()
-	m := r.modelLocked(name)
-	m.unloaded = false
-	if version == "" {
-		clear(m.excluded)
-	} else {
-		n, err := config.VersionNumber(version)
-		if err != nil {
-			r.mu.Unlock()
-			return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
-		}
-		if _, err := os.Stat(filepath.Join(m.dir, version)); err != nil {
-			r.mu.Unlock()
-			return nil, fmt.Errorf("%w: model %q has no version folder %q", ErrNotFound, name, version)
-		}
-		delete(m.excluded, n)
-		m.pinned[n] = true
-	}
-	r.mu.Unlock()
-	if err := r.reconcile(ctx, name, true); err != nil {
-		return nil, err
-	}
-	return r.ReadyVersions(name)
-}
-
-// Unload unloads a model's versions (UnloadModel RPC): all of them when
-// version is empty. They stay unloaded, even across polls, until Load.
-func (r *Repository) Unload(ctx context.Context, name, version string) error {
-	if err := checkName(name); err != nil {
-		return err
-	}
-	r.ops.Lock()
-	defer r.ops.Unlock()
-	r.mu.Lock()
-	m, ok := r.models[name]
-	if !ok {
-		r.mu.Unlock()
-		return fmt.Errorf("%w: model %q is not in the repository", ErrNotFound, name)
-	}
-	var only []int64
-	if version == "" {
-		m.unloaded = true
-	} else {
-		n, err := strconv.ParseInt(version, 10, 64)
-		if _, ok := m.versions[n]; err != nil || !ok {
-			r.mu.Unlock()
-			return fmt.Errorf("%w: model %q has no version %q", ErrNotFound, name, version)
-		}
-		m.excluded[n] = true
-		delete(m.pinned, n)
-		m.wanted = slices.DeleteFunc(m.wanted, func(w int64) bool { return w == n })
-		only = []int64{n}
-	}
-	r.mu.Unlock()
-	r.unloadVersions(ctx, name, only)
-	return nil
 }
 
 // modelLocked returns the model, creating its entry; r.mu must be held.
@@ -353,62 +279,4 @@ func (r *Repository) retireWithTimeout(ctx context.Context, s *Served, forget bo
 	if err := r.retire(ctx, s, forget); err != nil {
 		s.log.Warn("unloading model version", "error", err)
 	}
-}
-
-// fileStamp is the size and modification time of a version's model file.
-func fileStamp(vdir string) string {
-	for _, name := range []string{modelfile.Plain, modelfile.Encrypted} {
-		if st, err := os.Stat(filepath.Join(vdir, name)); err == nil {
-			return fmt.Sprintf("%d@%d", st.Size(), st.ModTime().UnixNano())
-		}
-	}
-	return ""
-}
-
-// readConfig parses config.yaml (absent = all defaults) and returns a
-// digest of it and of the vocabulary it names, so that editing either
-// reloads the model.
-func readConfig(dir string) (*config.Config, string, error) {
-	path := filepath.Join(dir, config.FileName)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		data, err = nil, nil
-	}
-	h := sha256.New()
-	h.Write(data)
-	digest := func() string { return hex.EncodeToString(h.Sum(nil)) }
-	if err != nil {
-		return nil, digest(), fmt.Errorf("reading model config: %w", err)
-	}
-	cfg, err := config.Parse(path, data)
-	if err != nil {
-		return nil, digest(), err
-	}
-	if t := cfg.Preprocess.Text; t != nil {
-		vocab, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(t.Vocabulary)))
-		if err != nil {
-			return nil, digest(), fmt.Errorf("preprocess.text.vocabulary: %w", err)
-		}
-		h.Write(vocab)
-	}
-	return cfg, digest(), nil
-}
-
-// versionFolders lists the numbered folders of a model folder; anything
-// else in it (config.yaml, vocabularies, keys) is ignored.
-func versionFolders(dir string) ([]int64, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []int64
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		if n, err := config.VersionNumber(e.Name()); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out, nil
 }
