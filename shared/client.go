@@ -206,7 +206,7 @@ func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...interface{}) {
 	default:
 		l = slog.LevelError
 	}
-	h.log.Log(context.Background(), l, msg, append(append([]any{"component", h.name}, h.args...), args...)...)
+	h.log.Log(context.Background(), l, msg, append(append([]any{"source", h.name}, h.args...), args...)...)
 }
 
 // The rest of hclog.Logger, on top of Log and the slog handler's level.
