@@ -61,7 +61,7 @@ func versionFolders(dir string) ([]int64, error) {
 	}
 	var out []int64
 	for _, e := range entries {
-		if !e.IsDir() {
+		if !isDir(dir, e) {
 			continue
 		}
 		if n, err := config.VersionNumber(e.Name()); err == nil {
@@ -69,4 +69,14 @@ func versionFolders(dir string) ([]int64, error) {
 		}
 	}
 	return out, nil
+}
+
+// isDir follows symbolic links, as Kubernetes volumes and deploy scripts
+// that swap versions atomically use them.
+func isDir(parent string, e fs.DirEntry) bool {
+	if e.Type()&fs.ModeSymlink == 0 {
+		return e.IsDir()
+	}
+	st, err := os.Stat(filepath.Join(parent, e.Name()))
+	return err == nil && st.IsDir()
 }

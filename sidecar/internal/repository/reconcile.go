@@ -27,7 +27,7 @@ func (r *Repository) Poll(ctx context.Context) error {
 	present := map[string]bool{}
 	for _, e := range entries {
 		name := e.Name()
-		if !e.IsDir() || strings.HasPrefix(name, ".") {
+		if strings.HasPrefix(name, ".") || !isDir(r.opts.Dir, e) {
 			continue
 		}
 		if err := config.CheckModelName(name); err != nil {

@@ -339,3 +339,24 @@ inputs:
 		t.Errorf("reason %q", reason)
 	}
 }
+
+// TestSymlinkedFolders serves a model folder and a version folder that are
+// symbolic links, as Kubernetes volumes and atomic deploys make them.
+func TestSymlinkedFolders(t *testing.T) {
+	store := testmodels.Repo(t, "adder")
+	os.RemoveAll(filepath.Join(store, "adder", "3"))
+	if err := os.Rename(filepath.Join(store, "adder", "2"), filepath.Join(store, "v2-build")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(store, "v2-build"), filepath.Join(store, "adder", "2")); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(store, "adder"), filepath.Join(dir, "adder")); err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, dir)
+	if got, _ := r.ReadyVersions("adder"); strings.Join(got, ",") != "1,2" {
+		t.Errorf("ready versions %v, want 1,2", got)
+	}
+}
