@@ -16,7 +16,7 @@ import (
 )
 
 // newServer serves copies of the named test models; maxElements as the flag.
-func newServer(t *testing.T, maxElements int64, models ...string) (*Server, *prometheus.Registry) {
+func newServer(t testing.TB, maxElements int64, models ...string) (*Server, *prometheus.Registry) {
 	t.Helper()
 	testmodels.InitORT(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
