@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
 	"github.com/modelgate/modelgate/shared/pb"
+	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
 )
 
 // BenchmarkModelInfer is the sidecar's own cost per request, in process:
