@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelgate/modelgate/bench"
@@ -38,9 +40,15 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp stri
 	}
 	var extra []string
 	if o.profile {
-		prof := abs(filepath.Join(o.out, "serve.cpu.prof"))
-		extra = append(extra, "--cpuprofile", prof)
-		rep.Profiles = append(rep.Profiles, prof+" (modelgate serve)")
+		// Only if serve has the flag: a profile is worth less than the run.
+		help, _ := exec.Command(abs(filepath.Join(o.binDir, "modelgate")), "serve", "--help").CombinedOutput()
+		if strings.Contains(string(help), "cpuprofile") {
+			prof := abs(filepath.Join(o.out, "serve.cpu.prof"))
+			extra = append(extra, "--cpuprofile", prof)
+			rep.Profiles = append(rep.Profiles, prof+" (modelgate serve)")
+		} else {
+			rep.NotDone = append(rep.NotDone, "CPU profile of modelgate serve: it has no --cpuprofile flag (only the benchmark process is profiled)")
+		}
 	}
 	slog.Info("starting modelgate serve", "addr", addr, "log", logf.Name())
 	s, err := bench.StartServe(ctx, abs(filepath.Join(o.binDir, "modelgate")), cfg, addr, dir, logf, 2*time.Minute, extra...)
