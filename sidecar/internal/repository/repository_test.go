@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -212,7 +213,14 @@ func TestHotReloadUnderLoad(t *testing.T) {
 			}
 		}()
 	}
+	// Each step waits for traffic first, so every swap happens under load.
+	traffic := func() {
+		for start := ok.Load(); ok.Load() < start+50 && failed.Load() == 0; {
+			runtime.Gosched()
+		}
+	}
 	for _, v := range []string{"2", "3"} {
+		traffic()
 		src := filepath.Join(testmodels.Source(), "adder", v)
 		testmodels.Write(t, filepath.Join(dir, "adder", v, "model.onnx"), mustRead(t, filepath.Join(src, "model.onnx")))
 		if err := r.Poll(context.Background()); err != nil {
@@ -223,10 +231,12 @@ func TestHotReloadUnderLoad(t *testing.T) {
 		}
 	}
 	// A config change reloads the serving version in place.
+	traffic()
 	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"), adderConfig("latest: 1")+"instance_group: {count: 2}\n")
 	if _, err := r.Load(context.Background(), "adder", ""); err != nil {
 		t.Fatal(err)
 	}
+	traffic()
 	cancel()
 	wg.Wait()
 	if failed.Load() > 0 {
