@@ -137,8 +137,11 @@ func (r *Repository) reconcile(ctx context.Context, name string, explicit bool) 
 	}
 
 	var firstErr error
+	tried := false
 	for _, n := range wanted {
-		if err := r.ensureLoaded(ctx, m, n, cfg, digest, explicit); err != nil && firstErr == nil {
+		attempted, err := r.ensureLoaded(ctx, m, n, cfg, digest, explicit)
+		tried = tried || attempted
+		if err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -165,14 +168,15 @@ func (r *Repository) reconcile(ctx context.Context, name string, explicit bool) 
 	if len(stale) > 0 {
 		r.unloadVersions(ctx, name, stale)
 	}
-	if !allReady && len(wanted) > 0 {
+	if !allReady && len(wanted) > 0 && tried {
 		log.Warn("model not fully ready; older versions kept serving", "wanted", wanted)
 	}
 	return firstErr
 }
 
-// ensureLoaded loads version n unless it serves from the same files already.
-func (r *Repository) ensureLoaded(ctx context.Context, m *model, n int64, cfg *config.Config, cfgDigest string, explicit bool) error {
+// ensureLoaded loads version n unless it serves from the same files already
+// (or failed on them, unless explicit); attempted says whether it tried.
+func (r *Repository) ensureLoaded(ctx context.Context, m *model, n int64, cfg *config.Config, cfgDigest string, explicit bool) (attempted bool, err error) {
 	vname := strconv.FormatInt(n, 10)
 	vdir := filepath.Join(m.dir, vname)
 	sum, sumErr := modelfile.Digest(vdir)
@@ -189,7 +193,7 @@ func (r *Repository) ensureLoaded(ctx context.Context, m *model, n int64, cfg *c
 	}
 	if v.fingerprint == fingerprint && (v.serving != nil || (v.state == StateFailed && !explicit)) {
 		r.mu.Unlock()
-		return nil
+		return false, nil
 	}
 	if v.serving == nil {
 		v.state, v.reason = StateLoading, ""
@@ -200,7 +204,7 @@ func (r *Repository) ensureLoaded(ctx context.Context, m *model, n int64, cfg *c
 	log.Info("loading model version")
 	start := time.Now()
 	var s *Served
-	err := sumErr
+	err = sumErr
 	if err == nil {
 		s, err = r.loadServed(ctx, m.name, vname, m.dir, cfg)
 	}
@@ -225,13 +229,13 @@ func (r *Repository) ensureLoaded(ctx context.Context, m *model, n int64, cfg *c
 	if err != nil {
 		r.opts.Metrics.LoadFailed(m.name)
 		log.Error("model version failed to load", "error", err)
-		return fmt.Errorf("%w: model %q version %s: %w", ErrLoadFailed, m.name, vname, err)
+		return true, fmt.Errorf("%w: model %q version %s: %w", ErrLoadFailed, m.name, vname, err)
 	}
 	log.Info("model version ready", "took", time.Since(start).Round(time.Millisecond).String())
 	if old != nil {
 		r.retireWithTimeout(ctx, old, false)
 	}
-	return nil
+	return true, nil
 }
 
 // unloadVersions unpublishes the given versions of a model (all when nil),
