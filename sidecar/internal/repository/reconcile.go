@@ -31,7 +31,10 @@ func (r *Repository) Poll(ctx context.Context) error {
 			continue
 		}
 		if err := config.CheckModelName(name); err != nil {
-			r.log.Warn("skipping model folder", "folder", name, "error", err)
+			if !r.skipped[name] { // once, not on every poll
+				r.log.Warn("skipping model folder", "folder", name, "error", err)
+				r.skipped[name] = true
+			}
 			continue
 		}
 		present[name] = true

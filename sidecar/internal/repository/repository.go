@@ -63,6 +63,8 @@ type Repository struct {
 	mu     sync.RWMutex
 	models map[string]*model
 	closed bool
+	// skipped are folders with names not served, warned about once; guarded by ops.
+	skipped map[string]bool
 }
 
 // model is one model folder's state.
@@ -112,7 +114,7 @@ func New(opts Options) *Repository {
 	if opts.Metrics == nil {
 		panic("repository: Options.Metrics is required")
 	}
-	return &Repository{opts: opts, log: opts.Logger, models: map[string]*model{}}
+	return &Repository{opts: opts, log: opts.Logger, models: map[string]*model{}, skipped: map[string]bool{}}
 }
 
 // Dir is the models folder.
