@@ -133,22 +133,24 @@ RUN set -eu; \
     install -d -o kong -g kong -m 0750 /run/modelgate
 
 # /opt/modelgate mirrors the repository's layout, so the root kong.yml's
-# relative paths (bin/modelgate-sidecar, deploy/models, deploy/keys) resolve
-# from the working directory Kong's workers inherit.
+# relative paths (deploy/models, deploy/keys) resolve from the working
+# directory Kong's workers inherit (WORKDIR below). Only the public half of
+# the demo JWT key is copied.
 COPY deploy/models/ /opt/modelgate/deploy/models/
-COPY deploy/keys/jwt-rs256.pub /opt/modelgate/deploy/keys/
+COPY deploy/keys/demo-jwt-rs256.pub /opt/modelgate/deploy/keys/
 COPY kong.yml /opt/modelgate/kong.yml
 COPY deploy/kong.yml /opt/modelgate/deploy/kong.yml
 RUN set -eu; \
-    mkdir -p /opt/modelgate/bin; \
-    ln -s /usr/local/bin/modelgate /usr/local/bin/modelgate-sidecar /opt/modelgate/bin/; \
     ln -s deploy/models /opt/modelgate/models; \
     chmod -R a+rX,go-w /opt/modelgate
 WORKDIR /opt/modelgate
 
 # Kong reads its settings from KONG_* variables. The body buffer and the
 # largest body equal the plugin's limits.max_body_bytes (8 MiB): Kong hands the
-# plugin a body only while it fits in the buffer.
+# plugin a body only while it fits in the buffer. nginx clears its workers'
+# environment, and Kong's workers start the plugin server: KONG_NGINX_MAIN_ENV
+# (rendered as `env PATH; env ORT_LIB; env LD_LIBRARY_PATH;`) keeps what a
+# launched sidecar needs (the root kong.yml finds modelgate-sidecar on PATH).
 ENV KONG_DATABASE=off \
     KONG_DECLARATIVE_CONFIG=/opt/modelgate/kong.yml \
     KONG_PLUGINS=bundled,modelgate \
@@ -165,7 +167,8 @@ ENV KONG_DATABASE=off \
     KONG_PROXY_ERROR_LOG=/dev/stderr \
     KONG_ADMIN_ACCESS_LOG=/dev/stdout \
     KONG_ADMIN_ERROR_LOG=/dev/stderr \
-    ORT_LIB=/usr/local/lib/onnxruntime/libonnxruntime.so.1
+    ORT_LIB=/usr/local/lib/onnxruntime/libonnxruntime.so.1 \
+    KONG_NGINX_MAIN_ENV="PATH; env ORT_LIB; env LD_LIBRARY_PATH"
 
 # ---------------------------------------------------------------- sidecar image
 # The same files with the sidecar as the entrypoint, for attach mode (compose,

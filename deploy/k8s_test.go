@@ -408,13 +408,13 @@ func TestK8sRedisAndDisruptions(t *testing.T) {
 }
 
 // TestK8sSecretKeyMatchesRepo keeps the example Secret's JWT public key the
-// repository's (deploy/keys), so the k8s example accepts the same tokens as
-// compose.
+// repository's demo key (deploy/keys), so the k8s example accepts the same
+// tokens as compose and the root kong.yml.
 func TestK8sSecretKeyMatchesRepo(t *testing.T) {
 	for _, s := range objectsOf[corev1.Secret](k8sObjects(t)) {
 		if v, ok := s.StringData["jwt-rs256.pub"]; ok {
-			if !bytes.Equal([]byte(v), repoFile(t, "deploy/keys/jwt-rs256.pub")) {
-				t.Errorf("Secret %s: jwt-rs256.pub differs from deploy/keys/jwt-rs256.pub", s.Name)
+			if !bytes.Equal([]byte(v), repoFile(t, "deploy/keys/demo-jwt-rs256.pub")) {
+				t.Errorf("Secret %s: jwt-rs256.pub differs from deploy/keys/demo-jwt-rs256.pub", s.Name)
 			}
 			return
 		}

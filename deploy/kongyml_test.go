@@ -220,8 +220,7 @@ func productionSecretFiles(t *testing.T) []string {
 // sidecar binary, the model repository and its key files.
 func TestRootKongYmlRunsInImage(t *testing.T) {
 	d := parseDockerfile(t)
-	inImage := map[string]bool{"bin/modelgate": true, "bin/modelgate-sidecar": true, "models": true,
-		pluginServerBin: true, sidecarBin: true}
+	inImage := map[string]bool{"models": true, pluginServerBin: true, sidecarBin: true}
 	for _, c := range d.stage(t, "app").Commands {
 		if cp, ok := c.(*instructions.CopyCommand); ok && cp.From == "" {
 			for _, src := range cp.SourcePaths {
@@ -243,7 +242,15 @@ func TestRootKongYmlRunsInImage(t *testing.T) {
 	}
 	for _, cfg := range modelgatePlugins(t, "kong.yml", repoFile(t, "kong.yml")) {
 		if dig(cfg, "sidecar", "mode") == "launch" {
-			if cmd, _ := dig(cfg, "sidecar", "command").(string); !under(cmd) {
+			cmd, _ := dig(cfg, "sidecar", "command").(string)
+			if !strings.Contains(cmd, "/") {
+				// Looked up on PATH: the plugin server must get PATH, which
+				// nginx would clear, and find the sidecar in /usr/local/bin.
+				env := d.env(t, "kong")
+				if cmd != path.Base(sidecarBin) || !slices.Contains(strings.Fields(strings.ReplaceAll(env["KONG_NGINX_MAIN_ENV"], ";", " ")), "PATH") {
+					t.Errorf("kong.yml: sidecar.command %q is not found on the PATH Kong's workers keep (KONG_NGINX_MAIN_ENV=%q)", cmd, env["KONG_NGINX_MAIN_ENV"])
+				}
+			} else if !under(cmd) {
 				t.Errorf("kong.yml: sidecar.command %q is not in the image", cmd)
 			}
 			args, _ := dig(cfg, "sidecar", "args").([]any)
