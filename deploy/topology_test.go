@@ -250,6 +250,22 @@ func runTopology(t *testing.T, top topology) {
 	if !bytes.Contains(res.Body, []byte("predictions")) {
 		t.Errorf("predict: %s", res.Body)
 	}
+	// A token of the demo issuer: the JWT key comes from the mounted secret.
+	token, err := exec.CommandContext(ctx, "bash", filepath.Join(root, "deploy", "keys", "mint-demo-token.sh"), "deploy-topology-test", "600").Output()
+	if err != nil {
+		t.Fatalf("mint-demo-token.sh: %v", err)
+	}
+	jwtRes, err := srv.Access(ctx, inst.ID, kongharness.Request{
+		Method: "POST", Path: "/v1/models/sentiment:predict", Body: body, ClientIP: "127.0.0.1",
+		Header: http.Header{"Authorization": {"Bearer " + strings.TrimSpace(string(token))}, "Content-Type": {"application/json"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jwtRes.Status != http.StatusOK {
+		t.Errorf("predict with the demo issuer's JWT: %d %s", jwtRes.Status, jwtRes.Body)
+	}
+
 	// The quota went through Redis (with its password), not a local counter.
 	if res.Header.Get("RateLimit-Limit") == "" && res.Header.Get("X-RateLimit-Limit-Second") == "" {
 		t.Errorf("predict: no rate-limit headers: the redis quota policy did not answer (%v)", res.Header)
