@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/patternmatcher"
@@ -40,7 +41,12 @@ func parseDockerfile(t *testing.T) dockerfile {
 	for _, w := range res.Warnings {
 		t.Errorf("Dockerfile: parser warning: %s", w.Short)
 	}
-	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	// BuildKit's parse-time lint rules (those `docker build --check` runs
+	// while parsing): any warning fails.
+	lint := linter.New(&linter.Config{Warn: func(rule, _, _, msg string, loc []parser.Range) {
+		t.Errorf("Dockerfile: lint %s: %s (line %v)", rule, msg, loc)
+	}})
+	stages, metaArgs, err := instructions.Parse(res.AST, lint)
 	if err != nil {
 		t.Fatalf("Dockerfile: %v", err)
 	}
