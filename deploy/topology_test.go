@@ -127,15 +127,16 @@ func runTopology(t *testing.T, top topology) {
 	if err := sidecar.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- sidecar.Wait() }()
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = sidecar.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		// The stop signal both setups send: the sidecar drains and exits cleanly.
 		_ = sidecar.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("sidecar after SIGTERM: %v", err)
+		case <-exited:
+			if exitErr != nil {
+				t.Errorf("sidecar after SIGTERM: %v", exitErr)
 			}
 		case <-time.After(30 * time.Second):
 			_ = sidecar.Process.Kill()
@@ -154,8 +155,8 @@ func runTopology(t *testing.T, top topology) {
 			break
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("sidecar exited before it was ready: %v", err)
+		case <-exited:
+			t.Fatalf("sidecar exited before it was ready: %v", exitErr)
 		case <-ctx.Done():
 			t.Fatalf("sidecar never became ready: %s", out)
 		case <-time.After(100 * time.Millisecond):
