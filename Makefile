@@ -14,7 +14,7 @@ export ORT_LIB
 BIN := $(CURDIR)/bin
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all testmodels ort proto build test test-deps vet fmt fuzz bench-sidecar bench soak run image image-gpu clean
+.PHONY: all testmodels ort proto build test test-deps vet fmt fuzz bench-sidecar bench soak run train image image-gpu clean
 
 all: build
 
@@ -46,6 +46,19 @@ $(BIN)/modelgate: $(GOFILES) go.mod go.sum
 
 $(BIN)/modelgate-sidecar: $(GOFILES) go.mod go.sum
 	$(GO) build -o $@ ./sidecar/cmd/modelgate-sidecar
+
+## run: fetch ONNX Runtime, build, and start the standalone gateway (modelgate serve) on :8000
+## with kong.yml and the example models in deploy/models; Ctrl+C stops it and its sidecar.
+run: ort build
+	PATH="$(BIN):$$PATH" $(BIN)/modelgate serve --config kong.yml --listen :8000
+
+## train: retrain the example sentiment model into deploy/models/sentiment (CPU, a few minutes;
+## CI never does). Debian's torch calls the system BLAS: OpenBLAS makes it ~20x faster than
+## the reference BLAS.
+train:
+	@/usr/bin/python3 -c 'import torch, onnx' 2>/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-onnx)
+	@dpkg -s libopenblas0-pthread >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread)
+	/usr/bin/python3 deploy/train/train.py
 
 ## test-deps: what the tests need besides Go: redis-server (Debian) and the ONNX Runtime library.
 test-deps: ort
