@@ -113,8 +113,9 @@ func badCases(t *testing.T, s *serve, k jwtKeys) []badCase {
 		{name: "not JSON at all", path: p, body: "\x00\x01binary", header: key, want: 400},
 		{name: "deeply nested data", path: p, header: key, want: 400,
 			body: `{"inputs":[{"name":"a","datatype":"FP32","shape":[1,4],"data":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}]}`},
-		{name: "deeply nested object", path: p, header: key, want: 400, body: strings.Repeat(`{"x":`, 20000) + "1" + strings.Repeat("}", 20000)},
-		{name: "wrong content type", path: p, body: adderBody, header: http.Header{"Apikey": {s.key}, "Content-Type": {"text/plain"}}},
+		{name: "deeply nested object", path: p, header: key, want: 400, body: strings.Repeat(`{"x":`, 10000) + "1" + strings.Repeat("}", 10000)},
+		// text/plain and curl's form type are accepted as JSON on purpose (what curl and Triton clients send).
+		{name: "wrong content type", path: p, body: adderBody, header: http.Header{"Apikey": {s.key}, "Content-Type": {"application/xml"}}, want: 415},
 		{name: "shape and data length differ", path: p, header: key, want: 400,
 			body: `{"inputs":[{"name":"a","datatype":"FP32","shape":[1,4],"data":[1,2,3]},{"name":"b","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]}]}`},
 		{name: "negative dim", path: p, header: key, want: 400, body: infer(`[-1,4],"data":[1,2,3,4]`, `[1,4],"data":[1,2,3,4]`)},
@@ -188,6 +189,12 @@ func TestBadInputIsAClientError(t *testing.T) {
 			}
 			if r.status < 400 || r.status >= 500 || (c.want != 0 && r.status != c.want) {
 				t.Fatalf("status %d, want %s: %.300s", r.status, wantText(c.want), r.body)
+			}
+			if r.status == http.StatusRequestHeaderFieldsTooLarge && c.name == "ten thousand headers" {
+				// Refused by the HTTP server before any handler runs (as
+				// nginx does in front of Kong), with its own plain body.
+				t.Logf("%d %.80s", r.status, r.body)
+				return
 			}
 			var e struct {
 				Error string `json:"error"`

@@ -59,11 +59,17 @@ func TestRolloutUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	servedV2 := waitFor(60*time.Second, sawV2.Load)
-	// Version 1 is unloaded once its ready endpoint stops answering 200.
+	// Version 1 is unloaded once its ready endpoint stops answering 200
+	// (while the same call for version 2 does, so it is not an auth failure).
+	var v1Status int
 	v1Gone := servedV2 && waitFor(60*time.Second, func() bool {
 		r := s.do(t.Context(), "GET", "/v2/models/adder/versions/1/ready", nil, http.Header{"Apikey": {s.key}})
+		v1Status = r.status
 		return r.err == nil && r.status != http.StatusOK
 	})
+	if r := s.do(t.Context(), "GET", "/v2/models/adder/versions/2/ready", nil, http.Header{"Apikey": {s.key}}); r.status != http.StatusOK {
+		t.Errorf("version 2 ready: %v", r)
+	}
 	unloadedAt := time.Now()
 	time.Sleep(500 * time.Millisecond)
 	stop()
@@ -87,8 +93,8 @@ func TestRolloutUnderLoad(t *testing.T) {
 			lateV1++
 		}
 	}
-	t.Logf("rolled 1 -> 2 under load: %d requests, answers by version %v, version 1 unloaded %v after the roll",
-		len(results), versions, unloadedAt.Sub(rolledAt).Round(time.Millisecond))
+	t.Logf("rolled 1 -> 2 under load: %d requests, answers by version %v, version 1 unloaded (ready: %d) %v after the roll",
+		len(results), versions, v1Status, unloadedAt.Sub(rolledAt).Round(time.Millisecond))
 	if versions["1"] == 0 || versions["2"] == 0 {
 		t.Errorf("answers by version %v, want both 1 and 2", versions)
 	}
