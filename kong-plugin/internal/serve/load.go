@@ -1,0 +1,200 @@
+package serve
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/modelgate/modelgate/kong-plugin/internal/config"
+	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
+)
+
+// plugin is a modelgate plugin entry whose config decoded and validated.
+type plugin struct {
+	entry   *pluginEntry
+	cfg     *config.Config
+	gateway *gateway.Gateway // set by provision
+}
+
+// load reads path and checks everything modelgate serve can check before
+// starting anything: the file's shape, each modelgate plugin config (strictly,
+// against the gateway's config struct), its env: and file: references, the
+// sidecar command and its model repository. Every problem is reported at once.
+func load(path string) (*kongFile, []plugin, error) {
+	p := &problems{file: path}
+	f, _ := readKongFile(p, path)
+	if f == nil {
+		return nil, nil, p.err()
+	}
+	if len(f.plugins) == 0 {
+		p.at(nil, "plugins", "no enabled %s plugin: modelgate serve would have nothing to answer with", pluginName)
+	}
+	var plugins []plugin
+	for _, e := range f.plugins {
+		if cfg := decodePlugin(p, e); cfg != nil {
+			plugins = append(plugins, plugin{entry: e, cfg: cfg})
+		}
+	}
+	return f, plugins, p.err()
+}
+
+// decodePlugin checks one plugin config and decodes it with the gateway's own
+// loader (config.Load, the same one the Kong adapter uses).
+func decodePlugin(p *problems, e *pluginEntry) *config.Config {
+	before := len(p.list)
+	checkSchema(p, e.node, reflect.TypeOf(config.Config{}), e.path)
+	checkReferences(p, e.node, e.path)
+	if len(p.list) > before {
+		return nil // the loader would repeat the same problems without lines
+	}
+	var value any
+	if err := e.node.Decode(&value); err != nil {
+		p.at(e.node, e.path, "%v", err)
+		return nil
+	}
+	data, err := json.Marshal(value)
+	if err != nil {
+		p.at(e.node, e.path, "%v", err)
+		return nil
+	}
+	cfg, err := config.Load(data)
+	if err != nil {
+		placeErrors(p, e.node, e.path, err)
+		return nil
+	}
+	checkSidecar(p, e, cfg.Sidecar)
+	if len(p.list) > before {
+		return nil
+	}
+	return &cfg
+}
+
+// configPlace is how the config package starts a message: the place in the
+// plugin config it is about, then ": ".
+var configPlace = regexp.MustCompile(`^([a-z_]+(?:\[\d+\])?(?:\.[A-Za-z0-9_.-]+?(?:\[\d+\])?)*): `)
+
+// placeErrors turns the loader's joined errors into problems with lines: each
+// message names its place in the config ("auth.jwt[0].leeway: ..."), which
+// leads to its node.
+func placeErrors(p *problems, node *yaml.Node, path string, err error) {
+	for _, leaf := range leaves(err) {
+		msg := strings.TrimPrefix(leaf.Error(), "plugin config: ")
+		if m := configPlace.FindStringSubmatch(msg); m != nil {
+			p.at(find(node, m[1]), join(path, m[1]), "%s", msg[len(m[0]):])
+			continue
+		}
+		p.at(node, path, "%s", msg)
+	}
+}
+
+// leaves flattens errors.Join trees.
+func leaves(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leaves(e)...)
+		}
+		return out
+	}
+	var out []error
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line != "" {
+			out = append(out, errors.New(line))
+		}
+	}
+	return out
+}
+
+// checkReferences resolves every env: and file: reference in a plugin config
+// now, so that a missing variable or an unreadable key file stops the start
+// with its line instead of failing the first request that needs it.
+func checkReferences(p *problems, node *yaml.Node, path string) {
+	node = resolveAlias(node)
+	switch node.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			checkReferences(p, node.Content[i+1], join(path, node.Content[i].Value))
+		}
+	case yaml.SequenceNode:
+		for i, item := range node.Content {
+			checkReferences(p, item, fmt.Sprintf("%s[%d]", path, i))
+		}
+	case yaml.ScalarNode:
+		if node.Tag != "!!str" {
+			return
+		}
+		if name, ok := strings.CutPrefix(node.Value, "env:"); ok {
+			if v, set := os.LookupEnv(name); !set || v == "" {
+				p.at(node, path, "environment variable %s is not set", name)
+			}
+		} else if file, ok := strings.CutPrefix(node.Value, "file:"); ok {
+			if f, err := os.Open(file); err != nil {
+				p.at(node, path, "cannot read %s: %v", file, errors.Unwrap(err))
+			} else {
+				info, err := f.Stat()
+				if err == nil && info.IsDir() {
+					p.at(node, path, "%s is a directory, not a file", file)
+				}
+				f.Close()
+			}
+		}
+	}
+}
+
+// checkSidecar checks what launch mode needs before it starts anything: the
+// sidecar binary and the model repository named by --models.
+func checkSidecar(p *problems, e *pluginEntry, s config.Sidecar) {
+	if s.Mode != "launch" {
+		return
+	}
+	at := e.path + ".sidecar"
+	if _, err := exec.LookPath(s.Command); err != nil {
+		p.at(find(e.node, "sidecar.command"), at+".command", "cannot run %q: %v (make build puts it in bin/; add bin/ to PATH)", s.Command, errors.Unwrap(err))
+	}
+	dir, i := modelsArg(s.Args)
+	if dir == "" {
+		p.at(find(e.node, "sidecar.args"), at+".args", "no --models DIR: the sidecar needs a model repository")
+		return
+	}
+	node := find(e.node, fmt.Sprintf("sidecar.args[%d]", i))
+	info, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		p.at(node, at+".args", "model repository %s: %v", dir, errors.Unwrap(err))
+	case !info.IsDir():
+		p.at(node, at+".args", "model repository %s is not a directory", dir)
+	default:
+		entries, err := os.ReadDir(dir)
+		models := 0
+		for _, de := range entries {
+			if de.IsDir() && !strings.HasPrefix(de.Name(), ".") {
+				models++
+			}
+		}
+		if err != nil || models == 0 {
+			p.at(node, at+".args", "model repository %s holds no model folders", dir)
+		}
+	}
+}
+
+// modelsArg finds the value of --models in the sidecar's flags and its index.
+func modelsArg(args []string) (string, int) {
+	for i, a := range args {
+		for _, flag := range []string{"--models", "-models"} {
+			if a == flag && i+1 < len(args) {
+				return args[i+1], i + 1
+			}
+			if v, ok := strings.CutPrefix(a, flag+"="); ok {
+				return v, i
+			}
+		}
+	}
+	return "", -1
+}

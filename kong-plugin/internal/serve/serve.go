@@ -1,0 +1,148 @@
+// Package serve is `modelgate serve`: a standalone HTTP front-end that reads
+// the same kong.yml Kong would load (routes, the modelgate plugin config,
+// consumers) and answers those routes with the same core as the Kong adapter
+// (gateway.Get, then Handle), launching the sidecar. It is for laptops, CI and
+// demos; Kong stays the production path.
+package serve
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
+)
+
+// shutdownGrace bounds how long in-flight requests may finish after SIGINT or SIGTERM.
+const shutdownGrace = 15 * time.Second
+
+// Main runs `modelgate serve --config kong.yml [--listen :8000]` until ctx
+// ends or the process gets SIGINT or SIGTERM. It refuses to start, listing
+// every problem with its line and column, when the file has unknown keys, bad
+// references, a missing model repository or an unreadable key file.
+func Main(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	configPath := fs.String("config", "kong.yml", "Kong declarative config to serve")
+	listen := fs.String("listen", ":8000", "address to listen on (Kong's proxy port by default)")
+	readyTimeout := fs.Duration("ready-timeout", 3*time.Minute, "how long to wait for the sidecar to load its models")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("modelgate serve: %w (usage: modelgate serve --config kong.yml [--listen :8000] [--ready-timeout 3m])", err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("modelgate serve: unexpected arguments %q", fs.Args())
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.Default().With("component", "serve")
+
+	log.Info("reading config", "file", *configPath)
+	f, plugins, err := load(*configPath)
+	if err != nil {
+		return err
+	}
+	defer gateway.Shutdown()
+	rt, err := provision(*configPath, f, plugins, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("modelgate serve: %w", err)
+	}
+	srv := &http.Server{Handler: handler{router: rt}, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	log.Info("loading models")
+	if err := waitReady(ctx, plugins, *readyTimeout); err != nil {
+		_ = srv.Close()
+		return err
+	}
+	log.Info("ready on "+ln.Addr().String(), "addr", ln.Addr().String(), "routes", len(rt.routes))
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("modelgate serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight", "grace", shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// provision builds each plugin's gateway (launching the sidecar) and gives
+// every route the plugin that applies to it, with Kong's precedence: a
+// route's own plugin, else its service's, else the global one.
+func provision(file string, f *kongFile, plugins []plugin, log *slog.Logger) (router, error) {
+	p := &problems{file: file}
+	byScope := map[[2]string]*plugin{}
+	for i := range plugins {
+		pl := &plugins[i]
+		if pl.cfg.Sidecar.Mode == "launch" {
+			log.Info("starting sidecar", "command", pl.cfg.Sidecar.Command, "args", strings.Join(pl.cfg.Sidecar.Args, " "))
+		}
+		g, err := gateway.Get(pl.cfg)
+		if err != nil {
+			placeErrors(p, pl.entry.node, pl.entry.path, err)
+			continue
+		}
+		pl.gateway = g
+		byScope[[2]string{pl.entry.route, pl.entry.service}] = pl
+	}
+	if err := p.err(); err != nil {
+		return router{}, err
+	}
+	for _, r := range f.routes {
+		scopes := [][2]string{{r.name, ""}}
+		if r.service != "" {
+			scopes = append(scopes, [2]string{"", r.service})
+		}
+		for _, scope := range append(scopes, [2]string{"", ""}) {
+			if pl, ok := byScope[scope]; ok {
+				r.gateway = pl.gateway
+				break
+			}
+		}
+	}
+	return router{routes: f.routes}, nil
+}
+
+// waitReady waits until every plugin's sidecar answers ready, as Kong's
+// users would check with GET /v2/health/ready.
+func waitReady(ctx context.Context, plugins []plugin, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, pl := range plugins {
+		for {
+			res := pl.gateway.Handle(ctx, gateway.Request{Method: http.MethodGet, Path: "/v2/health/ready", Header: http.Header{}})
+			if res.Status == http.StatusOK {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					return fmt.Errorf("modelgate serve: the sidecar was not ready after %s (last answer %d %s)", timeout, res.Status, strings.TrimSpace(string(res.Body)))
+				}
+				return fmt.Errorf("modelgate serve: stopped while loading models: %w", ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
