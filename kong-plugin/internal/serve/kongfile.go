@@ -115,7 +115,7 @@ func (f *kongFile) readService(p *problems, node *yaml.Node, path string, names 
 
 func (f *kongFile) readRoute(p *problems, node *yaml.Node, path, service string) {
 	rf := fields(p, node, path, routeKeys...)
-	r := &route{index: len(f.routes), service: service, stripPath: true}
+	r := &route{index: len(f.routes), service: service, stripPath: true, node: node, path: path}
 	r.name = str(p, rf["name"].value, path+".name")
 	if r.name == "" {
 		r.name = fmt.Sprintf("#%d", r.index)
@@ -125,6 +125,7 @@ func (f *kongFile) readRoute(p *problems, node *yaml.Node, path, service string)
 			p.at(e.key, path+".service", "a route nested in a service names no service")
 		}
 		r.service = reference(p, e.value, path+".service")
+		r.serviceNode, r.servicePath = e.value, path+".service"
 	}
 	for i, raw := range strs(p, rf["paths"].value, path+".paths") {
 		pp := fmt.Sprintf("%s.paths[%d]", path, i)
@@ -240,11 +241,11 @@ func (f *kongFile) checkReferences(p *problems, services map[string]bool) {
 	routes := map[string]bool{}
 	for _, r := range f.routes {
 		if routes[r.name] {
-			p.at(nil, "routes", "duplicate route name %q", r.name)
+			p.at(r.node, r.path+".name", "duplicate route name %q", r.name)
 		}
 		routes[r.name] = true
-		if r.service != "" && !services[r.service] {
-			p.at(nil, "routes", "route %q names service %q, which the file does not define", r.name, r.service)
+		if r.servicePath != "" && !services[r.service] {
+			p.at(r.serviceNode, r.servicePath, "service %q is not defined in the file", r.service)
 		}
 	}
 	for _, pl := range f.plugins {

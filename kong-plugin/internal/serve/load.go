@@ -50,9 +50,11 @@ func load(path string) (*kongFile, []plugin, error) {
 func decodePlugin(p *problems, e *pluginEntry) *config.Config {
 	before := len(p.list)
 	checkSchema(p, e.node, reflect.TypeOf(config.Config{}), e.path)
+	schemaOK := len(p.list) == before
 	checkReferences(p, e.node, e.path)
-	if len(p.list) > before {
-		return nil // the loader would repeat the same problems without lines
+	checkSidecar(p, e)
+	if !schemaOK {
+		return nil // the loader would stop at the first of the same problems, without lines
 	}
 	var value any
 	if err := e.node.Decode(&value); err != nil {
@@ -69,7 +71,6 @@ func decodePlugin(p *problems, e *pluginEntry) *config.Config {
 		placeErrors(p, e.node, e.path, err)
 		return nil
 	}
-	checkSidecar(p, e, cfg.Sidecar)
 	if len(p.list) > before {
 		return nil
 	}
@@ -149,27 +150,42 @@ func checkReferences(p *problems, node *yaml.Node, path string) {
 }
 
 // checkSidecar checks what launch mode needs before it starts anything: the
-// sidecar binary and the model repository named by --models.
-func checkSidecar(p *problems, e *pluginEntry, s config.Sidecar) {
-	if s.Mode != "launch" {
+// sidecar binary and the model repository named by --models. It reads the
+// YAML itself, so that it reports even when other parts of the config are wrong.
+func checkSidecar(p *problems, e *pluginEntry) {
+	var s config.Sidecar
+	mode := find(e.node, "sidecar.mode")
+	if mode.Kind != yaml.ScalarNode || mode.Value != "launch" {
 		return
 	}
 	at := e.path + ".sidecar"
-	if _, err := exec.LookPath(s.Command); err != nil {
-		p.at(find(e.node, "sidecar.command"), at+".command", "cannot run %q: %v (make build puts it in bin/; add bin/ to PATH)", s.Command, errors.Unwrap(err))
+	command := find(e.node, "sidecar.command")
+	if command.Kind == yaml.ScalarNode && command.Tag == "!!str" {
+		s.Command = command.Value
+		if _, err := exec.LookPath(s.Command); err != nil {
+			p.at(command, at+".command", "cannot run %q: %v (make build puts it in bin/; add bin/ to PATH)", s.Command, errors.Unwrap(err))
+		}
+	}
+	argsNode := find(e.node, "sidecar.args")
+	if argsNode.Kind != yaml.SequenceNode {
+		p.at(argsNode, at+".args", "no --models DIR: the sidecar needs a model repository")
+		return
+	}
+	for _, a := range argsNode.Content {
+		s.Args = append(s.Args, a.Value)
 	}
 	dir, i := modelsArg(s.Args)
 	if dir == "" {
-		p.at(find(e.node, "sidecar.args"), at+".args", "no --models DIR: the sidecar needs a model repository")
+		p.at(argsNode, at+".args", "no --models DIR: the sidecar needs a model repository")
 		return
 	}
-	node := find(e.node, fmt.Sprintf("sidecar.args[%d]", i))
+	node := argsNode.Content[i]
 	info, err := os.Stat(dir)
 	switch {
 	case err != nil:
-		p.at(node, at+".args", "model repository %s: %v", dir, errors.Unwrap(err))
+		p.at(node, fmt.Sprintf("%s.args[%d]", at, i), "model repository %s: %v", dir, errors.Unwrap(err))
 	case !info.IsDir():
-		p.at(node, at+".args", "model repository %s is not a directory", dir)
+		p.at(node, fmt.Sprintf("%s.args[%d]", at, i), "model repository %s is not a directory", dir)
 	default:
 		entries, err := os.ReadDir(dir)
 		models := 0
@@ -179,7 +195,7 @@ func checkSidecar(p *problems, e *pluginEntry, s config.Sidecar) {
 			}
 		}
 		if err != nil || models == 0 {
-			p.at(node, at+".args", "model repository %s holds no model folders", dir)
+			p.at(node, fmt.Sprintf("%s.args[%d]", at, i), "model repository %s holds no model folders", dir)
 		}
 	}
 }

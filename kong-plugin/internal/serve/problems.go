@@ -58,7 +58,11 @@ func (e *ConfigError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d problem(s):", e.File, len(list))
 	for _, pr := range list {
-		fmt.Fprintf(&b, "\n  %s:%d:%d: ", e.File, pr.line, pr.column)
+		if pr.line > 0 {
+			fmt.Fprintf(&b, "\n  %s:%d:%d: ", e.File, pr.line, pr.column)
+		} else {
+			fmt.Fprintf(&b, "\n  %s: ", e.File)
+		}
 		if pr.path != "" {
 			b.WriteString(pr.path + ": ")
 		}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
 )
 
@@ -25,6 +27,10 @@ type route struct {
 	stripPath bool
 	service   string
 	gateway   *gateway.Gateway // the modelgate plugin that applies; nil: none
+
+	// Where the route and its service reference are in the file, for messages.
+	node, serviceNode *yaml.Node
+	path, servicePath string
 }
 
 // routePath is a prefix or an anchored regular expression.

@@ -1,0 +1,144 @@
+package serve
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelgate/modelgate/internal/testutil"
+)
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestLoadRootKongYML: the repository's own kong.yml loads without a problem
+// (from the repository root, where its relative paths resolve).
+func TestLoadRootKongYML(t *testing.T) {
+	t.Chdir(testutil.RepoRoot())
+	// kong.yml names the sidecar without a path, as `make run` puts bin/ on PATH.
+	bin := t.TempDir()
+	writeFile(t, bin, "modelgate-sidecar", "#!/bin/sh\n")
+	if err := os.Chmod(filepath.Join(bin, "modelgate-sidecar"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	f, plugins, err := load("kong.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.routes) != 2 || len(plugins) != 1 || plugins[0].entry.route != "" || plugins[0].entry.service != "" {
+		t.Fatalf("routes %d, plugins %+v: want two routes and one global modelgate plugin", len(f.routes), plugins)
+	}
+	m := plugins[0].cfg.Models
+	if len(m) != 1 || m[0].Aliases["canary"] != "2" || len(m[0].Split) != 2 || m[0].Split[1].Weight != 10 {
+		t.Errorf("models: %+v, want sentiment with a 90/10 split onto canary 2", m)
+	}
+}
+
+// TestLoadListsEveryProblem: a broken file is refused with every problem, each
+// at its line and column.
+func TestLoadListsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("MODELGATE_TEST_UNSET", "")
+	config := writeFile(t, dir, "kong.yml", `_format_version: "3.0"
+servces: []
+routes:
+  - name: r
+    paths: [/v2/, "~/v1/(unclosed"]
+    service: missing-service
+plugins:
+  - name: modelgate
+    config:
+      sidecar:
+        mode: launch
+        command: no-such-sidecar-binary
+        args: ["--models", "no/such/models"]
+      auth:
+        consumer: []
+        jwt:
+          - issuer: https://issuer.example
+            algorithms: [RS256]
+            public_key: file:no/such/key.pub
+            secret: env:MODELGATE_TEST_UNSET
+      models:
+        - name: sentiment
+          aliases: {stable: 1}
+  - name: rate-limiting
+`)
+	_, _, err := load(config)
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("load: %v, want a *ConfigError", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"kong.yml:2:1: servces: unknown field",
+		`kong.yml:5:19: routes[0].paths[1]: regex path "~/v1/(unclosed"`,
+		`kong.yml:6:14: routes[0].service: service "missing-service" is not defined in the file`,
+		`kong.yml:12:18: plugins[0].config.sidecar.command: cannot run "no-such-sidecar-binary"`,
+		"kong.yml:13:28: plugins[0].config.sidecar.args[1]: model repository no/such/models",
+		"kong.yml:15:9: plugins[0].config.auth.consumer: unknown field",
+		"kong.yml:19:25: plugins[0].config.auth.jwt[0].public_key: cannot read no/such/key.pub",
+		"kong.yml:20:21: plugins[0].config.auth.jwt[0].secret: environment variable MODELGATE_TEST_UNSET is not set",
+		`kong.yml:23:29: plugins[0].config.models[0].aliases.stable: expected a string, got int 1 (quote it: "1")`,
+		`kong.yml:24:11: plugins[1].name: modelgate serve runs only the modelgate plugin, not "rate-limiting"`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error lacks %q:\n%s", want, msg)
+		}
+	}
+	if ce.Len() != 10 {
+		t.Errorf("%d problems, want 10:\n%s", ce.Len(), msg)
+	}
+}
+
+// TestLoadPlacesValidationErrors: problems the gateway's own config loader
+// finds (after the schema check passed) are pointed at their lines too.
+func TestLoadPlacesValidationErrors(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	config := writeFile(t, dir, "kong.yml", `_format_version: "3.0"
+routes:
+  - paths: [/v2/]
+plugins:
+  - name: modelgate
+    config:
+      sidecar: {mode: attach, socket: /tmp/none.sock}
+      limits: {default_timeout: soon}
+      models:
+        - name: sentiment
+          split:
+            - {target: "../x", weight: 1}
+`)
+	_, _, err := load(config)
+	if err == nil {
+		t.Fatal("load accepted a bad default_timeout and split target")
+	}
+	for _, want := range []string{
+		"kong.yml:8:33: plugins[0].config.limits.default_timeout:",
+		"kong.yml:12:24: plugins[0].config.models[0].split[0].target:",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q:\n%s", want, err)
+		}
+	}
+}
+
+func TestLoadUnreadableFile(t *testing.T) {
+	_, _, err := load(filepath.Join(t.TempDir(), "absent.yml"))
+	if err == nil || !strings.Contains(err.Error(), "cannot read the file") {
+		t.Fatalf("load of a missing file: %v", err)
+	}
+}
