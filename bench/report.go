@@ -58,11 +58,13 @@ type Report struct {
 	Machine  Machine   `json:"machine"`
 	Model    string    `json:"model"`
 	Batching string    `json:"batching"`
-	Points   []Point   `json:"points"`
-	Goals    []Goal    `json:"goals"`
-	NotDone  []string  `json:"not_done,omitempty"`
-	Notes    []string  `json:"notes,omitempty"`
-	Profiles []string  `json:"profiles,omitempty"`
+	// Threads is the intra-op thread count of every ONNX Runtime session (0 = its default).
+	Threads  int      `json:"intra_op_threads"`
+	Points   []Point  `json:"points"`
+	Goals    []Goal   `json:"goals"`
+	NotDone  []string `json:"not_done,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
+	Profiles []string `json:"profiles,omitempty"`
 }
 
 // RawBest is the raw point with the most items/s, and RawBatch1 the raw batch-1 point.
@@ -137,6 +139,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	if r.Batching != "" {
 		fmt.Fprintf(w, "batching: %s\n", r.Batching)
 	}
+	fmt.Fprintf(w, "threads:  ONNX Runtime intra-op threads %d (0 = its default) in-process and in the sidecars\n", r.Threads)
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "path\tclients\tbatch\titems/s\tp50 ms\tp99 ms\terrors\titems/s / raw best\tp50 / raw b1\t")

@@ -76,13 +76,13 @@ func (s *Serve) Stop() {
 
 // WriteServeConfig writes dir/kong.yml for a serve process that launches
 // sidecarBin on repo, with one consumer whose API key it returns.
-func WriteServeConfig(dir, sidecarBin, lib, repo string) (path, key string, err error) {
+func WriteServeConfig(dir, sidecarBin, lib, repo string, sidecarArgs ...string) (path, key string, err error) {
 	key, digest := NewAPIKey()
 	path = filepath.Join(dir, "kong.yml")
 	err = WriteKongYAML(path, GatewayConfig{
 		Sidecar: map[string]any{
 			"mode": "launch", "command": sidecarBin,
-			"args": []string{"--models", repo, "--ort-lib", lib, "--log-level", "warn"},
+			"args": append([]string{"--models", repo, "--ort-lib", lib, "--log-level", "warn"}, sidecarArgs...),
 		},
 		APIKeySHA256: digest,
 		Limits:       map[string]any{"max_body_bytes": 8 << 20, "default_timeout": "10s"},

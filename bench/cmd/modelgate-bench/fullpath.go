@@ -26,7 +26,7 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp stri
 		return nil, nothing, err
 	}
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
-	cfg, key, err := bench.WriteServeConfig(dir, abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo)
+	cfg, key, err := bench.WriteServeConfig(dir, abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo, o.sidecarArgs()...)
 	if err != nil {
 		return nil, nothing, err
 	}

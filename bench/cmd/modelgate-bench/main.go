@@ -32,6 +32,7 @@ func main() {
 	flag.StringVar(&o.ortLib, "ort-lib", os.Getenv("ORT_LIB"), "ONNX Runtime shared library")
 	flag.BoolVar(&o.profile, "profile", false, "write CPU profiles into -out")
 	flag.StringVar(&o.svg, "svg", "", "also write the chart here (e.g. docs/bench.svg)")
+	flag.IntVar(&o.threads, "intra-op-threads", 0, "ONNX Runtime intra-op threads, in-process and in every sidecar (0 = ONNX Runtime's default)")
 	flag.StringVar(&o.queueDelay, "max-queue-delay", "2ms", "max_queue_delay of the batching variant")
 	// Every power of two up to the maximum: a batch goes as soon as the
 	// instance is free, with whatever queued meanwhile, and a lone request

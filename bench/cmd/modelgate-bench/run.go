@@ -17,6 +17,8 @@ type options struct {
 	duration                                           time.Duration
 	rounds                                             int
 	profile                                            bool
+	// threads is ONNX Runtime's intra-op thread count everywhere (0 = its default).
+	threads int
 	// queueDelay and preferred configure the batched variant.
 	queueDelay string
 	preferred  []int
@@ -28,12 +30,21 @@ const (
 	modelBatched = "classifier_batched"
 )
 
+// sidecarArgs are the flags every sidecar of the run gets beyond its repository.
+func (o options) sidecarArgs() []string {
+	return []string{"--intra-op-threads", fmt.Sprint(o.threads)}
+}
+
 // requestTimeout bounds every request of the benchmark.
 const requestTimeout = 10 * time.Second
 
 func run(ctx context.Context, o options) error {
 	if o.ortLib == "" {
-		return fmt.Errorf("no ONNX Runtime library: set -ort-lib or ORT_LIB (make ort)")
+		// Where `make ort` puts it on x86-64.
+		if _, err := os.Stat(".cache/ort/1.29.0/x64/libonnxruntime.so.1"); err != nil {
+			return fmt.Errorf("no ONNX Runtime library: set -ort-lib or ORT_LIB (make ort)")
+		}
+		o.ortLib = ".cache/ort/1.29.0/x64/libonnxruntime.so.1"
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
@@ -62,7 +73,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	rep.Model = fmt.Sprintf("%s: INT64 %s [batch, %d] -> FP32 %s [batch, %d]", modelPath, m.Input, m.SeqLen, m.Output, m.Classes)
-	raw, err := rt.Session(m, 0)
+	raw, err := rt.Session(m, o.threads)
 	if err != nil {
 		return err
 	}
@@ -114,6 +125,7 @@ func run(ctx context.Context, o options) error {
 	}
 	rep.Points = points
 	rep.Machine.LoadAfter = bench.LoadAvg()
+	rep.Threads = o.threads
 	rep.Batching = fmt.Sprintf("batching on: max_batch_size 64, max_queue_delay %s, preferred_batch_sizes %v, 1 instance; batching off: max_batch_size 128, no dynamic_batching", o.queueDelay, o.preferred)
 	return finish(o, rep)
 }
@@ -154,7 +166,7 @@ func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp strin
 		return nil, func() {}, err
 	}
 	slog.Info("starting the sidecar (standalone, --socket)", "models", repo, "log", logf.Name())
-	sc, err := bench.StartSidecar(ctx, filepath.Join(o.binDir, "modelgate-sidecar"), o.ortLib, repo, tmp, logf)
+	sc, err := bench.StartSidecar(ctx, filepath.Join(o.binDir, "modelgate-sidecar"), o.ortLib, repo, tmp, logf, o.sidecarArgs()...)
 	if err != nil {
 		logf.Close()
 		return nil, func() {}, err
