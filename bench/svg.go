@@ -114,8 +114,13 @@ func WriteSVG(path string, r *Report) error {
 		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.0f" y2="%.0f" stroke="%s" stroke-width="3"/>`+"\n", x, x+24, y-4, y-4, palette[i%len(palette)])
 		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f">%s</text>`+"\n", x+30, y, html.EscapeString(name))
 	}
-	fmt.Fprintf(&b, `<text x="70" y="%.0f" fill="#444">%s; %s; %s</text>`+"\n", height-12,
-		html.EscapeString(r.Machine.String()), html.EscapeString(r.Started.Format("2006-01-02 15:04 UTC")), html.EscapeString(r.Command))
+	cmd := r.Command
+	if len(cmd) > 120 {
+		cmd = cmd[:117] + "..."
+	}
+	fmt.Fprintf(&b, `<text x="70" y="%.0f" fill="#444">%s; load average %.1f-%.1f; %s</text>`+"\n", height-28,
+		html.EscapeString(r.Machine.String()), r.Machine.LoadBefore, r.Machine.LoadAfter, html.EscapeString(r.Started.Format("2006-01-02 15:04 UTC")))
+	fmt.Fprintf(&b, `<text x="70" y="%.0f" fill="#444">%s</text>`+"\n", height-12, html.EscapeString(cmd))
 	b.WriteString("</svg>\n")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
