@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/modelgate/modelgate/internal/testutil"
@@ -48,4 +49,13 @@ func checkKongYML(t *testing.T, path string) {
 
 func TestExampleKongYML(t *testing.T) {
 	checkKongYML(t, "testdata/kong.yml")
+}
+
+// TestRepositoryKongYML checks the kong.yml files the project ships, as
+// Kong would load them: the root one (`make run`, the README) and the
+// production variant under deploy/.
+func TestRepositoryKongYML(t *testing.T) {
+	for _, f := range []string{"kong.yml", "deploy/kong.yml"} {
+		checkKongYML(t, filepath.Join(testutil.RepoRoot(), f))
+	}
 }

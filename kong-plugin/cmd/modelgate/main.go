@@ -3,6 +3,8 @@
 //
 //	modelgate [-dump] [-kong-prefix DIR]        the plugin server, as Kong starts it
 //	modelgate keygen --consumer NAME [--tier T] a fresh API key and its config entry
+//	modelgate serve --config kong.yml [--listen :8000]
+//	                                            the standalone gateway (no Kong)
 //
 // Kong runs `modelgate -dump` (pluginserver_modelgate_query_cmd) to read the
 // schema and `modelgate -kong-prefix DIR` (…_start_cmd) to serve on
@@ -10,6 +12,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -22,6 +26,7 @@ import (
 	"github.com/modelgate/modelgate/kong-plugin/internal/auth"
 	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
 	"github.com/modelgate/modelgate/kong-plugin/internal/kong"
+	"github.com/modelgate/modelgate/kong-plugin/internal/serve"
 )
 
 func main() {
@@ -29,6 +34,17 @@ func main() {
 		switch os.Args[1] {
 		case "keygen":
 			os.Exit(keygen(os.Args[2:]))
+		case "serve":
+			setupLogging()
+			if err := serve.Main(context.Background(), os.Args[2:]); err != nil {
+				// serve's errors name themselves ("modelgate serve: ...").
+				fmt.Fprintln(os.Stderr, err)
+				if errors.Is(err, flag.ErrHelp) {
+					os.Exit(2)
+				}
+				os.Exit(1)
+			}
+			os.Exit(0)
 		}
 	}
 	setupLogging()
