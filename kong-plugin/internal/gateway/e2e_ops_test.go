@@ -53,6 +53,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	g := startGateway(t, cfg)
 	call(g, "POST", "/v2/models/adder/versions/1/infer", keyBob, adderBody)
 	call(g, "POST", "/v2/models/adder/infer", "wrong", adderBody)
+	call(g, "POST", "/v2/models/adder/versions/client-made-up/infer", keyBob, adderBody)
+	call(g, "POST", "/v2/models/made-up-model/infer", keyBob, adderBody)
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +70,9 @@ func TestMetricsEndpoint(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	if strings.Contains(string(body), "made-up") {
+		t.Error("a name from a client's URL became a label value")
 	}
 	if strings.Contains(string(body), "bob") {
 		t.Error("a consumer name is in the metrics without consumer_labels")

@@ -106,7 +106,9 @@ func (ex *exchange) finish(res Response) Response {
 		model, version := "_other", "_other"
 		if ex.known || res.Status < 400 {
 			model = ex.route.model
-			if ex.version != "" {
+			// A version typed in the URL is only a label value once the
+			// sidecar served it: clients must not grow the label set.
+			if ex.version != "" && (res.Status < 400 || ex.route.version == "") {
 				version = ex.version
 			}
 		}
