@@ -57,6 +57,7 @@ func TestCanarySplit(t *testing.T) {
 	}
 	// 1,000 consumers at 10%: the standard deviation is under one point; allow three.
 	canary := float64(counts["2"]) / float64(len(names))
+	t.Logf("%d consumers: %d on version 1, %d on version 2 (canary share %.3f)", len(names), counts["1"], counts["2"], canary)
 	if math.Abs(canary-0.10) > 0.03 {
 		t.Errorf("canary share %.3f (%v), want 0.10 +- 0.03", canary, counts)
 	}
