@@ -68,5 +68,5 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func kongMessage(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body+"\n")
+	_, _ = io.WriteString(w, body)
 }

@@ -39,10 +39,30 @@ func load(path string) (*kongFile, []plugin, error) {
 	var plugins []plugin
 	for _, e := range f.plugins {
 		if cfg := decodePlugin(p, e); cfg != nil {
+			checkKongConsumers(p, f, e, cfg)
 			plugins = append(plugins, plugin{entry: e, cfg: cfg})
 		}
 	}
 	return f, plugins, p.err()
+}
+
+// checkKongConsumers: with kong_consumer on, the Kong adapter loads each
+// authenticated consumer by username, so every configured consumer needs a
+// Kong consumer in the file, as Kong would need one in its database.
+func checkKongConsumers(p *problems, f *kongFile, e *pluginEntry, cfg *config.Config) {
+	if !cfg.Auth.KongConsumer {
+		return
+	}
+	known := map[string]bool{}
+	for _, name := range f.consumers {
+		known[name] = true
+	}
+	for i, c := range cfg.Auth.Consumers {
+		if !known[c.Name] {
+			place := fmt.Sprintf("auth.consumers[%d].name", i)
+			p.at(find(e.node, place), join(e.path, place), "kong_consumer is on, but no Kong consumer has the username %q (add it under consumers:)", c.Name)
+		}
+	}
 }
 
 // decodePlugin checks one plugin config and decodes it with the gateway's own

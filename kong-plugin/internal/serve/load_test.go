@@ -142,3 +142,34 @@ func TestLoadUnreadableFile(t *testing.T) {
 		t.Fatalf("load of a missing file: %v", err)
 	}
 }
+
+// TestLoadKongConsumers: with kong_consumer on, each configured consumer
+// must be a Kong consumer of the file.
+func TestLoadKongConsumers(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	config := writeFile(t, dir, "kong.yml", `_format_version: "3.0"
+consumers:
+  - username: demo
+routes:
+  - paths: [/v2/]
+plugins:
+  - name: modelgate
+    config:
+      sidecar: {mode: attach, socket: /tmp/none.sock}
+      auth:
+        kong_consumer: true
+        consumers:
+          - {name: demo, tier: free, key_sha256: ["898a4dea032785185a1d2134d113830c204d92cd8ab94298911e6fd455141808"]}
+          - {name: ghost, tier: free, key_sha256: ["10690ec5d65705fd6db2bde743b7c1094ce5f28bfa736cdb8875eb14cb2a5abe"]}
+      quotas:
+        tiers: [{name: free, minute: 10}]
+`)
+	_, _, err := load(config)
+	if err == nil || !strings.Contains(err.Error(), `kong.yml:14:20: plugins[0].config.auth.consumers[1].name: kong_consumer is on, but no Kong consumer has the username "ghost"`) {
+		t.Fatalf("load: %v", err)
+	}
+	if strings.Contains(err.Error(), `"demo"`) {
+		t.Errorf("demo is a Kong consumer of the file: %v", err)
+	}
+}
