@@ -22,7 +22,10 @@ type Case struct {
 // each. On a machine other work shares, a slow minute then hurts every case
 // alike instead of whichever case it fell on, so the ratios between cases
 // stay meaningful. timeout bounds each request.
-func Interleave(ctx context.Context, cases []Case, d time.Duration, rounds int, timeout time.Duration, progress func(round int)) ([]Point, error) {
+//
+// The CPU time each of procs used during a case's slices is recorded with
+// its point, as cores busy on average.
+func Interleave(ctx context.Context, cases []Case, procs []Proc, d time.Duration, rounds int, timeout time.Duration, progress func(round int)) ([]Point, error) {
 	rounds = max(1, rounds)
 	slice := d / time.Duration(rounds)
 	warm := min(slice, time.Second)
@@ -36,14 +39,22 @@ func Interleave(ctx context.Context, cases []Case, d time.Duration, rounds int, 
 		}
 	}
 	results := make([]*load.Result, len(cases))
+	cpu := make([][]time.Duration, len(cases))
+	for i := range cpu {
+		cpu[i] = make([]time.Duration, len(procs))
+	}
 	for round := range rounds {
 		if progress != nil {
 			progress(round)
 		}
 		for i, c := range cases {
+			before := cpuSnapshot(procs)
 			r := load.Closed{Clients: c.Clients, Duration: slice, Timeout: timeout}.Run(ctx, c.Fn)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			for j, after := range cpuSnapshot(procs) {
+				cpu[i][j] += max(0, after-before[j])
 			}
 			if results[i] == nil {
 				results[i] = r
@@ -55,6 +66,12 @@ func Interleave(ctx context.Context, cases []Case, d time.Duration, rounds int, 
 	points := make([]Point, len(cases))
 	for i, c := range cases {
 		points[i] = Point{Path: c.Path, Clients: c.Clients, Batch: c.Batch, Summary: results[i].Summarize()}
+		if elapsed := results[i].Elapsed.Seconds(); elapsed > 0 {
+			points[i].Cores = map[string]float64{}
+			for j, p := range procs {
+				points[i].Cores[p.Name] = cpu[i][j].Seconds() / elapsed
+			}
+		}
 	}
 	return points, nil
 }

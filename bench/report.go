@@ -35,9 +35,12 @@ type Point struct {
 	load.Summary
 	// ItemsRatio is items/s over the raw in-process best; P50Ratio is p50 over
 	// raw batch-1 p50; P50AddedMicros is p50 minus raw batch-1 p50.
-	ItemsRatio     float64 `json:"items_ratio_to_raw_best"`
-	P50Ratio       float64 `json:"p50_ratio_to_raw_batch1"`
-	P50AddedMicros float64 `json:"p50_added_us_over_raw_batch1"`
+	// Cores is the CPU each accounted process used while this point ran,
+	// in cores busy on average (from /proc; 10 ms resolution).
+	Cores          map[string]float64 `json:"cores_busy,omitempty"`
+	ItemsRatio     float64            `json:"items_ratio_to_raw_best"`
+	P50Ratio       float64            `json:"p50_ratio_to_raw_batch1"`
+	P50AddedMicros float64            `json:"p50_added_us_over_raw_batch1"`
 }
 
 // Goal is a target the issue sets, as measured in this run.
@@ -59,7 +62,9 @@ type Report struct {
 	Model    string    `json:"model"`
 	Batching string    `json:"batching"`
 	// Threads is the intra-op thread count of every ONNX Runtime session (0 = its default).
-	Threads  int      `json:"intra_op_threads"`
+	Threads int `json:"intra_op_threads"`
+	// Procs names the processes whose CPU the points account, in column order.
+	Procs    []string `json:"processes,omitempty"`
 	Points   []Point  `json:"points"`
 	Goals    []Goal   `json:"goals"`
 	NotDone  []string `json:"not_done,omitempty"`
@@ -142,10 +147,18 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "threads:  ONNX Runtime intra-op threads %d (0 = its default) in-process and in the sidecars\n", r.Threads)
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path\tclients\tbatch\titems/s\tp50 ms\tp99 ms\terrors\titems/s / raw best\tp50 / raw b1\t")
+	head := "path\tclients\tbatch\titems/s\tp50 ms\tp99 ms\terrors\titems/s / raw best\tp50 / raw b1\t"
+	for _, name := range r.Procs {
+		head += "cores " + name + "\t"
+	}
+	fmt.Fprintln(tw, head)
 	for _, p := range r.Points {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.3f\t%.3f\t%d\t%.2f\t%.2f\t\n", p.Path, p.Clients, p.Batch,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.3f\t%.3f\t%d\t%.2f\t%.2f\t", p.Path, p.Clients, p.Batch,
 			p.ItemsPerSecond, p.P50Micros/1000, p.P99Micros/1000, errorCount(p.Errors), p.ItemsRatio, p.P50Ratio)
+		for _, name := range r.Procs {
+			fmt.Fprintf(tw, "%.2f\t", p.Cores[name])
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	if len(r.Goals) > 0 {

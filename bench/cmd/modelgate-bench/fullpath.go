@@ -19,24 +19,24 @@ import (
 // launched by it on the batching repository) and returns its cases at 1, 16
 // and 64 clients. The Kong wire-protocol path is reported as not measured
 // when no harness is reachable from this command.
-func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp string, rep *bench.Report) ([]bench.Case, func(), error) {
+func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp string, rep *bench.Report) ([]bench.Case, *bench.Serve, func(), error) {
 	nothing := func() {}
 	dir := filepath.Join(tmp, "serve")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nothing, err
+		return nil, nil, nothing, err
 	}
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	cfg, key, err := bench.WriteServeConfig(dir, abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo, o.sidecarArgs()...)
 	if err != nil {
-		return nil, nothing, err
+		return nil, nil, nothing, err
 	}
 	addr, err := freeAddr()
 	if err != nil {
-		return nil, nothing, err
+		return nil, nil, nothing, err
 	}
 	logf, err := os.Create(filepath.Join(o.out, "bench-serve.log"))
 	if err != nil {
-		return nil, nothing, err
+		return nil, nil, nothing, err
 	}
 	var extra []string
 	if o.profile {
@@ -57,7 +57,7 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp stri
 		rep.NotDone = append(rep.NotDone, fmt.Sprintf("%s: %v", bench.PathServe, err))
 		rep.NotDone = append(rep.NotDone, bench.PathKong+": the Kong wire-protocol harness lives in kong-plugin/internal/kongharness, which this command cannot import")
 		slog.Error("the serve path is not measured", "err", err)
-		return nil, nothing, nil
+		return nil, nil, nothing, nil
 	}
 	stop := func() { s.Stop(); logf.Close() }
 	rep.NotDone = append(rep.NotDone, bench.PathKong+": the Kong wire-protocol harness lives in kong-plugin/internal/kongharness, which this command cannot import")
@@ -67,7 +67,7 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp stri
 		fn := bench.HTTPInferFunc(bench.NewHTTPClient(clients), s.URL+"/v2/models/"+modelBatched+"/infer", header, m, 1, uint64(100+clients))
 		cases = append(cases, bench.Case{Path: bench.PathServe, Clients: clients, Batch: 1, Fn: fn})
 	}
-	return cases, stop, nil
+	return cases, s, stop, nil
 }
 
 func freeAddr() (string, error) {

@@ -79,6 +79,7 @@ func run(ctx context.Context, o options) error {
 	}
 	defer raw.Close()
 	var cases []bench.Case
+	procs := []bench.Proc{{Name: "bench", Pid: os.Getpid()}}
 	for _, b := range []int{1, 8, 32, 128} {
 		fn, err := raw.Func(b, uint64(b))
 		if err != nil {
@@ -100,24 +101,32 @@ func run(ctx context.Context, o options) error {
 		}); err != nil {
 			return err
 		}
-		more, stop, err := sidecarCases(ctx, o, m, repo, tmp, o.suite == "all")
+		more, sc, stop, err := sidecarCases(ctx, o, m, repo, tmp, o.suite == "all")
 		defer stop()
 		if err != nil {
 			return err
 		}
 		cases = append(cases, more...)
+		procs = append(procs, bench.Proc{Name: "sidecar", Pid: sc.Pid()})
 		if o.suite == "all" {
-			more, stop, err := fullPathCases(ctx, o, m, repo, tmp, rep)
+			more, s, stop, err := fullPathCases(ctx, o, m, repo, tmp, rep)
 			defer stop()
 			if err != nil {
 				return err
 			}
 			cases = append(cases, more...)
+			if s != nil {
+				procs = append(procs, bench.Proc{Name: "serve", Pid: s.Pid()},
+					bench.Proc{Name: "serve's sidecar", Pid: bench.ChildPid(s.Pid(), "modelgate-sidecar")})
+			}
 		}
 	}
 
 	slog.Info("measuring", "cases", len(cases), "per_case", o.duration, "rounds", o.rounds)
-	points, err := bench.Interleave(ctx, cases, o.duration, o.rounds, requestTimeout, func(r int) {
+	for _, p := range procs {
+		rep.Procs = append(rep.Procs, p.Name)
+	}
+	points, err := bench.Interleave(ctx, cases, procs, o.duration, o.rounds, requestTimeout, func(r int) {
 		slog.Info("round", "n", r+1, "of", o.rounds)
 	})
 	if err != nil {
@@ -160,16 +169,16 @@ func finish(o options, rep *bench.Report) error {
 
 // sidecarCases starts the sidecar standalone on its socket and returns its
 // cases; curves adds the points the chart's lines need beyond issue 2's three.
-func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp string, curves bool) ([]bench.Case, func(), error) {
+func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp string, curves bool) ([]bench.Case, *bench.Sidecar, func(), error) {
 	logf, err := os.Create(filepath.Join(o.out, "bench-sidecar.log"))
 	if err != nil {
-		return nil, func() {}, err
+		return nil, nil, func() {}, err
 	}
 	slog.Info("starting the sidecar (standalone, --socket)", "models", repo, "log", logf.Name())
 	sc, err := bench.StartSidecar(ctx, filepath.Join(o.binDir, "modelgate-sidecar"), o.ortLib, repo, tmp, logf, o.sidecarArgs()...)
 	if err != nil {
 		logf.Close()
-		return nil, func() {}, err
+		return nil, nil, func() {}, err
 	}
 	stop := func() { sc.Stop(); logf.Close() }
 	cases := []bench.Case{
@@ -184,7 +193,7 @@ func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp strin
 			bench.Case{Path: bench.PathSidecarBatched, Clients: 1, Batch: 1, Fn: bench.InferFunc(sc.Client, modelBatched, m, 1, 5)},
 			bench.Case{Path: bench.PathSidecarBatched, Clients: 16, Batch: 1, Fn: bench.InferFunc(sc.Client, modelBatched, m, 1, 6)})
 	}
-	return cases, stop, nil
+	return cases, sc, stop, nil
 }
 
 func addGoals(rep *bench.Report, suite string) {

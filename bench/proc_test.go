@@ -1,0 +1,37 @@
+package bench
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+func TestCPUTimeAndChildPid(t *testing.T) {
+	before, err := CPUTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burn some CPU: the counter must not go backwards.
+	x := 0
+	for i := range 50_000_000 {
+		x += i % 7
+	}
+	after, err := CPUTime(os.Getpid())
+	if err != nil || after < before || x == 0 {
+		t.Fatalf("CPU time %v then %v (%v)", before, after, err)
+	}
+	if _, err := CPUTime(-1); err == nil {
+		t.Fatal("CPU time of no process")
+	}
+	cmd := exec.Command("sleep", "30.5")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if got := ChildPid(os.Getpid(), "30.5"); got != cmd.Process.Pid {
+		t.Fatalf("ChildPid = %d, want %d", got, cmd.Process.Pid)
+	}
+	if got := ChildPid(os.Getpid(), "no-such-arg"); got != 0 {
+		t.Fatalf("ChildPid for a missing arg = %d", got)
+	}
+}
