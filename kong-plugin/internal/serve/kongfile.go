@@ -32,7 +32,7 @@ type pluginEntry struct {
 // that mean nothing without a proxy (timeouts, TLS) are accepted on services
 // only, where they cannot change an answer the plugin gives.
 var (
-	topKeys     = []string{"_format_version", "_transform", "_comment", "routes", "services", "plugins", "consumers"}
+	topKeys     = []string{"_format_version", "_transform", "_comment", "_ignore", "routes", "services", "plugins", "consumers"}
 	routeKeys   = []string{"id", "name", "paths", "methods", "hosts", "headers", "protocols", "strip_path", "preserve_host", "regex_priority", "path_handling", "https_redirect_status_code", "request_buffering", "response_buffering", "tags", "service", "plugins"}
 	serviceKeys = []string{"id", "name", "url", "protocol", "host", "port", "path", "retries", "connect_timeout", "write_timeout", "read_timeout", "tags", "enabled", "tls_verify", "tls_verify_depth", "routes", "plugins"}
 	pluginKeys  = []string{"id", "name", "config", "enabled", "route", "service", "consumer", "protocols", "tags", "instance_name"}

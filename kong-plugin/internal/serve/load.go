@@ -173,7 +173,6 @@ func checkReferences(p *problems, node *yaml.Node, path string) {
 // sidecar binary and the model repository named by --models. It reads the
 // YAML itself, so that it reports even when other parts of the config are wrong.
 func checkSidecar(p *problems, e *pluginEntry) {
-	var s config.Sidecar
 	mode := find(e.node, "sidecar.mode")
 	if mode.Kind != yaml.ScalarNode || mode.Value != "launch" {
 		return
@@ -181,9 +180,8 @@ func checkSidecar(p *problems, e *pluginEntry) {
 	at := e.path + ".sidecar"
 	command := find(e.node, "sidecar.command")
 	if command.Kind == yaml.ScalarNode && command.Tag == "!!str" {
-		s.Command = command.Value
-		if _, err := exec.LookPath(s.Command); err != nil {
-			p.at(command, at+".command", "cannot run %q: %v (make build puts it in bin/; add bin/ to PATH)", s.Command, errors.Unwrap(err))
+		if _, err := exec.LookPath(command.Value); err != nil {
+			p.at(command, at+".command", "cannot run %q: %v (make build puts it in bin/; add bin/ to PATH)", command.Value, errors.Unwrap(err))
 		}
 	}
 	argsNode := find(e.node, "sidecar.args")
@@ -191,10 +189,11 @@ func checkSidecar(p *problems, e *pluginEntry) {
 		p.at(argsNode, at+".args", "no --models DIR: the sidecar needs a model repository")
 		return
 	}
+	var args []string
 	for _, a := range argsNode.Content {
-		s.Args = append(s.Args, a.Value)
+		args = append(args, a.Value)
 	}
-	dir, i := modelsArg(s.Args)
+	dir, i := modelsArg(args)
 	if dir == "" {
 		p.at(argsNode, at+".args", "no --models DIR: the sidecar needs a model repository")
 		return
