@@ -95,3 +95,20 @@ func TestNiceCeil(t *testing.T) {
 		}
 	}
 }
+
+func TestMarkdownTable(t *testing.T) {
+	r := testReport()
+	r.Procs = []string{"bench"}
+	r.Points[0].Cores = map[string]float64{"bench": 1.5}
+	r.Relate()
+	r.AddGoal("share", 75, 70, "%", false)
+	r.NotDone = []string{"Kong path"}
+	var b strings.Builder
+	r.WriteMarkdown(&b)
+	out := b.String()
+	for _, want := range []string{"| raw ORT in-process | 1 | 32 | 8000 |", "| cores: bench |", "| 1.50 |", "| share | 75.00 % | >= 70.00 % | met |", "- not measured: Kong path"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+}

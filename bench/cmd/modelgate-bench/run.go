@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/modelgate/modelgate/bench"
@@ -153,6 +154,13 @@ func finish(o options, rep *bench.Report) error {
 		return err
 	}
 	fmt.Printf("\nwrote %s\n", jsonPath)
+	mdPath := strings.TrimSuffix(jsonPath, ".json") + ".md"
+	var md strings.Builder
+	rep.WriteMarkdown(&md)
+	if err := os.WriteFile(mdPath, []byte(md.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s\n", mdPath)
 	if o.suite == "all" {
 		for _, p := range []string{filepath.Join(o.out, "bench.svg"), o.svg} {
 			if p == "" {

@@ -1,0 +1,58 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteMarkdown writes the points and goals as Markdown tables, for the README.
+func (r *Report) WriteMarkdown(w io.Writer) {
+	fmt.Fprintf(w, "Measured on %s (load average %.1f at start, %.1f at end), %s, `%s`.\n\n",
+		r.Machine, r.Machine.LoadBefore, r.Machine.LoadAfter, r.Started.Format("2006-01-02 15:04 UTC"), r.Command)
+	fmt.Fprintf(w, "Model: %s. %s. ONNX Runtime intra-op threads: %s.\n\n", r.Model, r.Batching, threadsText(r.Threads))
+	head := "| path | clients | batch | items/s | p50 ms | p99 ms | errors | items/s ÷ raw best | p50 ÷ raw batch-1 p50 |"
+	rule := "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	for _, name := range r.Procs {
+		head += " cores: " + name + " |"
+		rule += " ---: |"
+	}
+	fmt.Fprintln(w, head)
+	fmt.Fprintln(w, rule)
+	for _, p := range r.Points {
+		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.3f | %.3f | %d | %.2f | %.2f |", p.Path, p.Clients, p.Batch,
+			p.ItemsPerSecond, p.P50Micros/1000, p.P99Micros/1000, errorCount(p.Errors), p.ItemsRatio, p.P50Ratio)
+		for _, name := range r.Procs {
+			fmt.Fprintf(w, " %.2f |", p.Cores[name])
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.Goals) > 0 {
+		fmt.Fprintln(w, "\n| goal | measured | target | |\n| --- | ---: | ---: | --- |")
+		for _, g := range r.Goals {
+			cmp, verdict := ">=", "met"
+			if g.AtMost {
+				cmp = "<="
+			}
+			if !g.Met {
+				verdict = "**missed**"
+			}
+			fmt.Fprintf(w, "| %s | %.2f %s | %s %.2f %s | %s |\n", g.Name, g.Measured, g.Unit, cmp, g.Target, g.Unit, verdict)
+		}
+	}
+	var notes []string
+	notes = append(notes, r.Notes...)
+	for _, n := range r.NotDone {
+		notes = append(notes, "not measured: "+n)
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\n- %s\n", strings.Join(notes, "\n- "))
+	}
+}
+
+func threadsText(n int) string {
+	if n == 0 {
+		return "ONNX Runtime's default"
+	}
+	return fmt.Sprint(n)
+}
