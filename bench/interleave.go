@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/modelgate/modelgate/bench/load"
@@ -24,7 +25,10 @@ type Case struct {
 // stay meaningful. timeout bounds each request.
 //
 // The CPU time each of procs used during a case's slices is recorded with
-// its point, as cores busy on average.
+// its point, as cores busy on average, and so is the machine's busy time
+// beyond them ("other": work this run does not own). A point's items/s is
+// the median over its slices, so one slice that other work disturbed does not
+// decide it; the overall rate is kept beside it.
 func Interleave(ctx context.Context, cases []Case, procs []Proc, d time.Duration, rounds int, timeout time.Duration, progress func(round int)) ([]Point, error) {
 	rounds = max(1, rounds)
 	slice := d / time.Duration(rounds)
@@ -43,12 +47,14 @@ func Interleave(ctx context.Context, cases []Case, procs []Proc, d time.Duration
 	for i := range cpu {
 		cpu[i] = make([]time.Duration, len(procs))
 	}
+	machineBusy := make([]time.Duration, len(cases))
+	rates := make([][]float64, len(cases))
 	for round := range rounds {
 		if progress != nil {
 			progress(round)
 		}
 		for i, c := range cases {
-			before := cpuSnapshot(procs)
+			before, busyBefore := cpuSnapshot(procs), MachineBusy()
 			r := load.Closed{Clients: c.Clients, Duration: slice, Timeout: timeout}.Run(ctx, c.Fn)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -56,6 +62,8 @@ func Interleave(ctx context.Context, cases []Case, procs []Proc, d time.Duration
 			for j, after := range cpuSnapshot(procs) {
 				cpu[i][j] += max(0, after-before[j])
 			}
+			machineBusy[i] += max(0, MachineBusy()-busyBefore)
+			rates[i] = append(rates[i], r.ItemsPerSecond())
 			if results[i] == nil {
 				results[i] = r
 			} else {
@@ -65,13 +73,36 @@ func Interleave(ctx context.Context, cases []Case, procs []Proc, d time.Duration
 	}
 	points := make([]Point, len(cases))
 	for i, c := range cases {
-		points[i] = Point{Path: c.Path, Clients: c.Clients, Batch: c.Batch, Summary: results[i].Summarize()}
+		p := Point{Path: c.Path, Clients: c.Clients, Batch: c.Batch, Summary: results[i].Summarize()}
+		p.OverallItemsPerSecond = p.ItemsPerSecond
+		p.ItemsPerSecond = median(rates[i])
 		if elapsed := results[i].Elapsed.Seconds(); elapsed > 0 {
-			points[i].Cores = map[string]float64{}
-			for j, p := range procs {
-				points[i].Cores[p.Name] = cpu[i][j].Seconds() / elapsed
+			p.Cores = map[string]float64{}
+			other := machineBusy[i]
+			for j, proc := range procs {
+				p.Cores[proc.Name] = cpu[i][j].Seconds() / elapsed
+				other -= cpu[i][j]
 			}
+			p.Cores[OtherProcs] = max(0, other.Seconds()/elapsed)
 		}
+		points[i] = p
 	}
 	return points, nil
+}
+
+// OtherProcs names, in Point.Cores, the CPU the machine spent on processes
+// the run does not own.
+const OtherProcs = "other"
+
+// median of xs (0 for none); xs is reordered.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }

@@ -13,7 +13,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "Model: %s. %s. ONNX Runtime intra-op threads: %s.\n\n", r.Model, r.Batching, threadsText(r.Threads))
 	head := "| path | clients | batch | items/s | p50 ms | p99 ms | errors | items/s ÷ raw best | p50 ÷ raw batch-1 p50 |"
 	rule := "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-	for _, name := range r.Procs {
+	for _, name := range r.columns() {
 		head += " cores: " + name + " |"
 		rule += " ---: |"
 	}
@@ -22,7 +22,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	for _, p := range r.Points {
 		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.3f | %.3f | %d | %.2f | %.2f |", p.Path, p.Clients, p.Batch,
 			p.ItemsPerSecond, p.P50Micros/1000, p.P99Micros/1000, errorCount(p.Errors), p.ItemsRatio, p.P50Ratio)
-		for _, name := range r.Procs {
+		for _, name := range r.columns() {
 			fmt.Fprintf(w, " %.2f |", p.Cores[name])
 		}
 		fmt.Fprintln(w)

@@ -68,3 +68,27 @@ func cpuSnapshot(procs []Proc) []time.Duration {
 	}
 	return out
 }
+
+// MachineBusy is the CPU time all cores have spent busy since boot (every
+// state of /proc/stat's "cpu" line but idle and iowait).
+func MachineBusy() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 8 || fields[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	// user nice system idle iowait irq softirq steal: guest time is already in user.
+	for i, f := range fields[1:min(len(fields), 9)] {
+		if i == 3 || i == 4 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f, 10, 64)
+		busy += n
+	}
+	return time.Duration(busy) * clockTick
+}

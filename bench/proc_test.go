@@ -20,6 +20,9 @@ func TestCPUTimeAndChildPid(t *testing.T) {
 	if err != nil || after < before || x == 0 {
 		t.Fatalf("CPU time %v then %v (%v)", before, after, err)
 	}
+	if b1, b2 := MachineBusy(), MachineBusy(); b1 <= 0 || b2 < b1 {
+		t.Fatalf("machine busy time %v then %v", b1, b2)
+	}
 	if _, err := CPUTime(-1); err == nil {
 		t.Fatal("CPU time of no process")
 	}

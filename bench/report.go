@@ -35,6 +35,9 @@ type Point struct {
 	load.Summary
 	// ItemsRatio is items/s over the raw in-process best; P50Ratio is p50 over
 	// raw batch-1 p50; P50AddedMicros is p50 minus raw batch-1 p50.
+	// OverallItemsPerSecond is all items over all slices' time; ItemsPerSecond
+	// (in Summary) is the median of the slices' rates.
+	OverallItemsPerSecond float64 `json:"items_per_s_overall"`
 	// Cores is the CPU each accounted process used while this point ran,
 	// in cores busy on average (from /proc; 10 ms resolution).
 	Cores          map[string]float64 `json:"cores_busy,omitempty"`
@@ -103,6 +106,14 @@ func (r *Report) Relate() {
 	}
 }
 
+// columns are the CPU columns: the run's processes, then everything else.
+func (r *Report) columns() []string {
+	if len(r.Procs) == 0 {
+		return nil
+	}
+	return append(slices.Clone(r.Procs), OtherProcs)
+}
+
 // pathOrder is the order paths are listed in: from the limit outwards.
 var pathOrder = []string{PathRaw, PathSidecarRPC, PathSidecar, PathSidecarBatched, PathServe, PathKong}
 
@@ -148,14 +159,14 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := "path\tclients\tbatch\titems/s\tp50 ms\tp99 ms\terrors\titems/s / raw best\tp50 / raw b1\t"
-	for _, name := range r.Procs {
+	for _, name := range r.columns() {
 		head += "cores " + name + "\t"
 	}
 	fmt.Fprintln(tw, head)
 	for _, p := range r.Points {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.3f\t%.3f\t%d\t%.2f\t%.2f\t", p.Path, p.Clients, p.Batch,
 			p.ItemsPerSecond, p.P50Micros/1000, p.P99Micros/1000, errorCount(p.Errors), p.ItemsRatio, p.P50Ratio)
-		for _, name := range r.Procs {
+		for _, name := range r.columns() {
 			fmt.Fprintf(tw, "%.2f\t", p.Cores[name])
 		}
 		fmt.Fprintln(tw)

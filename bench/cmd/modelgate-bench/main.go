@@ -26,7 +26,7 @@ func main() {
 	flag.StringVar(&o.suite, "suite", "all", "what to measure: raw (ORT in-process only), sidecar (+ the sidecar socket) or all (+ serve and Kong paths)")
 	flag.StringVar(&o.out, "out", "out", "folder for bench.json, bench.svg and profiles")
 	flag.DurationVar(&o.duration, "duration", 4*time.Second, "measuring time per point (after a warm-up)")
-	flag.IntVar(&o.rounds, "rounds", 4, "slices each point's time is cut into, the points taken in turn")
+	flag.IntVar(&o.rounds, "rounds", 8, "slices each point's time is cut into, the points taken in turn")
 	flag.StringVar(&o.modelDir, "model-dir", ".cache/benchmodels", "folder holding the benchmark model (generated when missing)")
 	flag.StringVar(&o.binDir, "bin", "bin", "folder with modelgate and modelgate-sidecar")
 	flag.StringVar(&o.ortLib, "ort-lib", os.Getenv("ORT_LIB"), "ONNX Runtime shared library")
