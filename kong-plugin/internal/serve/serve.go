@@ -60,7 +60,15 @@ func Main(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("modelgate serve: %w", err)
 	}
-	srv := &http.Server{Handler: handler{router: rt}, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{
+		Handler:           handler{router: rt},
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// Kong's nginx refuses a request whose header block outgrows its
+		// large_client_header_buffers (4 x 8k by default); refuse the same
+		// size (431) rather than Go's 1 MiB, so serve answers as Kong would.
+		MaxHeaderBytes: 32 << 10,
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
