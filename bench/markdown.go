@@ -11,7 +11,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "Measured on %s (load average %.1f at start, %.1f at end), %s, `%s`.\n\n",
 		r.Machine, r.Machine.LoadBefore, r.Machine.LoadAfter, r.Started.Format("2006-01-02 15:04 UTC"), r.Command)
 	fmt.Fprintf(w, "Model: %s. %s. ONNX Runtime intra-op threads: %s.\n\n", r.Model, r.Batching, threadsText(r.Threads))
-	head := "| path | clients | batch | items/s | p50 ms | p99 ms | errors | items/s ÷ raw best | p50 ÷ raw batch-1 p50 |"
+	head := "| path | clients or rate | batch | items/s | p50 ms | p99 ms | errors | items/s ÷ raw best | p50 ÷ raw batch-1 p50 |"
 	rule := "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for _, name := range r.columns() {
 		head += " cores: " + name + " |"
@@ -20,10 +20,10 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintln(w, head)
 	fmt.Fprintln(w, rule)
 	for _, p := range r.Points {
-		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.3f | %.3f | %d | %.2f | %.2f |", p.Path, p.Clients, p.Batch,
+		fmt.Fprintf(w, "| %s | %s | %d | %.0f | %.3f | %.3f | %d | %.2f | %.2f |", p.Path, p.load(), p.Batch,
 			p.ItemsPerSecond, p.P50Micros/1000, p.P99Micros/1000, errorCount(p.Errors), p.ItemsRatio, p.P50Ratio)
 		for _, name := range r.columns() {
-			fmt.Fprintf(w, " %.2f |", p.Cores[name])
+			fmt.Fprintf(w, " %s |", p.coresText(name))
 		}
 		fmt.Fprintln(w)
 	}

@@ -24,6 +24,9 @@ const (
 	PathSidecarRPC = "sidecar socket, empty RPC"
 	PathServe      = "modelgate serve (HTTP, auth, quotas)"
 	PathKong       = "Kong wire protocol (plugin server)"
+	// PathServeOpen is the serve path driven open-loop: Poisson arrivals at
+	// a fixed rate, latency from each request's scheduled time.
+	PathServeOpen = "modelgate serve, open loop (Poisson)"
 )
 
 // Point is one measured configuration.
@@ -32,6 +35,8 @@ type Point struct {
 	Clients int    `json:"clients"`
 	// Batch is the items per request.
 	Batch int `json:"batch"`
+	// Rate is the request rate of an open-loop point (Clients is then 0).
+	Rate float64 `json:"rate_per_s,omitempty"`
 	load.Summary
 	// ItemsRatio is items/s over the raw in-process best; P50Ratio is p50 over
 	// raw batch-1 p50; P50AddedMicros is p50 minus raw batch-1 p50.
@@ -44,6 +49,22 @@ type Point struct {
 	ItemsRatio     float64            `json:"items_ratio_to_raw_best"`
 	P50Ratio       float64            `json:"p50_ratio_to_raw_batch1"`
 	P50AddedMicros float64            `json:"p50_added_us_over_raw_batch1"`
+}
+
+// load is the point's offered load: its clients, or its open-loop rate.
+func (p Point) load() string {
+	if p.Rate > 0 {
+		return fmt.Sprintf("%.0f/s", p.Rate)
+	}
+	return fmt.Sprint(p.Clients)
+}
+
+// coresText is the cores the process name used, or "-" when not measured.
+func (p Point) coresText(name string) string {
+	if p.Cores == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", p.Cores[name])
 }
 
 // Goal is a target the issue sets, as measured in this run.
@@ -115,7 +136,7 @@ func (r *Report) columns() []string {
 }
 
 // pathOrder is the order paths are listed in: from the limit outwards.
-var pathOrder = []string{PathRaw, PathSidecarRPC, PathSidecar, PathSidecarBatched, PathServe, PathKong}
+var pathOrder = []string{PathRaw, PathSidecarRPC, PathSidecar, PathSidecarBatched, PathServe, PathServeOpen, PathKong}
 
 // Sort orders the points by path (limit first), then clients, then batch.
 func (r *Report) Sort() {
@@ -126,7 +147,7 @@ func (r *Report) Sort() {
 		return len(pathOrder)
 	}
 	slices.SortStableFunc(r.Points, func(a, b Point) int {
-		return cmp.Or(cmp.Compare(rank(a.Path), rank(b.Path)), cmp.Compare(a.Clients, b.Clients), cmp.Compare(a.Batch, b.Batch))
+		return cmp.Or(cmp.Compare(rank(a.Path), rank(b.Path)), cmp.Compare(a.Clients, b.Clients), cmp.Compare(a.Rate, b.Rate), cmp.Compare(a.Batch, b.Batch))
 	})
 }
 
@@ -158,16 +179,16 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "threads:  ONNX Runtime intra-op threads %d (0 = its default) in-process and in the sidecars\n", r.Threads)
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "path\tclients\tbatch\titems/s\tp50 ms\tp99 ms\terrors\titems/s / raw best\tp50 / raw b1\t"
+	head := "path\tclients|rate\tbatch\titems/s\tp50 ms\tp99 ms\terrors\titems/s / raw best\tp50 / raw b1\t"
 	for _, name := range r.columns() {
 		head += "cores " + name + "\t"
 	}
 	fmt.Fprintln(tw, head)
 	for _, p := range r.Points {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.3f\t%.3f\t%d\t%.2f\t%.2f\t", p.Path, p.Clients, p.Batch,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.3f\t%.3f\t%d\t%.2f\t%.2f\t", p.Path, p.load(), p.Batch,
 			p.ItemsPerSecond, p.P50Micros/1000, p.P99Micros/1000, errorCount(p.Errors), p.ItemsRatio, p.P50Ratio)
 		for _, name := range r.columns() {
-			fmt.Fprintf(tw, "%.2f\t", p.Cores[name])
+			fmt.Fprintf(tw, "%s\t", p.coresText(name))
 		}
 		fmt.Fprintln(tw)
 	}

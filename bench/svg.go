@@ -29,7 +29,7 @@ func WriteSVG(path string, r *Report) error {
 	series := map[string][]Point{}
 	var order []string
 	for _, p := range r.Points {
-		if p.Path == PathRaw || p.Path == PathSidecarRPC {
+		if p.Path == PathRaw || p.Path == PathSidecarRPC || p.Rate > 0 {
 			continue
 		}
 		if _, ok := series[p.Path]; !ok {
@@ -44,7 +44,7 @@ func WriteSVG(path string, r *Report) error {
 	maxClients := 1
 	var maxItems, maxP99 float64 = best.ItemsPerSecond, b1.P99Micros / 1000
 	for _, p := range r.Points {
-		if p.Path == PathRaw || p.Path == PathSidecarRPC {
+		if p.Path == PathRaw || p.Path == PathSidecarRPC || p.Rate > 0 {
 			continue
 		}
 		maxClients = max(maxClients, p.Clients)

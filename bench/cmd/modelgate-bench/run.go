@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/bench"
+	"github.com/modelgate/modelgate/bench/load"
 )
 
 type options struct {
@@ -134,6 +135,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	rep.Points = points
+	openPoints, err := openLoop(ctx, o, cases, points)
+	if err != nil {
+		return err
+	}
+	rep.Points = append(rep.Points, openPoints...)
 	rep.Machine.LoadAfter = bench.LoadAvg()
 	rep.Threads = o.threads
 	rep.Batching = fmt.Sprintf("batching on: max_batch_size 64, max_queue_delay %s, preferred_batch_sizes %v, 1 instance; batching off: max_batch_size 128, no dynamic_batching", o.queueDelay, o.preferred)
@@ -238,4 +244,31 @@ func profileSelf(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// openLoop drives the serve path at 25%, 50% and 75% of the rate it reached
+// with 64 clients, Poisson arrivals, each latency from its scheduled time:
+// what a client sees at a load the server can carry.
+func openLoop(ctx context.Context, o options, cases []bench.Case, points []bench.Point) ([]bench.Point, error) {
+	var fn load.Func
+	var capacity float64
+	for i, c := range cases {
+		if c.Path == bench.PathServe && c.Clients == 64 {
+			fn, capacity = c.Fn, points[i].ItemsPerSecond
+		}
+	}
+	if fn == nil || capacity <= 0 {
+		return nil, nil
+	}
+	var out []bench.Point
+	for i, share := range []float64{0.25, 0.5, 0.75} {
+		rate := share * capacity
+		slog.Info("open loop", "path", bench.PathServeOpen, "rate", int(rate))
+		r := load.Open{Rate: rate, Poisson: true, Duration: o.duration, Timeout: requestTimeout, Seed: uint64(i + 1)}.Run(ctx, fn)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		out = append(out, bench.Point{Path: bench.PathServeOpen, Rate: rate, Batch: 1, Summary: r.Summarize()})
+	}
+	return out, nil
 }
