@@ -45,6 +45,7 @@ type StatusError struct {
 	Body   string
 }
 
+// Error says the status and the body the server sent.
 func (e *StatusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status, e.Body) }
 
 // Kind is "http_<status>".
