@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,8 @@ var registry = struct {
 	limiters map[string]*quota.Limiter
 	servers  map[string]*http.Server
 	metrics  *metrics
+	// janitor is true while a goroutine retires superseded sidecars.
+	janitor bool
 }{
 	gateways: map[string]*Gateway{},
 	sidecars: map[string]*supervisor{},
@@ -105,7 +108,69 @@ func sharedSidecar(c config.Sidecar, m *metrics, log *slog.Logger) *supervisor {
 	backoff, _ := time.ParseDuration(c.MaxBackoff)
 	s := newSupervisor(connector(c), startTimeout, check, backoff, m, log.With("sidecar_mode", c.Mode))
 	registry.sidecars[key] = s
+	if len(registry.sidecars) > 1 && !registry.janitor {
+		registry.janitor = true
+		go func() {
+			for {
+				time.Sleep(retireCheckInterval)
+				if !retireSuperseded(time.Now(), retireAfterIdle) {
+					return
+				}
+			}
+		}()
+	}
 	return s
+}
+
+// A change of the sidecar section (its args, say) makes Kong's new plugin
+// instances build a second sidecar while the old instances may still be
+// finishing requests on the first. Once the old one has been idle this long,
+// and another sidecar was used since, it is stopped: otherwise it would hold
+// its process and its models (GPU memory too) until the plugin server exits.
+const (
+	retireAfterIdle     = 5 * time.Minute
+	retireCheckInterval = time.Minute
+)
+
+// retireSuperseded stops every sidecar, but the most recently used one, that
+// has been idle for longer than idle at now, and forgets the gateways built on
+// it (a config that comes back builds them anew). It reports whether more than
+// one sidecar is left, i.e. whether the janitor should keep watching.
+func retireSuperseded(now time.Time, idle time.Duration) bool {
+	registry.mu.Lock()
+	var newest *supervisor
+	for _, s := range registry.sidecars {
+		if newest == nil || s.lastUsed.Load() > newest.lastUsed.Load() {
+			newest = s
+		}
+	}
+	var retired []*supervisor
+	for k, s := range registry.sidecars {
+		if s != newest && now.Sub(time.Unix(0, s.lastUsed.Load())) > idle {
+			delete(registry.sidecars, k)
+			retired = append(retired, s)
+		}
+	}
+	for k, g := range registry.gateways {
+		if slices.Contains(retired, g.sidecar) {
+			delete(registry.gateways, k)
+		}
+	}
+	registry.byConfig.Range(func(k, v any) bool {
+		if slices.Contains(retired, v.(*Gateway).sidecar) {
+			registry.byConfig.Delete(k)
+			registry.byConfigSize.Add(-1)
+		}
+		return true
+	})
+	more := len(registry.sidecars) > 1
+	registry.janitor = more
+	registry.mu.Unlock()
+	for _, s := range retired {
+		s.log.Info("sidecar: stopping it, a newer config replaced it", "idle", now.Sub(time.Unix(0, s.lastUsed.Load())).Round(time.Second))
+		s.close()
+	}
+	return more
 }
 
 // sharedLimiter returns the Limiter for a quotas section. Called with registry.mu held.

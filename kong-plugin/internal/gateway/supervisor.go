@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelgate/modelgate/shared/pb"
@@ -46,6 +47,10 @@ type supervisor struct {
 	conn    sidecarConn
 	lastErr error
 
+	// lastUsed (unix nanoseconds) lets the registry retire a sidecar that a
+	// newer config has replaced.
+	lastUsed atomic.Int64
+
 	kick   chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -65,12 +70,14 @@ func newSupervisor(connect connectFunc, startTimeout, checkInterval, maxBackoff 
 		cancel:        cancel,
 		done:          make(chan struct{}),
 	}
+	s.lastUsed.Store(time.Now().UnixNano())
 	go s.run(ctx)
 	return s
 }
 
 // client returns the live sidecar client, or an error at once when there is none.
 func (s *supervisor) client() (pb.InferenceClient, error) {
+	s.lastUsed.Store(time.Now().UnixNano())
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.conn == nil {
