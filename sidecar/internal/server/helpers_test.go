@@ -18,11 +18,17 @@ import (
 // newServer serves copies of the named test models; maxElements as the flag.
 func newServer(t testing.TB, maxElements int64, models ...string) (*Server, *prometheus.Registry) {
 	t.Helper()
+	return newServerIn(t, testmodels.Repo(t, models...), maxElements)
+}
+
+// newServerIn serves the repository dir (which a test may have edited).
+func newServerIn(t testing.TB, dir string, maxElements int64) (*Server, *prometheus.Registry) {
+	t.Helper()
 	testmodels.InitORT(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
-	repo := repository.New(repository.Options{Dir: testmodels.Repo(t, models...), Metrics: m, Logger: log, IntraOpThreads: 1})
+	repo := repository.New(repository.Options{Dir: dir, Metrics: m, Logger: log, IntraOpThreads: 1})
 	if err := repo.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -109,14 +115,4 @@ func histogram(t *testing.T, reg *prometheus.Registry, name string) (sum float64
 		}
 	}
 	return sum, count
-}
-
-func histogramSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	s, _ := histogram(t, reg, name)
-	return s
-}
-
-func histogramCount(t *testing.T, reg *prometheus.Registry, name string) uint64 {
-	_, c := histogram(t, reg, name)
-	return c
 }

@@ -76,6 +76,10 @@ func TestValidation(t *testing.T) {
 	}{
 		{"no model", mod(func(r *pb.ModelInferRequest) { r.ModelName = "" }), codes.InvalidArgument, "model name is missing"},
 		{"unsafe model name", mod(func(r *pb.ModelInferRequest) { r.ModelName = "../adder" }), codes.InvalidArgument, "not allowed"},
+		{"model name with a slash", mod(func(r *pb.ModelInferRequest) { r.ModelName = "a/b" }), codes.InvalidArgument, "not allowed"},
+		{"model name ..", mod(func(r *pb.ModelInferRequest) { r.ModelName = ".." }), codes.InvalidArgument, "not allowed"},
+		{"version ../1", mod(func(r *pb.ModelInferRequest) { r.ModelVersion = "../1" }), codes.InvalidArgument, `version "../1" is not allowed`},
+		{"version with a slash", mod(func(r *pb.ModelInferRequest) { r.ModelVersion = "1/../2" }), codes.InvalidArgument, "is not allowed"},
 		{"unknown model", mod(func(r *pb.ModelInferRequest) { r.ModelName = "subtractor" }), codes.NotFound, `model "subtractor" is not in the repository`},
 		{"bad version", mod(func(r *pb.ModelInferRequest) { r.ModelVersion = "v1" }), codes.InvalidArgument, `version "v1" is not allowed`},
 		{"unknown version", mod(func(r *pb.ModelInferRequest) { r.ModelVersion = "9" }), codes.NotFound, `has no version "9"`},
@@ -93,7 +97,7 @@ func TestValidation(t *testing.T) {
 		{"batch mismatch", mod(func(r *pb.ModelInferRequest) {
 			r.Inputs[1] = adderRequest("", 2).Inputs[1]
 		}), codes.InvalidArgument, `input "b" has batch size 2 but input "a" has 1`},
-		{"too many elements", adderRequest("", 8) /* 32 per tensor fits in 64 */, codes.OK, ""},
+		{"32 elements per tensor is within the limit of 64", adderRequest("", 8), codes.OK, ""},
 		{"unknown output", mod(func(r *pb.ModelInferRequest) { r.Outputs = []string{"product"} }), codes.InvalidArgument, `unknown output "product"; model adder version 3 has diff (FP32 [-1 4]), sum (FP32 [-1 4])`},
 		{"output twice", mod(func(r *pb.ModelInferRequest) { r.Outputs = []string{"sum", "sum"} }), codes.InvalidArgument, `output "sum" is requested twice`},
 	}
@@ -105,6 +109,14 @@ func TestValidation(t *testing.T) {
 				t.Errorf("got %v %q, want %v containing %q", st.Code(), st.Message(), tt.code, tt.msg)
 			}
 		})
+	}
+
+	// The same names through ModelMetadata: refused before any path is built.
+	for _, nv := range [][2]string{{"../adder", ""}, {"a/b", ""}, {"..", ""}, {"adder", "../1"}, {"adder", "a/b"}, {"adder", ".."}} {
+		_, err := s.ModelMetadata(context.Background(), &pb.ModelMetadataRequest{Name: nv[0], Version: nv[1]})
+		if st, _ := status.FromError(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "not allowed") {
+			t.Errorf("metadata of %q version %q: %v, want INVALID_ARGUMENT naming what is not allowed", nv[0], nv[1], err)
+		}
 	}
 
 	small, _ := newServer(t, 16, "adder")
@@ -331,10 +343,29 @@ func TestBatcherErrorCodes(t *testing.T) {
 }
 
 // TestBatchedEqualsUnbatched sends tiny_classifier requests of different
-// lengths one at a time, then all at once (so the batcher pads and merges
-// them): every answer must be the same, item by item.
+// lengths one at a time, then all at once to a second server (so the batcher
+// pads and merges them): every answer must be the same, item by item. The
+// second server's queue delay is an hour and its only preferred size is its
+// largest batch, so a batch goes only once 16 requests have joined it: the
+// merge does not depend on how fast the requests arrive.
 func TestBatchedEqualsUnbatched(t *testing.T) {
-	s, reg := newServer(t, 0, "tiny_classifier")
+	s, _ := newServer(t, 0, "tiny_classifier")
+	dir := testmodels.Repo(t, "tiny_classifier")
+	testmodels.WriteFile(t, filepath.Join(dir, "tiny_classifier", "config.yaml"), `max_batch_size: 16
+inputs:
+  - {name: tokens, datatype: INT64, dims: [-1], pad_value: 0}
+outputs:
+  - {name: logits, datatype: FP32, dims: [2]}
+dynamic_batching:
+  max_queue_delay: 1h
+  preferred_batch_sizes: [16]
+  max_queue_size: 128
+  default_timeout: 1h
+instance_group:
+  count: 2
+  execution_providers: [cpu]
+`)
+	batched, reg := newServerIn(t, dir, 0)
 	request := func(i int) *pb.ModelInferRequest {
 		n := 1 + i%7
 		raw := make([]byte, 0, 8*n)
@@ -359,7 +390,7 @@ func TestBatchedEqualsUnbatched(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := s.ModelInfer(context.Background(), request(i))
+			resp, err := batched.ModelInfer(context.Background(), request(i))
 			if err != nil {
 				t.Error(err)
 				return
@@ -373,5 +404,7 @@ func TestBatchedEqualsUnbatched(t *testing.T) {
 			t.Errorf("request %d: alone %v, batched %v", i, floats(alone[i]), floats(together[i]))
 		}
 	}
-	t.Logf("batches: %v items over %v runs", histogramSum(t, reg, "modelgate_sidecar_batch_size"), histogramCount(t, reg, "modelgate_sidecar_batch_size"))
+	if items, runs := histogram(t, reg, "modelgate_sidecar_batch_size"); items != n || runs != n/16 {
+		t.Errorf("the batched server ran %v items in %d runs, want %d in %d full batches", items, runs, n, n/16)
+	}
 }
