@@ -35,7 +35,7 @@ func testSidecar(t testing.TB, extra ...string) config.Sidecar {
 const (
 	keyAlice = "mg_test_alice_0123456789"
 	keyBob   = "mg_test_bob_0123456789"
-	keyCarol = "mg_test_carol_0123456789" // tier tiny: 2 requests a minute
+	keyCarol = "mg_test_carol_0123456789" // tier tiny: 2 requests a day (a day window, so no boundary falls mid-test)
 )
 
 func digest(key string) string {
@@ -51,7 +51,7 @@ func testAuth() (auth.Config, quota.Config) {
 		}}, quota.Config{Policy: "local", Tiers: []quota.Tier{
 			{Name: "gold"},
 			{Name: "free", Day: 100000},
-			{Name: "tiny", Minute: 2},
+			{Name: "tiny", Day: 2},
 		}}
 }
 

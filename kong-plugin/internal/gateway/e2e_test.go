@@ -183,7 +183,7 @@ func TestQuotaHeadersAnd429(t *testing.T) {
 	g := startGateway(t, adderConfig(t))
 	for i := 0; i < 2; i++ {
 		res := call(g, "POST", "/v2/models/adder/versions/1/infer", keyCarol, adderBody)
-		if res.Status != http.StatusOK || header(res.Header, "X-RateLimit-Limit-Minute") != "2" ||
+		if res.Status != http.StatusOK || header(res.Header, "X-RateLimit-Limit-Day") != "2" ||
 			header(res.Header, "RateLimit-Remaining") != fmt.Sprint(1-i) {
 			t.Fatalf("request %d: %d %v", i, res.Status, res.Header)
 		}

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -36,11 +37,21 @@ func Main(ctx context.Context, args []string) error {
 	configPath := fs.String("config", "kong.yml", "Kong declarative config to serve")
 	listen := fs.String("listen", ":8000", "address to listen on (Kong's proxy port by default)")
 	readyTimeout := fs.Duration("ready-timeout", 3*time.Minute, "how long to wait for the sidecar to load its models")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the serve process to this file until shutdown")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("modelgate serve: %w (usage: modelgate serve --config kong.yml [--listen :8000] [--ready-timeout 3m])", err)
+		return fmt.Errorf("modelgate serve: %w (usage: modelgate serve --config kong.yml [--listen :8000] [--ready-timeout 3m] [--cpuprofile FILE])", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("modelgate serve: unexpected arguments %q", fs.Args())
+	}
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		// Deferred first, so it runs last: the profile covers the shutdown
+		// too, and is complete once Main returns.
+		defer stopProfile()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -153,4 +164,23 @@ func waitReady(ctx context.Context, plugins []plugin, timeout time.Duration) err
 		}
 	}
 	return nil
+}
+
+// startCPUProfile writes a CPU profile (go tool pprof's format) to path until
+// the returned stop is called; the bench profiles the serve hot path with it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("modelgate serve: --cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("modelgate serve: --cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			slog.Error("closing the CPU profile", "file", path, "err", err)
+		}
+	}, nil
 }

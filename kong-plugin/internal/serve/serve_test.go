@@ -1,9 +1,13 @@
 package serve
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"flag"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -36,7 +40,7 @@ func TestMainRefusesBadInvocations(t *testing.T) {
 
 // TestMainGivesUpOnAMissingSidecar: in attach mode with no sidecar on the
 // socket, serve reports that the models never became ready instead of
-// serving 503s forever.
+// serving 503s forever. --cpuprofile still leaves a complete profile.
 func TestMainGivesUpOnAMissingSidecar(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
@@ -48,8 +52,24 @@ plugins:
     config:
       sidecar: {mode: attach, socket: `+dir+`/absent.sock, start_timeout: 50ms, max_backoff: 50ms}
 `)
-	err := Main(context.Background(), []string{"--config", "kong.yml", "--listen", "127.0.0.1:0", "--ready-timeout", "300ms"})
+	prof := filepath.Join(dir, "cpu.pprof")
+	err := Main(context.Background(), []string{"--config", "kong.yml", "--listen", "127.0.0.1:0", "--ready-timeout", "300ms",
+		"--cpuprofile", prof})
 	if err == nil || !strings.Contains(err.Error(), "not ready after 300ms") {
 		t.Fatalf("Main = %v, want a not-ready error", err)
+	}
+	// A pprof profile is gzip-compressed protobuf: complete means it has
+	// the gzip header and gzip reads it to the end.
+	f, err := os.Open(prof)
+	if err != nil {
+		t.Fatalf("no CPU profile: %v", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("CPU profile is not gzip: %v", err)
+	}
+	if b, err := io.ReadAll(zr); err != nil || len(b) == 0 {
+		t.Fatalf("CPU profile truncated: %d bytes, %v", len(b), err)
 	}
 }
