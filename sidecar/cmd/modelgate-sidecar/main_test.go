@@ -20,6 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared"
 	"github.com/modelgate/modelgate/shared/pb"
@@ -119,6 +122,17 @@ func (s *sidecar) metric(t *testing.T, name string) (float64, bool) {
 	return 0, false
 }
 
+// ready returns the status code of GET /v2/health/ready.
+func (s *sidecar) ready(t *testing.T) int {
+	t.Helper()
+	resp, err := http.Get("http://" + s.metrics + "/v2/health/ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func adderRequest() *pb.ModelInferRequest {
 	raw := func(vals ...float32) []byte {
 		var b []byte
@@ -134,12 +148,15 @@ func adderRequest() *pb.ModelInferRequest {
 }
 
 // TestSIGTERMDrains holds requests in the batcher's queue (a long queue
-// delay and a batch that never fills), sends SIGTERM, and expects every one
-// of them answered and a clean exit.
+// delay and a batch that never fills), sends SIGTERM, and expects
+// /v2/health/ready to turn 503, a new request to be refused with
+// UNAVAILABLE by the still-running sidecar, every held request answered and
+// a clean exit. The held requests wait out their 8 s queue delay, which is
+// what keeps the sidecar up while the new one is refused.
 func TestSIGTERMDrains(t *testing.T) {
 	s := startSidecar(t, `max_batch_size: 8
 dynamic_batching:
-  max_queue_delay: 3s
+  max_queue_delay: 8s
   preferred_batch_sizes: [8]
 `, "")
 	c := s.attach(t)
@@ -169,8 +186,23 @@ dynamic_batching:
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	if code := s.ready(t); code != http.StatusOK {
+		t.Fatalf("/v2/health/ready before SIGTERM: %d", code)
+	}
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); s.ready(t) != http.StatusServiceUnavailable; {
+		if time.Now().After(deadline) {
+			t.Fatal("/v2/health/ready never turned 503 after SIGTERM")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The message proves the draining sidecar refused it (a gone one would
+	// also give UNAVAILABLE, but for a failed connection).
+	_, err := c.ModelInfer(context.Background(), adderRequest())
+	if st, _ := status.FromError(err); st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "shutting down") {
+		t.Errorf("new request after SIGTERM: %v, want UNAVAILABLE from the draining sidecar", err)
 	}
 	wg.Wait()
 	close(errs)

@@ -78,8 +78,10 @@ func serve(f *flags) int {
 	if f.pollInterval > 0 {
 		go repo.Run(ctx, f.pollInterval)
 	}
+	srv := server.New(repo, m, f.maxElements, log)
 	if f.metricsAddr != "" {
-		stop, err := metrics.Serve(ctx, f.metricsAddr, metrics.Handler(reg, repo), log)
+		// srv, not repo, answers readiness: it turns false once draining.
+		stop, err := metrics.Serve(ctx, f.metricsAddr, metrics.Handler(reg, srv), log)
 		if err != nil {
 			log.Error("cannot serve metrics", "error", err)
 			return 1
@@ -87,7 +89,6 @@ func serve(f *flags) int {
 		defer stop()
 	}
 
-	srv := server.New(repo, m, f.maxElements, log)
 	grpcOpts := []grpc.ServerOption{grpc.MaxRecvMsgSize(f.maxMessageBytes), grpc.MaxSendMsgSize(f.maxMessageBytes)}
 	var err error
 	if pluginMode {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -58,10 +59,18 @@ func listenUnix(path string) (net.Listener, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	// bind creates the socket file with 0777 &^ umask: with umask 0117 it
+	// is 0660 from its first instant, so no client outside the group can
+	// connect between Listen and Chmod. The umask is process-wide; the
+	// only other goroutines now are the repository poller, the metrics
+	// server and ONNX Runtime's threads, none of which creates files.
+	old := syscall.Umask(0o117)
 	l, err := net.Listen("unix", path)
+	syscall.Umask(old)
 	if err != nil {
 		return nil, err
 	}
+	// Kept as well, in case the file system ignores the umask for sockets.
 	if err := os.Chmod(path, 0o660); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("chmod socket: %w", err)

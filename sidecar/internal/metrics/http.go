@@ -15,7 +15,8 @@ import (
 
 // Health answers the health endpoints.
 type Health interface {
-	// Ready reports whether every version the policies want is loaded.
+	// Ready reports whether every version the policies want is loaded and
+	// the sidecar is not draining.
 	Ready() bool
 }
 

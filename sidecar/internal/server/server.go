@@ -72,13 +72,18 @@ func (s *Server) ServerLive(context.Context, *pb.ServerLiveRequest) (*pb.ServerL
 	return &pb.ServerLiveResponse{Live: true}, nil
 }
 
-// ServerReady answers whether every version the policies want is loaded
-// (false once draining).
-func (s *Server) ServerReady(context.Context, *pb.ServerReadyRequest) (*pb.ServerReadyResponse, error) {
+// Ready reports whether every version the policies want is loaded and the
+// server is not draining; the HTTP /v2/health/ready answers from it too.
+func (s *Server) Ready() bool {
 	s.mu.RLock()
 	draining := s.draining
 	s.mu.RUnlock()
-	return &pb.ServerReadyResponse{Ready: !draining && s.repo.Ready()}, nil
+	return !draining && s.repo.Ready()
+}
+
+// ServerReady answers Ready.
+func (s *Server) ServerReady(context.Context, *pb.ServerReadyRequest) (*pb.ServerReadyResponse, error) {
+	return &pb.ServerReadyResponse{Ready: s.Ready()}, nil
 }
 
 // RepositoryIndex lists the model versions and their states.
