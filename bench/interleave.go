@@ -16,6 +16,9 @@ type Case struct {
 	Clients int
 	Batch   int
 	Fn      load.Func
+	// Probe, when set, reads cumulative server-side counters (see
+	// SidecarProbe); the point gets their change over its slices.
+	Probe func() map[string]float64
 }
 
 // Interleave measures every case for d in all, as rounds slices taken in
@@ -48,6 +51,7 @@ func Interleave(ctx context.Context, cases []Case, procs []Proc, d time.Duration
 		cpu[i] = make([]time.Duration, len(procs))
 	}
 	machineBusy := make([]time.Duration, len(cases))
+	counters := make([]map[string]float64, len(cases))
 	rates := make([][]float64, len(cases))
 	for round := range rounds {
 		if progress != nil {
@@ -55,6 +59,10 @@ func Interleave(ctx context.Context, cases []Case, procs []Proc, d time.Duration
 		}
 		for i, c := range cases {
 			before, busyBefore := cpuSnapshot(procs), MachineBusy()
+			var probeBefore map[string]float64
+			if c.Probe != nil {
+				probeBefore = c.Probe()
+			}
 			r := load.Closed{Clients: c.Clients, Duration: slice, Timeout: timeout}.Run(ctx, c.Fn)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -63,6 +71,16 @@ func Interleave(ctx context.Context, cases []Case, procs []Proc, d time.Duration
 				cpu[i][j] += max(0, after-before[j])
 			}
 			machineBusy[i] += max(0, MachineBusy()-busyBefore)
+			if c.Probe != nil && probeBefore != nil {
+				if after := c.Probe(); after != nil {
+					if counters[i] == nil {
+						counters[i] = map[string]float64{}
+					}
+					for k, v := range after {
+						counters[i][k] += v - probeBefore[k]
+					}
+				}
+			}
 			rates[i] = append(rates[i], r.ItemsPerSecond())
 			if results[i] == nil {
 				results[i] = r
@@ -84,6 +102,9 @@ func Interleave(ctx context.Context, cases []Case, procs []Proc, d time.Duration
 				other -= cpu[i][j]
 			}
 			p.Cores[OtherProcs] = max(0, other.Seconds()/elapsed)
+		}
+		if counters[i] != nil {
+			p.Server = serverTimes(counters[i])
 		}
 		points[i] = p
 	}

@@ -40,6 +40,21 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 			fmt.Fprintf(w, "| %s | %.2f %s | %s %.2f %s | %s |\n", g.Name, g.Measured, g.Unit, cmp, g.Target, g.Unit, verdict)
 		}
 	}
+	var any bool
+	for _, p := range r.Points {
+		any = any || p.Server != nil
+	}
+	if any {
+		fmt.Fprint(w, "\nWhere a request's time goes (means; the sidecar's share from its own metrics):\n\n")
+		fmt.Fprintln(w, "| path | clients | client mean ms | sidecar request ms | of it queue ms | ONNX run ms (per batch) | mean batch | outside the sidecar ms |")
+		fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		for _, p := range r.Points {
+			if s := p.Server; s != nil {
+				fmt.Fprintf(w, "| %s | %s | %.3f | %.3f | %.3f | %.3f | %.1f | %.3f |\n", p.Path, p.load(), p.MeanMicros/1000,
+					s.RequestMicros/1000, s.QueueMicros/1000, s.ComputeMicros/1000, s.MeanBatch, (p.MeanMicros-s.RequestMicros)/1000)
+			}
+		}
+	}
 	var notes []string
 	notes = append(notes, r.Notes...)
 	for _, n := range r.NotDone {

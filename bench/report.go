@@ -40,6 +40,8 @@ type Point struct {
 	load.Summary
 	// ItemsRatio is items/s over the raw in-process best; P50Ratio is p50 over
 	// raw batch-1 p50; P50AddedMicros is p50 minus raw batch-1 p50.
+	// Server is the sidecar's own view of this point, from its metrics.
+	Server *ServerTimes `json:"sidecar_view,omitempty"`
 	// OverallItemsPerSecond is all items over all slices' time; ItemsPerSecond
 	// (in Summary) is the median of the slices' rates.
 	OverallItemsPerSecond float64 `json:"items_per_s_overall"`
@@ -206,6 +208,7 @@ func (r *Report) WriteTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "goal %-58s %10.2f %s (target %s %.2f %s): %s\n", g.Name, g.Measured, g.Unit, cmp, g.Target, g.Unit, verdict)
 	}
+	r.writeServerTable(w)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
@@ -232,4 +235,27 @@ func (r *Report) WriteJSON(path string) error {
 		return err
 	}
 	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// writeServerTable prints, for the points with a sidecar view, how the
+// client's mean latency splits: the sidecar's own time (of it, queue and
+// one ONNX Runtime run) and the rest (socket, gRPC, client).
+func (r *Report) writeServerTable(w io.Writer) {
+	var any bool
+	for _, p := range r.Points {
+		any = any || p.Server != nil
+	}
+	if !any {
+		return
+	}
+	fmt.Fprintln(w, "\nwhere a request's time goes (means, from the client and from the sidecar's metrics):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "path\tclients\tclient mean ms\tsidecar request ms\tof it queue ms\tONNX run ms (per batch)\tmean batch\toutside the sidecar ms\t")
+	for _, p := range r.Points {
+		if s := p.Server; s != nil {
+			fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\t%.3f\t\n", p.Path, p.load(), p.MeanMicros/1000,
+				s.RequestMicros/1000, s.QueueMicros/1000, s.ComputeMicros/1000, s.MeanBatch, (p.MeanMicros-s.RequestMicros)/1000)
+		}
+	}
+	tw.Flush()
 }

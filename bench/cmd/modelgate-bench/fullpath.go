@@ -26,7 +26,12 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp stri
 		return nil, nil, nothing, err
 	}
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
-	cfg, key, err := bench.WriteServeConfig(dir, abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo, o.sidecarArgs()...)
+	metrics, err := freeAddr()
+	if err != nil {
+		return nil, nil, nothing, err
+	}
+	cfg, key, err := bench.WriteServeConfig(dir, abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo,
+		append(o.sidecarArgs(), "--metrics-addr", metrics)...)
 	if err != nil {
 		return nil, nil, nothing, err
 	}
@@ -65,7 +70,8 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp stri
 	var cases []bench.Case
 	for _, clients := range []int{1, 16, 64} {
 		fn := bench.HTTPInferFunc(bench.NewHTTPClient(clients), s.URL+"/v2/models/"+modelBatched+"/infer", header, m, 1, uint64(100+clients))
-		cases = append(cases, bench.Case{Path: bench.PathServe, Clients: clients, Batch: 1, Fn: fn})
+		cases = append(cases, bench.Case{Path: bench.PathServe, Clients: clients, Batch: 1, Fn: fn,
+			Probe: bench.SidecarProbe("http://"+metrics+"/metrics", modelBatched)})
 	}
 	return cases, s, stop, nil
 }

@@ -189,7 +189,13 @@ func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp strin
 		return nil, nil, func() {}, err
 	}
 	slog.Info("starting the sidecar (standalone, --socket)", "models", repo, "log", logf.Name())
-	sc, err := bench.StartSidecar(ctx, filepath.Join(o.binDir, "modelgate-sidecar"), o.ortLib, repo, tmp, logf, o.sidecarArgs()...)
+	metrics, err := freeAddr()
+	if err != nil {
+		logf.Close()
+		return nil, nil, func() {}, err
+	}
+	sc, err := bench.StartSidecar(ctx, filepath.Join(o.binDir, "modelgate-sidecar"), o.ortLib, repo, tmp, logf,
+		append(o.sidecarArgs(), "--metrics-addr", metrics)...)
 	if err != nil {
 		logf.Close()
 		return nil, nil, func() {}, err
@@ -206,6 +212,14 @@ func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp strin
 			bench.Case{Path: bench.PathSidecar, Clients: 16, Batch: 1, Fn: bench.InferFunc(sc.Client, modelPlain, m, 1, 4)},
 			bench.Case{Path: bench.PathSidecarBatched, Clients: 1, Batch: 1, Fn: bench.InferFunc(sc.Client, modelBatched, m, 1, 5)},
 			bench.Case{Path: bench.PathSidecarBatched, Clients: 16, Batch: 1, Fn: bench.InferFunc(sc.Client, modelBatched, m, 1, 6)})
+	}
+	for i := range cases {
+		switch cases[i].Path {
+		case bench.PathSidecar:
+			cases[i].Probe = bench.SidecarProbe("http://"+metrics+"/metrics", modelPlain)
+		case bench.PathSidecarBatched:
+			cases[i].Probe = bench.SidecarProbe("http://"+metrics+"/metrics", modelBatched)
+		}
 	}
 	return cases, sc, stop, nil
 }
