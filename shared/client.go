@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 
@@ -62,6 +63,9 @@ type Client struct {
 	plugin      *plugin.Client
 	conn        *grpc.ClientConn
 	stopTimeout time.Duration
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Launch starts the sidecar through go-plugin and returns once it has
@@ -85,6 +89,10 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	// go-plugin appends the host environment after cmd.Env, which would let
 	// it override cfg.Env; so the environment is assembled here instead.
 	cmd.Env = append(os.Environ(), cfg.Env...)
+	// The sidecar logs why it cannot start (a missing models folder, no
+	// ONNX Runtime) and exits; go-plugin then only says the handshake
+	// failed, so the error quotes the sidecar's last error line.
+	hlog := &hclogAdapter{log: logger, name: "sidecar", last: &lastError{}}
 	pc := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		Plugins:          PluginMap(nil),
@@ -93,7 +101,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		GRPCDialOptions:  []grpc.DialOption{callSizes(cfg.MaxMessageBytes)},
 		StartTimeout:     start,
-		Logger:           &hclogAdapter{log: logger, name: "sidecar"},
+		Logger:           hlog,
 	})
 	type result struct {
 		c   pb.InferenceClient
@@ -121,7 +129,12 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	select {
 	case r := <-done:
 		if r.err != nil {
+			// Kill waits for go-plugin's stderr reader, so the sidecar's
+			// last line has been logged (and kept) once it returns.
 			pc.Kill()
+			if said := hlog.last.get(); said != "" {
+				return nil, fmt.Errorf("launching sidecar %s: the sidecar exited saying %q: %w", cfg.Command, said, r.err)
+			}
 			return nil, fmt.Errorf("launching sidecar %s: %w", cfg.Command, r.err)
 		}
 		stop := cfg.StopTimeout
@@ -167,8 +180,14 @@ func (c *Client) Exited() bool {
 
 // Close ends the connection. A launched sidecar gets SIGTERM, so that it
 // finishes the requests in flight, and is killed if it has not exited after
-// the stop timeout.
+// the stop timeout. Close is idempotent: later calls return the first
+// call's result.
 func (c *Client) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.close() })
+	return c.closeErr
+}
+
+func (c *Client) close() error {
 	if c.conn != nil {
 		return c.conn.Close()
 	}
@@ -189,6 +208,25 @@ type hclogAdapter struct {
 	log  *slog.Logger
 	name string
 	args []any
+	last *lastError // shared by every copy made by With and Named
+}
+
+// lastError keeps the sidecar's latest error-level log line.
+type lastError struct {
+	mu   sync.Mutex
+	line string
+}
+
+func (l *lastError) set(line string) {
+	l.mu.Lock()
+	l.line = line
+	l.mu.Unlock()
+}
+
+func (l *lastError) get() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.line
 }
 
 var _ hclog.Logger = (*hclogAdapter)(nil)
@@ -207,6 +245,17 @@ func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...interface{}) {
 		l = slog.LevelError
 	}
 	h.log.Log(context.Background(), l, msg, append(append([]any{"source", h.name}, h.args...), args...)...)
+	// go-plugin names the sidecar's own stderr lines "sidecar.<binary>";
+	// its own messages ("plugin process exited") keep the bare name.
+	if l >= slog.LevelError && h.last != nil && h.name != "sidecar" {
+		line := msg
+		for i := 0; i+1 < len(args); i += 2 {
+			if args[i] == "error" {
+				line += ": " + fmt.Sprint(args[i+1])
+			}
+		}
+		h.last.set(line)
+	}
 }
 
 // The rest of hclog.Logger, on top of Log and the slog handler's level.
@@ -228,14 +277,14 @@ func (h *hclogAdapter) ImpliedArgs() []interface{} {
 }
 
 func (h *hclogAdapter) With(args ...interface{}) hclog.Logger {
-	return &hclogAdapter{log: h.log, name: h.name, args: append(append([]any(nil), h.args...), args...)}
+	return &hclogAdapter{log: h.log, name: h.name, args: append(append([]any(nil), h.args...), args...), last: h.last}
 }
 func (h *hclogAdapter) Name() string { return h.name }
 func (h *hclogAdapter) Named(name string) hclog.Logger {
-	return &hclogAdapter{log: h.log, name: h.name + "." + name, args: h.args}
+	return &hclogAdapter{log: h.log, name: h.name + "." + name, args: h.args, last: h.last}
 }
 func (h *hclogAdapter) ResetNamed(name string) hclog.Logger {
-	return &hclogAdapter{log: h.log, name: name, args: h.args}
+	return &hclogAdapter{log: h.log, name: name, args: h.args, last: h.last}
 }
 
 // SetLevel is a no-op: the slog handler decides.

@@ -98,6 +98,9 @@ func TestLaunch(t *testing.T) {
 	if !c.Exited() {
 		t.Error("still running after Close")
 	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close of a launched client: %v", err)
+	}
 }
 
 func TestLaunchFailsClearly(t *testing.T) {
@@ -108,6 +111,10 @@ func TestLaunchFailsClearly(t *testing.T) {
 		Env: []string{"ORT_LIB=" + testutil.ORTLib(t)}, Logger: testLogger(t)})
 	if err == nil {
 		t.Fatal("launch with a missing models folder succeeded")
+	}
+	// The error must say what is wrong, not only that the handshake failed.
+	if msg := err.Error(); !strings.Contains(msg, "--models is not a readable folder") || !strings.Contains(msg, "no such file or directory") {
+		t.Errorf("error does not say the models folder is missing: %v", err)
 	}
 }
 
@@ -124,7 +131,6 @@ func TestAttach(t *testing.T) {
 		_ = cmd.Wait()
 	})
 	c := attach(t, sock)
-	defer c.Close()
 	checkServes(t, c)
 	if c.Exited() {
 		t.Error("an attached client reports Exited")
@@ -132,6 +138,11 @@ func TestAttach(t *testing.T) {
 	st, err := os.Stat(sock)
 	if err != nil || st.Mode()&fs.ModeSocket == 0 || st.Mode().Perm() != 0o660 {
 		t.Errorf("socket mode %v (%v), want a socket with 0660", st.Mode(), err)
+	}
+	for i := range 2 {
+		if err := c.Close(); err != nil {
+			t.Errorf("Close #%d of an attached client: %v", i+1, err)
+		}
 	}
 }
 
