@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/modelgate/modelgate/sidecar/internal/modelfile"
 	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
@@ -129,6 +130,93 @@ func TestEncryptedModel(t *testing.T) {
 	r2 := open(t, dir)
 	if st := states(r2, "adder"); st["1"] != StateFailed || !strings.Contains(reasonOf(r2, "adder", "1"), "wrong key") {
 		t.Errorf("wrong key: %v %q", st, reasonOf(r2, "adder", "1"))
+	}
+}
+
+// TestEncryptedModelKeyFile loads an encrypted version through the
+// repository with encryption.key_file: a raw 32-byte key relative to the
+// model folder, then a 64-hex-character key at an absolute path.
+func TestEncryptedModelKeyFile(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	dir := testmodels.Repo(t, "adder")
+	v1 := filepath.Join(dir, "adder", "1")
+	enc, err := modelfile.Encrypt(key, testmodels.ModelBytes(t, "adder", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(v1, "model.onnx"))
+	os.Remove(filepath.Join(v1, "model.onnx.sha256"))
+	testmodels.Write(t, filepath.Join(v1, "model.onnx.enc"), enc)
+	os.RemoveAll(filepath.Join(dir, "adder", "2"))
+	os.RemoveAll(filepath.Join(dir, "adder", "3"))
+	if err := os.MkdirAll(filepath.Join(dir, "adder", "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testmodels.Write(t, filepath.Join(dir, "adder", "keys", "model.key"), key)
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"),
+		adderConfig("latest: 1")+"encryption:\n  key_file: keys/model.key\n")
+	r := open(t, dir)
+	if _, sum, err := addSum(t, r, "1"); err != nil || sum != 11 {
+		t.Fatalf("encrypted model, relative raw key file: sum %v, %v (%+v)", sum, err, r.Index())
+	}
+
+	hexKey := filepath.Join(t.TempDir(), "model.hex")
+	testmodels.WriteFile(t, hexKey, hex.EncodeToString(key)+"\n")
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"),
+		adderConfig("latest: 1")+"encryption:\n  key_file: "+hexKey+"\n")
+	r2 := open(t, dir)
+	if _, sum, err := addSum(t, r2, "1"); err != nil || sum != 11 {
+		t.Fatalf("encrypted model, absolute hex key file: sum %v, %v (%+v)", sum, err, r2.Index())
+	}
+
+	// A missing key file refuses the version with a reason naming it.
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"),
+		adderConfig("latest: 1")+"encryption:\n  key_file: keys/absent.key\n")
+	r3 := open(t, dir)
+	if st := states(r3, "adder"); st["1"] != StateFailed || !strings.Contains(reasonOf(r3, "adder", "1"), "absent.key") {
+		t.Errorf("missing key file: %v %q", st, reasonOf(r3, "adder", "1"))
+	}
+}
+
+// TestRemovedWhilePolling runs the poller and removes first a version
+// folder, then a whole model folder: each stops serving without a call.
+func TestRemovedWhilePolling(t *testing.T) {
+	dir := testmodels.Repo(t, "adder", "tiny_classifier")
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"), adderConfig("all: true"))
+	r := open(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx, 10*time.Millisecond)
+	if _, sum, err := addSum(t, r, "3"); err != nil || sum != 13 {
+		t.Fatalf("version 3 before removal: %v %v", sum, err)
+	}
+	// eventually waits (by polling, up to 30 s) for cond.
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never happened: %+v", what, r.Index())
+			}
+		}
+	}
+	os.RemoveAll(filepath.Join(dir, "adder", "3"))
+	eventually("version 3 unloaded", func() bool {
+		_, ok := states(r, "adder")["3"]
+		return !ok
+	})
+	if _, _, err := addSum(t, r, "3"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("removed version 3: %v, want not found", err)
+	}
+	if v, sum, err := addSum(t, r, ""); err != nil || v != "2" || sum != 12 {
+		t.Errorf("latest after removing 3: %s %v %v", v, sum, err)
+	}
+	os.RemoveAll(filepath.Join(dir, "adder"))
+	eventually("adder unloaded", func() bool { return len(states(r, "adder")) == 0 })
+	if _, _, err := addSum(t, r, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("removed model: %v, want not found", err)
+	}
+	if !r.Ready() {
+		t.Errorf("not ready with the remaining model: %+v", r.Index())
 	}
 }
 
