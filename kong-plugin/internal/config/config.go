@@ -54,7 +54,8 @@ type Limits struct {
 	MaxBodyBytes int `json:"max_body_bytes"`
 	// DefaultTimeout is the request's deadline when the client sets none.
 	DefaultTimeout string `json:"default_timeout"`
-	// MaxTimeout caps a deadline a client asks for with the Timeout header.
+	// MaxTimeout caps the deadline a client asks for with the infer body's
+	// parameters.timeout (microseconds, as Triton reads it).
 	MaxTimeout string `json:"max_timeout"`
 	// MaxElements caps the elements of one input tensor.
 	MaxElements int `json:"max_elements"`

@@ -26,23 +26,40 @@ func (g *Gateway) Handle(ctx context.Context, req Request) (resp Response) {
 			resp = errorResponse(errorf(KindInternal, "internal error"), nil)
 		}
 	}()
-	ctx, cancel := context.WithDeadline(ctx, g.deadline(req.Deadline))
+	ex := &exchange{g: g, req: req, header: http.Header{}, parent: ctx, start: time.Now()}
+	ctx, cancel := context.WithDeadline(ctx, g.deadline(ex.start, req.Deadline, 0))
 	defer cancel()
-	ex := &exchange{g: g, req: req, header: http.Header{}}
 	return ex.run(ctx)
 }
 
-// deadline is the client's deadline capped at limits.max_timeout, else
-// limits.default_timeout from now.
-func (g *Gateway) deadline(client time.Time) time.Time {
-	now := time.Now()
-	if client.IsZero() {
-		return now.Add(g.timeout)
+// deadline is when a request that started at start must be answered:
+// start + asked (the body's parameters.timeout) when asked > 0, the
+// front-end's deadline when set (the earlier of the two when both are), else
+// limits.default_timeout from start; never later than limits.max_timeout
+// from start.
+func (g *Gateway) deadline(start, frontEnd time.Time, asked time.Duration) time.Time {
+	d := start.Add(g.timeout)
+	switch {
+	case asked > 0 && !frontEnd.IsZero():
+		d = start.Add(asked)
+		if frontEnd.Before(d) {
+			d = frontEnd
+		}
+	case asked > 0:
+		d = start.Add(asked)
+	case !frontEnd.IsZero():
+		d = frontEnd
 	}
-	if limit := now.Add(g.maxTimeout); client.After(limit) {
+	if limit := start.Add(g.maxTimeout); d.After(limit) {
 		return limit
 	}
-	return client
+	return d
+}
+
+// withTimeout replaces the request's default deadline by the one the client
+// asked for in the body (which may be longer than the default).
+func (ex *exchange) withTimeout(asked time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithDeadline(ex.parent, ex.g.deadline(ex.start, ex.req.Deadline, asked))
 }
 
 // exchange is one request on its way through the gateway.
@@ -54,6 +71,10 @@ type exchange struct {
 	header   http.Header // added to every answer from the point it is set (quota, version)
 	version  string      // the version that answered; "" until known
 	known    bool        // the model exists (configured, or the sidecar knew it)
+	// parent is Handle's context before the default deadline, and start
+	// when Handle began: a timeout in the body replaces the default.
+	parent context.Context
+	start  time.Time
 }
 
 func (ex *exchange) run(ctx context.Context) Response {

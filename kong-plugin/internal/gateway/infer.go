@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/modelgate/modelgate/shared/pb"
 )
@@ -44,8 +45,14 @@ func (ex *exchange) infer(ctx context.Context) (Response, error) {
 		}
 	} else {
 		var err *Error
-		if req, err = decodeInfer(ex.req.Body, ex.g.maxElements); err != nil {
+		var timeout time.Duration
+		if req, timeout, err = decodeInferTimeout(ex.req.Body, ex.g.maxElements); err != nil {
 			return Response{}, err
+		}
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = ex.withTimeout(timeout)
+			defer cancel()
 		}
 	}
 	meta, err := ex.g.metadata(ctx, ex.route.model, version)

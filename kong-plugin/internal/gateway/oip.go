@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
+	"time"
 
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/shared/tensor"
@@ -13,9 +15,18 @@ import (
 // oipRequest is an Open Inference Protocol inference request; each input's
 // `data` stays raw JSON until parseData turns it into bytes.
 type oipRequest struct {
-	ID      string      `json:"id"`
-	Inputs  []oipInput  `json:"inputs"`
-	Outputs []oipOutput `json:"outputs"`
+	ID         string        `json:"id"`
+	Parameters oipParameters `json:"parameters"`
+	Inputs     []oipInput    `json:"inputs"`
+	Outputs    []oipOutput   `json:"outputs"`
+}
+
+// oipParameters are the request-level parameters modelgate reads; others
+// (Triton's priority, binary_data_output...) are accepted and ignored.
+type oipParameters struct {
+	// Timeout is Triton's request timeout in microseconds; 0 or absent
+	// means limits.default_timeout.
+	Timeout *int64 `json:"timeout"`
 }
 
 type oipInput struct {
@@ -32,10 +43,40 @@ type oipOutput struct {
 // decodeInfer parses an OIP request body into the sidecar's request
 // (model name and version left for the caller). Every problem is a 400.
 func decodeInfer(body []byte, maxElements int64) (*pb.ModelInferRequest, *Error) {
+	req, _, err := decodeInferTimeout(body, maxElements)
+	return req, err
+}
+
+// decodeInferTimeout is decodeInfer that also returns the client's
+// parameters.timeout (0 when it set none).
+func decodeInferTimeout(body []byte, maxElements int64) (*pb.ModelInferRequest, time.Duration, *Error) {
 	var req oipRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, wrap(KindBadRequest, "malformed JSON: "+jsonProblem(err), err)
+		return nil, 0, wrap(KindBadRequest, "malformed JSON: "+jsonProblem(err), err)
 	}
+	timeout, terr := requestTimeout(req.Parameters.Timeout)
+	if terr != nil {
+		return nil, 0, terr
+	}
+	out, err := inferRequest(req, maxElements)
+	return out, timeout, err
+}
+
+// requestTimeout converts Triton's microseconds; values too large for a
+// Duration saturate (limits.max_timeout caps them anyway).
+func requestTimeout(us *int64) (time.Duration, *Error) {
+	switch {
+	case us == nil:
+		return 0, nil
+	case *us < 0:
+		return 0, errorf(KindBadRequest, "parameters.timeout must not be negative (microseconds, 0 = the default)")
+	case *us > math.MaxInt64/int64(time.Microsecond):
+		return math.MaxInt64, nil
+	}
+	return time.Duration(*us) * time.Microsecond, nil
+}
+
+func inferRequest(req oipRequest, maxElements int64) (*pb.ModelInferRequest, *Error) {
 	if len(req.Inputs) == 0 {
 		return nil, errorf(KindBadRequest, "the request has no inputs")
 	}
