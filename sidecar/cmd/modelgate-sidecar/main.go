@@ -25,6 +25,7 @@ type flags struct {
 	metricsAddr     string
 	pollInterval    time.Duration
 	intraOpThreads  int
+	allowSpinning   bool
 	maxMessageBytes int
 	maxElements     int64
 	ortLib          string
@@ -55,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics, /v2/health/live and /v2/health/ready on this address (e.g. :8002); empty = off")
 	fs.DurationVar(&f.pollInterval, "poll-interval", 0, "rescan the model repository this often (0 = off; LoadModel/UnloadModel still work)")
 	fs.IntVar(&f.intraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads where a model config says 0 (0 = ONNX Runtime's default)")
+	fs.BoolVar(&f.allowSpinning, "allow-spinning", true, "let ONNX Runtime's intra-op threads spin-wait after a run (session.intra_op.allow_spinning) where a model config does not set instance_group.allow_spinning; false leaves the CPU to the gRPC path on small machines")
 	fs.IntVar(&f.maxMessageBytes, "max-message-bytes", DefaultMaxMessageBytes, "largest gRPC message received or sent")
 	fs.Int64Var(&f.maxElements, "max-elements", 16<<20, "largest element count of one tensor in a request (0 = no limit)")
 	fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $ORT_LIB, else libonnxruntime.so.1)")

@@ -68,7 +68,8 @@ func startSidecar(t *testing.T, adderConfig, socket string) *sidecar {
 		done:    make(chan error, 1),
 	}
 	s.cmd = exec.Command(testutil.Binary(t, "modelgate-sidecar"), "--models", models, "--socket", s.socket,
-		"--metrics-addr", s.metrics, "--ort-lib", testutil.ORTLib(t), "--intra-op-threads", "1", "--poll-interval", "50ms")
+		"--metrics-addr", s.metrics, "--ort-lib", testutil.ORTLib(t), "--intra-op-threads", "1", "--poll-interval", "50ms",
+		"--allow-spinning=false") // the flag's path; the repository test covers spinning's default
 	s.cmd.Stderr = t.Output()
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

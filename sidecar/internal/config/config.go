@@ -67,6 +67,9 @@ type InstanceGroup struct {
 	RequireGPU         bool     `yaml:"require_gpu"`
 	// IntraOpThreads 0 means the --intra-op-threads flag (else ORT's default).
 	IntraOpThreads int `yaml:"intra_op_threads"`
+	// AllowSpinning is ONNX Runtime's session.intra_op.allow_spinning;
+	// absent means the --allow-spinning flag (default true, ORT's default).
+	AllowSpinning *bool `yaml:"allow_spinning"`
 }
 
 // VersionPolicy picks the versions to serve; exactly one field may be set.

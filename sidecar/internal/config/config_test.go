@@ -29,6 +29,7 @@ instance_group:
   execution_providers: [cuda, cpu]
   device_ids: [0]
   intra_op_threads: 1
+  allow_spinning: false
 version_policy:
   specific: ["1", "3"]
 encryption:
@@ -59,7 +60,7 @@ func TestParseFull(t *testing.T) {
 	if c.DynamicBatching.MaxQueueDelay.Std() != 2*time.Millisecond || c.DynamicBatching.DefaultTimeout.Std() != 10*time.Second {
 		t.Errorf("durations: %+v", c.DynamicBatching)
 	}
-	if c.InstanceGroup.Count != 2 || c.InstanceGroup.ExecutionProviders[0] != "cuda" {
+	if c.InstanceGroup.Count != 2 || c.InstanceGroup.ExecutionProviders[0] != "cuda" || c.InstanceGroup.AllowSpinning == nil || *c.InstanceGroup.AllowSpinning {
 		t.Errorf("instance group: %+v", c.InstanceGroup)
 	}
 	if !*c.Preprocess.Text.Lowercase || c.Preprocess.Text.MaxLength != 64 {
@@ -75,7 +76,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.InstanceGroup.Count != 1 || len(c.InstanceGroup.ExecutionProviders) != 1 || c.DynamicBatching.MaxQueueSize != DefaultMaxQueueSize {
+	if c.InstanceGroup.Count != 1 || len(c.InstanceGroup.ExecutionProviders) != 1 || c.InstanceGroup.AllowSpinning != nil || c.DynamicBatching.MaxQueueSize != DefaultMaxQueueSize {
 		t.Errorf("defaults not applied: %+v %+v", c.InstanceGroup, c.DynamicBatching)
 	}
 	if got := c.VersionPolicy.Select([]int64{3, 1, 2}); len(got) != 1 || got[0] != 3 {

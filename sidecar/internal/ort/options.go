@@ -29,6 +29,12 @@ type Options struct {
 	RequireGPU bool
 	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 = its default.
 	IntraOpThreads int
+	// NoSpinning sets ONNX Runtime's session.intra_op.allow_spinning to
+	// "0": its intra-op threads sleep as soon as a run ends instead of
+	// spin-waiting for the next one, leaving the CPU to the gRPC path on
+	// small machines at the cost of a slower wake-up. False keeps ORT's
+	// default (spinning on).
+	NoSpinning bool
 }
 
 // ForInstance returns the options for instance i of an instance group: the
@@ -82,6 +88,12 @@ func newSessionOptions(o Options, gpus []string) (*onnx.SessionOptions, []string
 		if err := so.SetIntraOpNumThreads(o.IntraOpThreads); err != nil {
 			so.Destroy()
 			return nil, nil, nil, fmt.Errorf("ort: intra-op threads %d: %w", o.IntraOpThreads, err)
+		}
+	}
+	if o.NoSpinning {
+		if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+			so.Destroy()
+			return nil, nil, nil, fmt.Errorf("ort: turning intra-op spinning off: %w", err)
 		}
 	}
 	var appended []string

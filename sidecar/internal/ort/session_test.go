@@ -220,3 +220,39 @@ func TestTextSentiment(t *testing.T) {
 		t.Errorf("logits %v: want row 0 positive, row 1 negative", l)
 	}
 }
+
+// TestNoSpinning checks that NoSpinning sets ONNX Runtime's
+// session.intra_op.allow_spinning to "0", leaves it at ORT's default
+// otherwise, and that a session built with it runs.
+func TestNoSpinning(t *testing.T) {
+	initORT(t)
+	for _, tt := range []struct {
+		noSpinning bool
+		want       string
+	}{{false, ""}, {true, "0"}} {
+		so, _, _, err := newSessionOptions(Options{NoSpinning: tt.noSpinning, IntraOpThreads: 2}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		has, err := so.HasSessionConfigEntry("session.intra_op.allow_spinning")
+		got := ""
+		if err == nil && has {
+			got, err = so.GetSessionConfigEntry("session.intra_op.allow_spinning")
+		}
+		so.Destroy()
+		if err != nil || got != tt.want {
+			t.Errorf("NoSpinning %v: allow_spinning = %q (%v), want %q", tt.noSpinning, got, err, tt.want)
+		}
+	}
+	s := openSession(t, "adder", 1, Options{NoSpinning: true, IntraOpThreads: 2})
+	for range 3 {
+		out, err := s.Run(context.Background(), []tensor.Tensor{
+			fp32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), fp32Tensor("b", []int64{1, 4}, 1, 1, 1, 1)}, []string{"sum"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fp32Values(t, out[0]); !slices.Equal(got, []float32{2, 3, 4, 5}) {
+			t.Errorf("sum without spinning = %v", got)
+		}
+	}
+}

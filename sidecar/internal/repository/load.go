@@ -39,6 +39,10 @@ func (r *Repository) loadServed(ctx context.Context, model, version, modelDir st
 	if opts.IntraOpThreads == 0 {
 		opts.IntraOpThreads = r.opts.IntraOpThreads
 	}
+	opts.NoSpinning = r.opts.NoSpinning
+	if a := cfg.InstanceGroup.AllowSpinning; a != nil {
+		opts.NoSpinning = !*a
+	}
 	for i := 0; i < cfg.InstanceGroup.Count; i++ {
 		sess, err := ort.NewSession(bytes, opts.ForInstance(i), log.With("instance", i))
 		if err != nil {

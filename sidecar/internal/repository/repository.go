@@ -44,6 +44,9 @@ type Options struct {
 	Dir string
 	// IntraOpThreads is used where a config leaves intra_op_threads at 0.
 	IntraOpThreads int
+	// NoSpinning turns ONNX Runtime's intra-op spinning off where a config
+	// does not set instance_group.allow_spinning.
+	NoSpinning bool
 	// DrainTimeout bounds how long an unload waits for in-flight requests
 	// (default 1 minute); then the version is closed anyway.
 	DrainTimeout time.Duration
