@@ -23,7 +23,8 @@ import (
 // counters (a quota must not reset when an instance restarts), compiled
 // routing and the metrics. Each part is keyed by the content of the config
 // section it comes from, so a routing change keeps the sidecar and the
-// counters, and a quotas change keeps the sidecar.
+// counters, and a quotas change keeps the sidecar (and, for a change of the
+// tiers, the local counters: see sharedLimiter).
 var registry = struct {
 	// byConfig caches Get's answer per config object: Kong's plugin
 	// instances keep their config for their lifetime, and hashing it on
@@ -35,14 +36,18 @@ var registry = struct {
 	gateways map[string]*Gateway
 	sidecars map[string]*supervisor
 	limiters map[string]*quota.Limiter
-	servers  map[string]*http.Server
-	metrics  *metrics
+	// stores holds, per quota.Config.StoreKey, the Limiter whose store the
+	// other Limiters of that key share: Shutdown closes each store once.
+	stores  map[string]*quota.Limiter
+	servers map[string]*http.Server
+	metrics *metrics
 	// janitor is true while a goroutine retires superseded sidecars.
 	janitor bool
 }{
 	gateways: map[string]*Gateway{},
 	sidecars: map[string]*supervisor{},
 	limiters: map[string]*quota.Limiter{},
+	stores:   map[string]*quota.Limiter{},
 	servers:  map[string]*http.Server{},
 }
 
@@ -173,13 +178,26 @@ func retireSuperseded(now time.Time, idle time.Duration) bool {
 	return more
 }
 
-// sharedLimiter returns the Limiter for a quotas section. Called with registry.mu held.
+// sharedLimiter returns the Limiter for a quotas section. Sections that
+// differ only in their tiers or fault_tolerant count in one store (the
+// first Limiter built for that policy and Redis), so raising a tier's limit
+// keeps every consumer's counts. Called with registry.mu held.
 func sharedLimiter(c quota.Config, m *metrics) (*quota.Limiter, error) {
 	key := c.Key()
 	if l, ok := registry.limiters[key]; ok {
 		return l, nil
 	}
-	l, err := quota.New(c, quota.WithErrorHook(func(error) { m.redisErrors.Inc() }))
+	hook := quota.WithErrorHook(func(error) { m.redisErrors.Inc() })
+	var l *quota.Limiter
+	var err error
+	if first, ok := registry.stores[c.StoreKey()]; ok {
+		l, err = first.Share(c, hook)
+	} else {
+		l, err = quota.New(c, hook)
+		if err == nil {
+			registry.stores[c.StoreKey()] = l
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -224,10 +242,11 @@ func Shutdown() {
 		delete(registry.sidecars, k)
 	}
 	wg.Wait()
-	for k, l := range registry.limiters {
+	for k, l := range registry.stores {
 		_ = l.Close()
-		delete(registry.limiters, k)
+		delete(registry.stores, k)
 	}
+	clear(registry.limiters)
 	for k, srv := range registry.servers {
 		_ = srv.Close()
 		delete(registry.servers, k)

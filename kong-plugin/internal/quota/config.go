@@ -156,6 +156,20 @@ func (c Config) Key() string {
 	return hex.EncodeToString(sum[:])
 }
 
+// StoreKey is a digest of what decides where the section's counters live:
+// the policy, and for policy redis the connection. Sections with equal store
+// keys can count in one store (Limiter.Share), so editing the tiers does not
+// reset the counts. Every local section of a process has the same store key,
+// as every redis section naming one Redis does: counts are per consumer.
+func (c Config) StoreKey() string {
+	if c.Policy != PolicyRedis {
+		return "local"
+	}
+	b, _ := json.Marshal(c.Redis) // strings, ints and bools: cannot fail
+	sum := sha256.Sum256(b)
+	return "redis:" + hex.EncodeToString(sum[:])
+}
+
 // redisTimeout is the validated timeout.
 func (c Config) redisTimeout() time.Duration {
 	if c.Redis.Timeout == "" {

@@ -53,6 +53,8 @@ type Limiter struct {
 	slotSeq    atomic.Uint64
 	// now is the clock, replaceable in tests of window boundaries.
 	now func() time.Time
+	// storeKey is the StoreKey of the config the store was built for.
+	storeKey string
 }
 
 // store checks and takes quota atomically.
@@ -97,20 +99,9 @@ func WithErrorHook(hook func(error)) Option {
 // client but does not connect: a Redis that is down at start is handled like
 // one that goes down later.
 func New(cfg Config, opts ...Option) (*Limiter, error) {
-	if err := cfg.Validate(); err != nil {
+	l, err := newLimiter(cfg, opts)
+	if err != nil {
 		return nil, err
-	}
-	l := &Limiter{
-		tiers:         map[string]Tier{},
-		faultTolerant: cfg.FaultTolerant,
-		now:           time.Now,
-		slotPrefix:    newSlotPrefix(),
-	}
-	for _, t := range cfg.Tiers {
-		l.tiers[t.Name] = t
-	}
-	for _, o := range opts {
-		o(l)
 	}
 	if cfg.Policy == PolicyRedis {
 		s, err := newRedisStore(cfg.Redis, cfg.redisTimeout())
@@ -120,6 +111,44 @@ func New(cfg Config, opts ...Option) (*Limiter, error) {
 		l.store = s
 	} else {
 		l.store = newLocalStore()
+	}
+	return l, nil
+}
+
+// Share returns a Limiter for cfg that counts in l's store, so a change of
+// the tiers (or of fault_tolerant) keeps every consumer's counts: a raised
+// limit applies to what was already counted. cfg.StoreKey() must equal the
+// store key of the config l was built from. Closing either Limiter closes
+// the store they share.
+func (l *Limiter) Share(cfg Config, opts ...Option) (*Limiter, error) {
+	if k := cfg.StoreKey(); k != l.storeKey {
+		return nil, errors.New("quota: Share needs a config with the same policy and redis section")
+	}
+	s, err := newLimiter(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.store = l.store
+	return s, nil
+}
+
+// newLimiter validates cfg and builds its Limiter without a store.
+func newLimiter(cfg Config, opts []Option) (*Limiter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	l := &Limiter{
+		tiers:         map[string]Tier{},
+		faultTolerant: cfg.FaultTolerant,
+		now:           time.Now,
+		slotPrefix:    newSlotPrefix(),
+		storeKey:      cfg.StoreKey(),
+	}
+	for _, t := range cfg.Tiers {
+		l.tiers[t.Name] = t
+	}
+	for _, o := range opts {
+		o(l)
 	}
 	return l, nil
 }
