@@ -259,3 +259,20 @@ func (r *Report) writeServerTable(w io.Writer) {
 	}
 	tw.Flush()
 }
+
+// OtherCores is the mean, over the points that measured it, of the CPU
+// processes outside the run used.
+func (r *Report) OtherCores() float64 {
+	var sum float64
+	var n int
+	for _, p := range r.Points {
+		if v, ok := p.Cores[OtherProcs]; ok {
+			sum += v
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}

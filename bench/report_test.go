@@ -123,3 +123,15 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+func TestOtherCores(t *testing.T) {
+	r := testReport()
+	if r.OtherCores() != 0 {
+		t.Fatal("no CPU measured must read 0")
+	}
+	r.Points[0].Cores = map[string]float64{OtherProcs: 0.5}
+	r.Points[1].Cores = map[string]float64{OtherProcs: 0.1, "bench": 1}
+	if got := r.OtherCores(); got < 0.2999 || got > 0.3001 {
+		t.Fatalf("OtherCores = %v, want 0.3", got)
+	}
+}

@@ -141,6 +141,10 @@ func run(ctx context.Context, o options) error {
 	}
 	rep.Points = append(rep.Points, openPoints...)
 	rep.Machine.LoadAfter = bench.LoadAvg()
+	if other := rep.OtherCores(); other > 0.2 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("other processes kept %.2f cores busy on average while the points ran: "+
+			"they took CPU from whichever point they overlapped, so this run's ratios are unreliable; rerun on a quiet machine", other))
+	}
 	rep.Threads = o.threads
 	rep.Batching = fmt.Sprintf("batching on: max_batch_size 64, max_queue_delay %s, preferred_batch_sizes %v, 1 instance; batching off: max_batch_size 128, no dynamic_batching", o.queueDelay, o.preferred)
 	return finish(o, rep)
