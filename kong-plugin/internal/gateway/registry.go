@@ -29,7 +29,7 @@ var registry = struct {
 	// byConfig caches Get's answer per config object: Kong's plugin
 	// instances keep their config for their lifetime, and hashing it on
 	// every request would cost microseconds each. Bounded by byConfigSize.
-	byConfig     sync.Map // *config.Config -> *Gateway
+	byConfig     sync.Map // *config.Config -> built
 	byConfigSize atomic.Int64
 
 	mu       sync.Mutex
@@ -60,20 +60,28 @@ const maxConfigCache = 4096
 // is validated here; every problem is reported at once. The answer is
 // cached per cfg object, so cfg must not change after the call (go-pdk
 // never changes an instance's config).
+//
+// A refused config's error is cached the same way: a plugin instance with a
+// bad config would otherwise validate it again, read its key files again
+// and log again on every request.
 func Get(cfg *config.Config) (*Gateway, error) {
-	if g, ok := registry.byConfig.Load(cfg); ok {
-		return g.(*Gateway), nil
+	if v, ok := registry.byConfig.Load(cfg); ok {
+		r := v.(built)
+		return r.g, r.err
 	}
 	g, err := getByContent(cfg)
-	if err != nil {
-		return nil, err
-	}
 	if registry.byConfigSize.Add(1) > maxConfigCache {
 		registry.byConfig.Clear()
 		registry.byConfigSize.Store(1)
 	}
-	registry.byConfig.Store(cfg, g)
-	return g, nil
+	registry.byConfig.Store(cfg, built{g, err})
+	return g, err
+}
+
+// built is Get's answer for one config object.
+type built struct {
+	g   *Gateway
+	err error
 }
 
 func getByContent(cfg *config.Config) (*Gateway, error) {
@@ -90,11 +98,13 @@ func getByContent(cfg *config.Config) (*Gateway, error) {
 	if registry.metrics == nil {
 		registry.metrics = newMetrics()
 	}
-	g, err := build(c, registry.metrics, slog.Default())
-	if err != nil {
+	// Listen first: a metrics.addr that is taken must not leave a sidecar
+	// launched for a gateway that is never stored.
+	if err := serveMetrics(c.Metrics.Addr, registry.metrics); err != nil {
 		return nil, err
 	}
-	if err := serveMetrics(c.Metrics.Addr, registry.metrics); err != nil {
+	g, err := build(c, registry.metrics, slog.Default())
+	if err != nil {
 		return nil, err
 	}
 	registry.gateways[key] = g
@@ -162,7 +172,7 @@ func retireSuperseded(now time.Time, idle time.Duration) bool {
 		}
 	}
 	registry.byConfig.Range(func(k, v any) bool {
-		if slices.Contains(retired, v.(*Gateway).sidecar) {
+		if g := v.(built).g; g != nil && slices.Contains(retired, g.sidecar) {
 			registry.byConfig.Delete(k)
 			registry.byConfigSize.Add(-1)
 		}
