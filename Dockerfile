@@ -179,8 +179,10 @@ ARG KONG_UID
 USER ${KONG_UID}:${KONG_UID}
 STOPSIGNAL SIGTERM
 EXPOSE 8002
+# Liveness, not --ready (deploy/docker-compose.yml says why): the socket only
+# appears once the first model load is done.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["/usr/local/bin/modelgate-sidecar", "probe", "--socket", "/run/modelgate/sidecar.sock", "--ready"]
+    CMD ["/usr/local/bin/modelgate-sidecar", "probe", "--socket", "/run/modelgate/sidecar.sock"]
 ENTRYPOINT ["/usr/local/bin/modelgate-sidecar"]
 CMD ["--models", "/opt/modelgate/models", "--socket", "/run/modelgate/sidecar.sock", "--metrics-addr", ":8002", "--max-message-bytes", "16777216"]
 

@@ -395,7 +395,7 @@ func TestDockerfileBinariesAndUser(t *testing.T) {
 	if len(hc.Health.Test) < 2 || hc.Health.Test[0] != "CMD" {
 		t.Fatalf("stage sidecar: HEALTHCHECK %q is not exec form", hc.Health.Test)
 	}
-	checkProbe(t, "Dockerfile sidecar HEALTHCHECK", hc.Health.Test[1:], true)
+	checkProbe(t, "Dockerfile sidecar HEALTHCHECK", hc.Health.Test[1:], false) // liveness, as compose
 	if sig := last[*instructions.StopSignalCommand](t, d, "sidecar"); sig.Signal != "SIGTERM" {
 		t.Errorf("stage sidecar: STOPSIGNAL %s, want SIGTERM", sig.Signal)
 	}
