@@ -39,7 +39,11 @@ type Config config.Config
 func New() interface{} { return &Config{} }
 
 // Access handles Kong's access phase: it answers every request itself.
-func (c *Config) Access(kong *pdk.PDK) {
+func (c *Config) Access(kong *pdk.PDK) { serve(kong, c.access) }
+
+// serve runs handle and hands its answer to kong.response.exit, answering
+// 500 JSON instead when handle panics.
+func serve(kong *pdk.PDK, handle func(*pdk.PDK) gateway.Response) {
 	exited := false
 	exit := func(res gateway.Response) {
 		exited = true
@@ -55,7 +59,7 @@ func (c *Config) Access(kong *pdk.PDK) {
 			}
 		}
 	}()
-	exit(c.access(kong))
+	exit(handle(kong))
 }
 
 // access runs everything up to the exit, which Access makes last.
