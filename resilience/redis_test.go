@@ -108,8 +108,9 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 				t.Error("not fault tolerant, yet nothing was refused while Redis was down")
 			}
 			// Latency may not pile up: every request waits for Redis at most
-			// about its timeout. The bound is generous for a loaded machine.
-			if slowest > redisTimeout+2*time.Second {
+			// about its timeout (a pile-up waits out dial timeouts of seconds, request
+			// after request). The bound is generous for a loaded machine.
+			if slowest > redisTimeout+3*time.Second {
 				t.Errorf("slowest request %v with a Redis timeout of %v", slowest, redisTimeout)
 			}
 		})
