@@ -104,6 +104,22 @@ func build(c config.Config, m *metrics, log *slog.Logger) (*Gateway, error) {
 // consumer is (auth.kong_consumer).
 func (g *Gateway) KongConsumer() bool { return g.cfg.Auth.KongConsumer }
 
+// UsesClientIP reports whether Request.ClientIP can change an answer: only
+// in an open gateway (no credentials) with a traffic split, where it makes
+// an anonymous client's arm sticky. The Kong adapter asks Kong for the IP
+// (one more PDK round trip) only then.
+func (g *Gateway) UsesClientIP() bool {
+	if g.auth != nil {
+		return false
+	}
+	for _, m := range g.cfg.Models {
+		if len(m.Split) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // MaxBodyBytes is the configured body limit, for adapters that can refuse
 // a large body before reading it.
 func (g *Gateway) MaxBodyBytes() int { return g.maxBody }

@@ -2,7 +2,8 @@
 // turns Kong's access phase into a gateway.Request with a fixed, small
 // number of PDK calls (method, path, all headers at once, the raw body for
 // POST, then exit; plus load_consumer and authenticate when
-// auth.kong_consumer is on) and hands the gateway's Response to
+// auth.kong_consumer is on, and get_forwarded_ip in an open gateway with a
+// traffic split) and hands the gateway's Response to
 // kong.response.exit.
 package kong
 
@@ -93,6 +94,15 @@ func (c *Config) access(kong *pdk.PDK) gateway.Response {
 				fmt.Sprintf("the request body could not be read; the limit is %d bytes", g.MaxBodyBytes()))
 		}
 		req.Body = body
+	}
+	if g.UsesClientIP() {
+		// As modelgate serve uses the connection's address: Kong's
+		// forwarded IP is that address unless trusted_ips say otherwise.
+		ip, err := kong.Client.GetForwardedIp()
+		if err != nil {
+			return pdkFailure("get_forwarded_ip", err)
+		}
+		req.ClientIP = ip
 	}
 	res := g.Handle(context.Background(), req)
 	if g.KongConsumer() && res.Consumer != "" && res.Status < 400 {
