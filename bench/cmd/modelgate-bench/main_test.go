@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelgate/modelgate/bench"
+	"github.com/modelgate/modelgate/internal/testutil"
+)
+
+// TestWholeRunInMiniature runs `make bench`'s command end to end with
+// short points: the model generated, the real sidecar and `modelgate serve`
+// started, every path measured, and the JSON, Markdown and SVG written.
+// It checks what was measured and written, never how fast.
+func TestWholeRunInMiniature(t *testing.T) {
+	lib := testutil.ORTLib(t)
+	sidecar := testutil.Binary(t, "modelgate-sidecar")
+	gateway := testutil.Binary(t, "modelgate")
+	if filepath.Dir(sidecar) != filepath.Dir(gateway) {
+		t.Fatalf("binaries in different folders: %s, %s", sidecar, gateway)
+	}
+	t.Chdir(testutil.RepoRoot()) // the model generator's path is relative to the repository
+	out, svg := t.TempDir(), filepath.Join(t.TempDir(), "docs", "bench.svg")
+	o := options{
+		suite: "all", out: out, modelDir: filepath.Join(t.TempDir(), "models"), binDir: filepath.Dir(sidecar),
+		ortLib: lib, svg: svg, command: "test", duration: 300 * time.Millisecond, rounds: 1,
+		queueDelay: "1ms", preferred: []int{1, 2, 4, 8, 16, 32, 64},
+	}
+	if err := run(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "bench.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, p := range rep.Points {
+		count[p.Path]++
+		if p.Requests == 0 || errorsIn(p) > 0 {
+			t.Errorf("%s (%d clients, rate %.0f): %d requests, errors %v", p.Path, p.Clients, p.Rate, p.Requests, p.Errors)
+		}
+	}
+	want := map[string]int{bench.PathRaw: 4, bench.PathSidecarRPC: 1, bench.PathSidecar: 3, bench.PathSidecarBatched: 3, bench.PathServe: 3, bench.PathServeOpen: 3}
+	for path, n := range want {
+		if count[path] != n {
+			t.Errorf("%d points of %s, want %d", count[path], path, n)
+		}
+	}
+	if len(rep.Goals) != 4 {
+		t.Errorf("%d goals, want 4", len(rep.Goals))
+	}
+	if p, ok := rep.Find(bench.PathServe, 64); !ok || p.Server == nil || p.Server.MeanBatch < 1 || p.Cores["serve"] <= 0 {
+		t.Errorf("serve at 64 clients lacks the sidecar's view or its CPU: %+v", p)
+	}
+	for _, f := range []string{filepath.Join(out, "bench.md"), filepath.Join(out, "bench.svg"), svg} {
+		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	if md, _ := os.ReadFile(filepath.Join(out, "bench.md")); !strings.Contains(string(md), "| modelgate serve (HTTP, auth, quotas) | 64 |") {
+		t.Errorf("bench.md lacks the serve row:\n%s", md)
+	}
+}
+
+func errorsIn(p bench.Point) int64 {
+	var n int64
+	for _, c := range p.Errors {
+		n += c
+	}
+	return n
+}
