@@ -28,8 +28,13 @@ type Request struct {
 	RawQuery string
 	Header   http.Header
 	Body     []byte
-	// Deadline is the client's deadline; zero means limits.default_timeout.
+	// Deadline is a front-end's own deadline for the request, capped by
+	// limits.max_timeout; zero means limits.default_timeout. The Kong
+	// adapter and modelgate serve leave it zero: a client asks for its
+	// deadline in the infer body (parameters.timeout), which the core reads.
 	Deadline time.Time
+	// ClientIP makes an anonymous client's split arm sticky (see
+	// Gateway.UsesClientIP); empty when the front-end does not know it.
 	ClientIP string
 }
 
