@@ -27,8 +27,9 @@ $(ORT_DIR)/libonnxruntime.so.1:
 ## proto: regenerate shared/pb from shared/proto (needs Debian's protobuf-compiler).
 proto:
 	command -v protoc >/dev/null || (apt-get update && apt-get install -y protobuf-compiler)
-	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
-	PATH="$$PATH:$$($(GO) env GOPATH)/bin" protoc -I shared/proto \
+	mkdir -p .cache/tools
+	$(GO) build -o .cache/tools/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	PATH="$(CURDIR)/.cache/tools:$$PATH" protoc -I shared/proto \
 	  --go_out=shared/pb --go_opt=paths=source_relative \
 	  --go-grpc_out=shared/pb --go-grpc_opt=paths=source_relative shared/proto/modelgate.proto
 
@@ -68,6 +69,7 @@ test-deps: ort
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	$(GO) vet ./...
 
 ## test: vet, then every test under -race, against real ONNX Runtime, Redis and sidecar processes.
