@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 )
 
 func TestCPUTimeAndChildPid(t *testing.T) {
@@ -31,7 +32,12 @@ func TestCPUTimeAndChildPid(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	if got := ChildPid(os.Getpid(), "30.5"); got != cmd.Process.Pid {
+	// Until the child has exec'd sleep, its command line is still this test's.
+	got := 0
+	for deadline := time.Now().Add(10 * time.Second); got == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		got = ChildPid(os.Getpid(), "30.5")
+	}
+	if got != cmd.Process.Pid {
 		t.Fatalf("ChildPid = %d, want %d", got, cmd.Process.Pid)
 	}
 	if got := ChildPid(os.Getpid(), "no-such-arg"); got != 0 {
