@@ -16,15 +16,7 @@ import (
 // modelgate serve: one client keeps its arm, and clients spread over both.
 func TestAnonymousSplitUsesClientIP(t *testing.T) {
 	ctx := context.Background()
-	srv, err := kongharness.Start(ctx, testutil.Binary(t, "modelgate"), kongharness.Options{Output: testWriter{t}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := srv.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	srv := startServer(t, kongharness.Options{})
 	inst, err := srv.StartInstance(ctx, "modelgate", map[string]any{
 		"sidecar": map[string]any{
 			"mode": "launch", "command": testutil.Binary(t, "modelgate-sidecar"),

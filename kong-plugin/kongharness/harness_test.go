@@ -84,15 +84,7 @@ func TestDumpAndSchema(t *testing.T) {
 // protocol, through a real sidecar and ONNX Runtime.
 func TestAsKongDrivesIt(t *testing.T) {
 	ctx := context.Background()
-	srv, err := kongharness.Start(ctx, testutil.Binary(t, "modelgate"), kongharness.Options{Output: testWriter{t}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := srv.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	srv := startServer(t, kongharness.Options{})
 	inst, err := srv.StartInstance(ctx, "modelgate", pluginConfig(t))
 	if err != nil {
 		t.Fatal(err)
@@ -190,6 +182,23 @@ func TestAsKongDrivesIt(t *testing.T) {
 	if _, err := srv.StartInstance(ctx, "modelgate", broken); err == nil {
 		t.Error("a config with models as a string was accepted")
 	}
+}
+
+// startServer starts the modelgate plugin server as Kong would, its log in
+// the test log, and closes it (checking the close) when the test ends.
+func startServer(t *testing.T, opts kongharness.Options) *kongharness.Server {
+	t.Helper()
+	opts.Output = testWriter{t}
+	srv, err := kongharness.Start(context.Background(), testutil.Binary(t, "modelgate"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return srv
 }
 
 func waitReady(t *testing.T, srv *kongharness.Server, id int32) {

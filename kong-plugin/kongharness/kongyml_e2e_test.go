@@ -37,15 +37,10 @@ func TestKongYMLAsKongRunsIt(t *testing.T) {
 	// kong.yml launches `modelgate-sidecar` from PATH with paths relative
 	// to the working folder, as `make run` does from the repository root.
 	sidecar := testutil.Binary(t, "modelgate-sidecar")
-	srv, err := kongharness.Start(ctx, testutil.Binary(t, "modelgate"), kongharness.Options{
-		Dir:    root,
-		Env:    []string{"PATH=" + filepath.Dir(sidecar) + string(os.PathListSeparator) + os.Getenv("PATH"), "ORT_LIB=" + testutil.ORTLib(t)},
-		Output: testWriter{t},
+	srv := startServer(t, kongharness.Options{
+		Dir: root,
+		Env: []string{"PATH=" + filepath.Dir(sidecar) + string(os.PathListSeparator) + os.Getenv("PATH"), "ORT_LIB=" + testutil.ORTLib(t)},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
 	inst, err := srv.StartInstance(ctx, "modelgate", cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/kongharness"
 )
 
@@ -18,15 +17,7 @@ import (
 // request's deadline.
 func TestQuotaSurvivesInstanceRestart(t *testing.T) {
 	ctx := context.Background()
-	srv, err := kongharness.Start(ctx, testutil.Binary(t, "modelgate"), kongharness.Options{Output: testWriter{t}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := srv.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	srv := startServer(t, kongharness.Options{})
 	consumers := map[string]kongharness.Consumer{"demo": {ID: "c0ffee", Username: "demo"}}
 	hdr := http.Header{"Apikey": {apiKey}, "Content-Type": {"application/json"}}
 	const body = `{"inputs":[{"name":"a","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]},
