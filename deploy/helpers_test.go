@@ -1,14 +1,12 @@
 package deploy
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -155,61 +153,6 @@ func dig(v any, path ...string) any {
 		v = m[k]
 	}
 	return v
-}
-
-// pluginDump is what `modelgate -dump` prints: go-pdk's description of the
-// plugin server for Kong (name, socket, config schema).
-type pluginDump struct {
-	Protocol   string
-	SocketPath string
-	Plugins    []struct {
-		Name   string
-		Schema struct {
-			Name   string
-			Fields []map[string]any
-		}
-	}
-}
-
-// configSchema is the plugin's `config` record from the dump.
-func (d pluginDump) configSchema(t *testing.T) map[string]any {
-	t.Helper()
-	for _, f := range d.Plugins[0].Schema.Fields {
-		if c, ok := f["config"].(map[string]any); ok {
-			return c
-		}
-	}
-	t.Fatal("modelgate -dump: the schema has no config field")
-	return nil
-}
-
-var dumpOnce = struct {
-	sync.Mutex
-	out []byte
-}{}
-
-// dumpPlugin runs the built plugin server with -dump, as Kong's query_cmd does.
-func dumpPlugin(t *testing.T) pluginDump {
-	t.Helper()
-	dumpOnce.Lock()
-	defer dumpOnce.Unlock()
-	if dumpOnce.out == nil {
-		cmd := exec.Command(testutil.Binary(t, "modelgate"), "-dump")
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("modelgate -dump: %v", err)
-		}
-		dumpOnce.out = out
-	}
-	var d pluginDump
-	if err := json.Unmarshal(dumpOnce.out, &d); err != nil {
-		t.Fatalf("modelgate -dump: %v\n%s", err, dumpOnce.out)
-	}
-	if len(d.Plugins) != 1 {
-		t.Fatalf("modelgate -dump: want one plugin, got %d", len(d.Plugins))
-	}
-	return d
 }
 
 var flagName = regexp.MustCompile(`(?m)^\s*--?([a-z][a-z0-9-]*)`)

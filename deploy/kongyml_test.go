@@ -1,15 +1,18 @@
 package deploy
 
 import (
-	"fmt"
+	"context"
+	"maps"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+
+	"github.com/modelgate/modelgate/internal/testutil"
+	"github.com/modelgate/modelgate/kong-plugin/kongharness"
 )
 
 // kongConfigs are the Kong declarative configs a deployment runs: the root
@@ -33,19 +36,28 @@ func productionMaxMessageBytes(t *testing.T) int {
 // Kong's query_cmd): Kong refuses a declarative config with a field the
 // schema lacks or a value of the wrong type, so this is Kong's own check.
 func TestKongYmlMatchesPluginSchema(t *testing.T) {
-	d := dumpPlugin(t)
+	d, err := kongharness.Dump(context.Background(), testutil.Binary(t, "modelgate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Plugins) != 1 {
+		t.Fatalf("modelgate -dump: want one plugin, got %d", len(d.Plugins))
+	}
 	if d.Plugins[0].Name != pluginName {
 		t.Errorf("modelgate -dump names the plugin %q, want %q", d.Plugins[0].Name, pluginName)
 	}
 	if d.SocketPath != pluginServerSocket {
 		t.Errorf("modelgate -dump: socket %q, want %q (KONG_PLUGINSERVER_MODELGATE_SOCKET)", d.SocketPath, pluginServerSocket)
 	}
-	schema := d.configSchema(t)
+	schema, err := d.Plugins[0].ConfigSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range append(kongConfigs, "deploy/k8s/configmap.yaml#kong.yml") {
 		doc := kongYml(t, f)
 		for _, cfg := range modelgatePlugins(t, f, doc) {
-			for _, p := range checkSchema("config", cfg, schema) {
-				t.Errorf("%s: %s", f, p)
+			if err := kongharness.CheckConfig(schema, cfg); err != nil {
+				t.Errorf("%s: %v", f, err)
 			}
 		}
 	}
@@ -67,92 +79,6 @@ func kongYml(t *testing.T, name string) []byte {
 	return nil
 }
 
-// checkSchema reports where v does not fit a Kong schema node as go-pdk
-// writes it (record, array, map, string, boolean, integer, number).
-func checkSchema(where string, v any, schema map[string]any) []string {
-	if v == nil {
-		return nil // Kong fills in the default
-	}
-	bad := func(want string) []string { return []string{fmt.Sprintf("%s: %v (%T) is not %s", where, v, v, want)} }
-	switch schema["type"] {
-	case "string":
-		if _, ok := v.(string); !ok {
-			return bad("a string (quote it)")
-		}
-	case "boolean":
-		if _, ok := v.(bool); !ok {
-			return bad("a boolean")
-		}
-	case "integer":
-		if _, ok := v.(int); !ok {
-			return bad("an integer")
-		}
-	case "number":
-		switch v.(type) {
-		case int, float64:
-		default:
-			return bad("a number")
-		}
-	case "array":
-		list, ok := v.([]any)
-		if !ok {
-			return bad("an array")
-		}
-		elem, _ := schema["elements"].(map[string]any)
-		var out []string
-		for i, e := range list {
-			out = append(out, checkSchema(fmt.Sprintf("%s[%d]", where, i), e, elem)...)
-		}
-		return out
-	case "map":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return bad("a map")
-		}
-		values, _ := schema["values"].(map[string]any)
-		var out []string
-		for _, k := range sortedKeys(m) {
-			out = append(out, checkSchema(where+"."+k, m[k], values)...)
-		}
-		return out
-	case "record":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return bad("a record")
-		}
-		fields := map[string]map[string]any{}
-		list, _ := schema["fields"].([]any)
-		for _, f := range list {
-			f, _ := f.(map[string]any)
-			for name, s := range f {
-				fields[name], _ = s.(map[string]any)
-			}
-		}
-		var out []string
-		for _, k := range sortedKeys(m) {
-			s, known := fields[k]
-			if !known {
-				out = append(out, fmt.Sprintf("%s.%s: unknown field (Kong rejects it)", where, k))
-				continue
-			}
-			out = append(out, checkSchema(where+"."+k, m[k], s)...)
-		}
-		return out
-	default:
-		return []string{fmt.Sprintf("%s: schema type %v unknown to this check", where, schema["type"])}
-	}
-	return nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // secretRefs collects every string value that is an env: or file: reference.
 func secretRefs(v any) []string {
 	switch v := v.(type) {
@@ -168,7 +94,7 @@ func secretRefs(v any) []string {
 		return out
 	case map[string]any:
 		var out []string
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			out = append(out, secretRefs(v[k])...)
 		}
 		return out
