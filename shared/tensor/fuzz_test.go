@@ -59,14 +59,12 @@ func FuzzDecodeBytes(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0}, int64(1))
 	f.Add([]byte{}, int64(1<<62))
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0}, int64(0))
+	f.Add([]byte{1, 0, 0, 0, 'x'}, int64(-1))
 	f.Fuzz(func(t *testing.T, raw []byte, n int64) {
-		if n < 0 {
-			// Callers pass ElementCount's result, never negative. DecodeBytes
-			// itself panics on a negative n (make with a negative capacity):
-			// reported to the tensor package's owner rather than fuzzed here.
-			return
-		}
 		elems, err := DecodeBytes(raw, n)
+		if n < 0 && err == nil {
+			t.Fatalf("DecodeBytes(%d elements) accepted a negative count", n)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrShape) {
 				t.Fatalf("DecodeBytes error does not wrap ErrShape: %v", err)

@@ -102,6 +102,9 @@ func EncodeBytes(elems [][]byte) []byte {
 
 // DecodeBytes unpacks exactly n BYTES elements from raw; the elements alias raw.
 func DecodeBytes(raw []byte, n int64) ([][]byte, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("%w: BYTES tensor of %d elements", ErrShape, n)
+	}
 	if n > int64(len(raw))/4 {
 		return nil, fmt.Errorf("%w: BYTES tensor of %d elements needs at least %d bytes, got %d", ErrShape, n, 4*n, len(raw))
 	}

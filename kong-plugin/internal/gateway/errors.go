@@ -28,7 +28,12 @@ const (
 	KindUnavailable                  // sidecar down, Redis down (not fault tolerant): 503
 	KindOverloaded                   // sidecar queue full (RESOURCE_EXHAUSTED): 503
 	KindTimeout                      // the request's deadline passed: 504
+	KindClientClosed                 // the client went away before the answer: 499, as nginx logs it
 )
+
+// statusClientClosed is nginx's own code for a request whose client closed
+// the connection first; no client reads it, the access log and metrics do.
+const statusClientClosed = 499
 
 func statusOf(k Kind) int {
 	switch k {
@@ -52,6 +57,8 @@ func statusOf(k Kind) int {
 		return http.StatusServiceUnavailable
 	case KindTimeout:
 		return http.StatusGatewayTimeout
+	case KindClientClosed:
+		return statusClientClosed
 	default:
 		return http.StatusInternalServerError
 	}
@@ -100,6 +107,9 @@ func fromSidecar(ctx context.Context, err error) *Error {
 	}
 	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
 		return wrap(KindTimeout, "the model did not answer within the request's timeout", err)
+	}
+	if ctx.Err() == context.Canceled {
+		return wrap(KindClientClosed, "the client closed the request", err)
 	}
 	st, ok := status.FromError(err)
 	if !ok {

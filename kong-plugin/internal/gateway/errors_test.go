@@ -44,6 +44,14 @@ func TestSidecarErrorsMapToStatuses(t *testing.T) {
 	if e := fromSidecar(ctx, status.Error(codes.Canceled, "x")); statusOf(e.Kind) != http.StatusGatewayTimeout {
 		t.Errorf("expired request: %d, want 504", statusOf(e.Kind))
 	}
+	gone, leave := context.WithCancel(context.Background())
+	leave()
+	if e := fromSidecar(gone, status.Error(codes.Canceled, "x")); statusOf(e.Kind) != 499 {
+		t.Errorf("request the client closed: %d, want 499 (nginx's client closed request)", statusOf(e.Kind))
+	}
+	if e := fromSidecar(context.Background(), status.Error(codes.Canceled, "x")); statusOf(e.Kind) != http.StatusServiceUnavailable {
+		t.Errorf("sidecar-side cancel with the client still there: %d, want 503", statusOf(e.Kind))
+	}
 	// Client messages are JSON-escaped.
 	res := errorResponse(errorf(KindBadRequest, `say "hi"`), nil)
 	if string(res.Body) != `{"error":"say \"hi\""}` {

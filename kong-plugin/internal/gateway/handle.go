@@ -109,7 +109,7 @@ func (ex *exchange) run(ctx context.Context) Response {
 	}
 	if e != nil {
 		ge := fromSidecar(ctx, e)
-		if statusOf(ge.Kind) >= 500 {
+		if ge.Kind != KindClientClosed && statusOf(ge.Kind) >= 500 {
 			ex.g.log.Warn("request failed", "status", statusOf(ge.Kind), "model", r.model, "err", ge)
 		}
 		res = errorResponse(ge, ex.header)
