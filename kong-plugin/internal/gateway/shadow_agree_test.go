@@ -7,18 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/shared/tensor"
 )
-
-func fp32(vs ...float32) []byte {
-	b := make([]byte, 0, 4*len(vs))
-	for _, v := range vs {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-	}
-	return b
-}
 
 func fp64(vs ...float64) []byte {
 	b := make([]byte, 0, 8*len(vs))
@@ -45,23 +38,23 @@ func TestAgree(t *testing.T) {
 		a, b *pb.ModelInferResponse
 		want bool
 	}{
-		{"equal FP32", answer(out("y", "FP32", s, fp32(1, 2))), answer(out("y", "FP32", s, fp32(1, 2))), true},
-		{"FP32 within 1e-3", answer(out("y", "FP32", s, fp32(1000, 2))), answer(out("y", "FP32", s, fp32(1000.5, 2))), true},
-		{"FP32 beyond 1e-3", answer(out("y", "FP32", s, fp32(1000, 2))), answer(out("y", "FP32", s, fp32(1002, 2))), false},
+		{"equal FP32", answer(out("y", "FP32", s, testutil.FP32(1, 2))), answer(out("y", "FP32", s, testutil.FP32(1, 2))), true},
+		{"FP32 within 1e-3", answer(out("y", "FP32", s, testutil.FP32(1000, 2))), answer(out("y", "FP32", s, testutil.FP32(1000.5, 2))), true},
+		{"FP32 beyond 1e-3", answer(out("y", "FP32", s, testutil.FP32(1000, 2))), answer(out("y", "FP32", s, testutil.FP32(1002, 2))), false},
 		{"FP64 within", answer(out("y", "FP64", s, fp64(1, 2))), answer(out("y", "FP64", s, fp64(1.0000001, 2))), true},
 		{"INT64 exact", answer(out("y", "INT64", []int64{1}, []byte{1, 0, 0, 0, 0, 0, 0, 0})),
 			answer(out("y", "INT64", []int64{1}, []byte{2, 0, 0, 0, 0, 0, 0, 0})), false},
-		{"other datatype", answer(out("y", "FP32", s, fp32(1, 2))), answer(out("y", "FP64", s, fp64(1, 2))), false},
-		{"other shape", answer(out("y", "FP32", s, fp32(1, 2))), answer(out("y", "FP32", []int64{2, 1}, fp32(1, 2))), false},
-		{"other length", answer(out("y", "FP32", s, fp32(1, 2))), answer(out("y", "FP32", s, fp32(1))), false},
-		{"only shared outputs count", answer(out("y", "FP32", s, fp32(1, 2)), out("only_a", "FP32", s, fp32(9, 9))),
-			answer(out("y", "FP32", s, fp32(1, 2)), out("only_b", "FP32", s, fp32(7, 7))), true},
-		{"nothing shared", answer(out("y", "FP32", s, fp32(1, 2))), answer(out("z", "FP32", s, fp32(1, 2))), false},
+		{"other datatype", answer(out("y", "FP32", s, testutil.FP32(1, 2))), answer(out("y", "FP64", s, fp64(1, 2))), false},
+		{"other shape", answer(out("y", "FP32", s, testutil.FP32(1, 2))), answer(out("y", "FP32", []int64{2, 1}, testutil.FP32(1, 2))), false},
+		{"other length", answer(out("y", "FP32", s, testutil.FP32(1, 2))), answer(out("y", "FP32", s, testutil.FP32(1))), false},
+		{"only shared outputs count", answer(out("y", "FP32", s, testutil.FP32(1, 2)), out("only_a", "FP32", s, testutil.FP32(9, 9))),
+			answer(out("y", "FP32", s, testutil.FP32(1, 2)), out("only_b", "FP32", s, testutil.FP32(7, 7))), true},
+		{"nothing shared", answer(out("y", "FP32", s, testutil.FP32(1, 2))), answer(out("z", "FP32", s, testutil.FP32(1, 2))), false},
 		{"no outputs", answer(), answer(), false},
-		{"same label, other scores", answer(label("positive"), out("probabilities", "FP32", s, fp32(0.1, 0.9))),
-			answer(label("positive"), out("probabilities", "FP32", s, fp32(0.3, 0.7))), true},
-		{"other label", answer(label("positive"), out("probabilities", "FP32", s, fp32(0.4, 0.6))),
-			answer(label("negative"), out("probabilities", "FP32", s, fp32(0.6, 0.4))), false},
+		{"same label, other scores", answer(label("positive"), out("probabilities", "FP32", s, testutil.FP32(0.1, 0.9))),
+			answer(label("positive"), out("probabilities", "FP32", s, testutil.FP32(0.3, 0.7))), true},
+		{"other label", answer(label("positive"), out("probabilities", "FP32", s, testutil.FP32(0.4, 0.6))),
+			answer(label("negative"), out("probabilities", "FP32", s, testutil.FP32(0.6, 0.4))), false},
 	}
 	for _, tt := range tests {
 		if got := agree(tt.a, tt.b); got != tt.want {

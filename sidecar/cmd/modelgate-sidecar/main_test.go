@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -135,16 +133,9 @@ func (s *sidecar) ready(t *testing.T) int {
 }
 
 func adderRequest() *pb.ModelInferRequest {
-	raw := func(vals ...float32) []byte {
-		var b []byte
-		for _, v := range vals {
-			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-		}
-		return b
-	}
 	return &pb.ModelInferRequest{ModelName: "adder", Inputs: []*pb.InferTensor{
-		{Name: "a", Datatype: "FP32", Shape: []int64{1, 4}, Raw: raw(1, 2, 3, 4)},
-		{Name: "b", Datatype: "FP32", Shape: []int64{1, 4}, Raw: raw(1, 1, 1, 1)},
+		{Name: "a", Datatype: "FP32", Shape: []int64{1, 4}, Raw: testutil.FP32(1, 2, 3, 4)},
+		{Name: "b", Datatype: "FP32", Shape: []int64{1, 4}, Raw: testutil.FP32(1, 1, 1, 1)},
 	}}
 }
 

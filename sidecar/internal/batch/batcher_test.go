@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared/tensor"
 )
 
@@ -46,7 +47,7 @@ func TestBatchedEqualsUnbatched(t *testing.T) {
 		for j := range a {
 			a[j], c[j] = rng.Float32()*100, rng.Float32()*100
 		}
-		reqs[i] = []tensor.Tensor{fp32Tensor("a", []int64{items, 4}, a...), fp32Tensor("b", []int64{items, 4}, c...)}
+		reqs[i] = []tensor.Tensor{testutil.FP32Tensor("a", []int64{items, 4}, a...), testutil.FP32Tensor("b", []int64{items, 4}, c...)}
 	}
 	got := make([][]tensor.Tensor, n)
 	errs := make([]error, n)
@@ -102,7 +103,7 @@ func TestPaddingMerge(t *testing.T) {
 		for j := range toks {
 			toks[j] = 1 + rng.Int64N(49) // no pad tokens inside
 		}
-		reqs[i] = []tensor.Tensor{int64Tensor("tokens", []int64{int64(items), int64(length)}, toks...)}
+		reqs[i] = []tensor.Tensor{testutil.Int64Tensor("tokens", []int64{int64(items), int64(length)}, toks...)}
 	}
 	got := make([][]tensor.Tensor, n)
 	errs := make([]error, n)
@@ -140,7 +141,7 @@ func TestNoPaddingKeepsShapesApart(t *testing.T) {
 			toks[j] = int64(1 + i + j)
 		}
 		wg.Go(func() {
-			if _, err := b.Infer(context.Background(), []tensor.Tensor{int64Tensor("tokens", []int64{1, length}, toks...)}, nil); err != nil {
+			if _, err := b.Infer(context.Background(), []tensor.Tensor{testutil.Int64Tensor("tokens", []int64{1, length}, toks...)}, nil); err != nil {
 				t.Error(err)
 			}
 		})
@@ -242,7 +243,7 @@ func TestBadRequestFailsAlone(t *testing.T) {
 		if i == 5 {
 			tok = 99 // outside the 50-word embedding
 		}
-		reqs[i] = []tensor.Tensor{int64Tensor("tokens", []int64{1, 2}, tok, tok)}
+		reqs[i] = []tensor.Tensor{testutil.Int64Tensor("tokens", []int64{1, 2}, tok, tok)}
 	}
 	got := make([][]tensor.Tensor, n)
 	errs := make([]error, n)
@@ -266,7 +267,7 @@ func TestQueueFull(t *testing.T) {
 			g := newGate(ss[0])
 			b := New(Config{MaxBatchSize: 8, Enabled: enabled, MaxQueueSize: 2}, []Runner{g}, nil)
 			defer closeBatcher(t, b)
-			in := []tensor.Tensor{fp32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), fp32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)}
+			in := []tensor.Tensor{testutil.FP32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), testutil.FP32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)}
 			var wg sync.WaitGroup
 			infer := func() {
 				if _, err := b.Infer(context.Background(), in, nil); err != nil {
@@ -293,7 +294,7 @@ func TestDeadlineWhileQueued(t *testing.T) {
 	b := New(Config{MaxBatchSize: 8, Enabled: true, MaxQueueDelay: time.Millisecond, DefaultTimeout: 20 * time.Millisecond}, []Runner{g}, nil)
 	defer closeBatcher(t, b)
 	in := func(v float32) []tensor.Tensor {
-		return []tensor.Tensor{fp32Tensor("a", []int64{1, 4}, v, v, v, v), fp32Tensor("b", []int64{1, 4}, 0, 0, 0, 0)}
+		return []tensor.Tensor{testutil.FP32Tensor("a", []int64{1, 4}, v, v, v, v), testutil.FP32Tensor("b", []int64{1, 4}, 0, 0, 0, 0)}
 	}
 	long, cancelLong := context.WithTimeout(context.Background(), time.Minute)
 	defer cancelLong()
@@ -342,8 +343,8 @@ func TestCloseDrains(t *testing.T) {
 		v := float32(i)
 		wg.Go(func() {
 			var out []tensor.Tensor
-			out, errs[i] = b.Infer(context.Background(), []tensor.Tensor{fp32Tensor("a", []int64{1, 4}, v, v, v, v), fp32Tensor("b", []int64{1, 4}, 1, 1, 1, 1)}, []string{"sum"})
-			if errs[i] == nil && !bytes.Equal(out[0].Raw, fp32Tensor("", nil, v+3, v+3, v+3, v+3).Raw) {
+			out, errs[i] = b.Infer(context.Background(), []tensor.Tensor{testutil.FP32Tensor("a", []int64{1, 4}, v, v, v, v), testutil.FP32Tensor("b", []int64{1, 4}, 1, 1, 1, 1)}, []string{"sum"})
+			if errs[i] == nil && !bytes.Equal(out[0].Raw, testutil.FP32Tensor("", nil, v+3, v+3, v+3, v+3).Raw) {
 				errs[i] = fmt.Errorf("sum = %v", out[0].Raw)
 			}
 		})
@@ -362,7 +363,7 @@ func TestCloseDrains(t *testing.T) {
 	if err := b.Close(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Close with work left and a short ctx: err = %v, want DeadlineExceeded", err)
 	}
-	late := []tensor.Tensor{fp32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), fp32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)}
+	late := []tensor.Tensor{testutil.FP32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), testutil.FP32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)}
 	if _, err := b.Infer(context.Background(), late, nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("Infer after Close: err = %v, want ErrClosed", err)
 	}
@@ -409,7 +410,7 @@ func TestSeveralRunners(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 12 {
 		wg.Go(func() {
-			in := []tensor.Tensor{fp32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), fp32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)}
+			in := []tensor.Tensor{testutil.FP32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), testutil.FP32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)}
 			if _, err := b.Infer(context.Background(), in, nil); err != nil {
 				t.Error(err)
 			}
@@ -435,7 +436,7 @@ func TestPreferredSizeGoesAtOnce(t *testing.T) {
 	obs := &sizes{}
 	b := New(Config{MaxBatchSize: 8, Enabled: true, MaxQueueDelay: time.Hour, PreferredBatchSizes: []int{1, 4}}, []Runner{g}, obs)
 	defer closeBatcher(t, b)
-	in := []tensor.Tensor{fp32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), fp32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)}
+	in := []tensor.Tensor{testutil.FP32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), testutil.FP32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)}
 	var wg sync.WaitGroup
 	infer := func() {
 		if _, err := b.Infer(context.Background(), in, nil); err != nil {
@@ -460,7 +461,7 @@ func TestNoBatchDim(t *testing.T) {
 	b := New(Config{MaxBatchSize: 0, Enabled: true}, runners(ss), nil)
 	defer closeBatcher(t, b)
 	// With max_batch_size 0 the first dim is the model's own: 12 rows pass.
-	in := []tensor.Tensor{fp32Tensor("a", []int64{12, 4}, make([]float32, 48)...), fp32Tensor("b", []int64{12, 4}, make([]float32, 48)...)}
+	in := []tensor.Tensor{testutil.FP32Tensor("a", []int64{12, 4}, make([]float32, 48)...), testutil.FP32Tensor("b", []int64{12, 4}, make([]float32, 48)...)}
 	out, err := b.Infer(context.Background(), in, []string{"sum"})
 	if err != nil {
 		t.Fatal(err)
@@ -475,11 +476,11 @@ func TestInvalidRequests(t *testing.T) {
 	b := New(Config{MaxBatchSize: 4, Enabled: true}, runners(ss), nil)
 	defer closeBatcher(t, b)
 	cases := map[string][]tensor.Tensor{
-		"too many items":   {fp32Tensor("a", []int64{5, 4}, make([]float32, 20)...), fp32Tensor("b", []int64{5, 4}, make([]float32, 20)...)},
-		"batch dims apart": {fp32Tensor("a", []int64{1, 4}, make([]float32, 4)...), fp32Tensor("b", []int64{2, 4}, make([]float32, 8)...)},
+		"too many items":   {testutil.FP32Tensor("a", []int64{5, 4}, make([]float32, 20)...), testutil.FP32Tensor("b", []int64{5, 4}, make([]float32, 20)...)},
+		"batch dims apart": {testutil.FP32Tensor("a", []int64{1, 4}, make([]float32, 4)...), testutil.FP32Tensor("b", []int64{2, 4}, make([]float32, 8)...)},
 		"scalar":           {{Name: "a", DataType: tensor.FP32, Shape: []int64{}, Raw: make([]byte, 4)}},
-		"short raw":        {fp32Tensor("a", []int64{2, 4}, make([]float32, 4)...), fp32Tensor("b", []int64{2, 4}, make([]float32, 8)...)},
-		"input twice":      {fp32Tensor("a", []int64{1, 4}, make([]float32, 4)...), fp32Tensor("a", []int64{1, 4}, make([]float32, 4)...)},
+		"short raw":        {testutil.FP32Tensor("a", []int64{2, 4}, make([]float32, 4)...), testutil.FP32Tensor("b", []int64{2, 4}, make([]float32, 8)...)},
+		"input twice":      {testutil.FP32Tensor("a", []int64{1, 4}, make([]float32, 4)...), testutil.FP32Tensor("a", []int64{1, 4}, make([]float32, 4)...)},
 		"no inputs":        nil,
 	}
 	for name, in := range cases {

@@ -2,9 +2,7 @@ package batch
 
 import (
 	"context"
-	"encoding/binary"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -136,22 +134,6 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-}
-
-func fp32Tensor(name string, shape []int64, vals ...float32) tensor.Tensor {
-	raw := make([]byte, 0, 4*len(vals))
-	for _, v := range vals {
-		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
-	}
-	return tensor.Tensor{Name: name, DataType: tensor.FP32, Shape: shape, Raw: raw}
-}
-
-func int64Tensor(name string, shape []int64, vals ...int64) tensor.Tensor {
-	raw := make([]byte, 0, 8*len(vals))
-	for _, v := range vals {
-		raw = binary.LittleEndian.AppendUint64(raw, uint64(v))
-	}
-	return tensor.Tensor{Name: name, DataType: tensor.Int64, Shape: shape, Raw: raw}
 }
 
 func closeBatcher(t testing.TB, b *Batcher) {

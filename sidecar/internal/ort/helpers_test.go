@@ -2,9 +2,7 @@ package ort
 
 import (
 	"bytes"
-	"encoding/binary"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -47,32 +45,12 @@ func openSession(t testing.TB, model string, version int, opts Options) *Session
 	return s
 }
 
-func fp32Tensor(name string, shape []int64, vals ...float32) tensor.Tensor {
-	raw := make([]byte, 0, 4*len(vals))
-	for _, v := range vals {
-		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
-	}
-	return tensor.Tensor{Name: name, DataType: tensor.FP32, Shape: shape, Raw: raw}
-}
-
 func fp32Values(t testing.TB, tt tensor.Tensor) []float32 {
 	t.Helper()
 	if tt.DataType != tensor.FP32 || len(tt.Raw)%4 != 0 {
 		t.Fatalf("%s: not FP32 data: %s, %d bytes", tt.Name, tt.DataType, len(tt.Raw))
 	}
-	out := make([]float32, len(tt.Raw)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(tt.Raw[4*i:]))
-	}
-	return out
-}
-
-func int64Tensor(name string, shape []int64, vals ...int64) tensor.Tensor {
-	raw := make([]byte, 0, 8*len(vals))
-	for _, v := range vals {
-		raw = binary.LittleEndian.AppendUint64(raw, uint64(v))
-	}
-	return tensor.Tensor{Name: name, DataType: tensor.Int64, Shape: shape, Raw: raw}
+	return testutil.Float32s(tt.Raw)
 }
 
 // logBuffer is a slog handler target that tests can read while sessions log.

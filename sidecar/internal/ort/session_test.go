@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared/tensor"
 )
 
@@ -19,8 +20,8 @@ func TestAdderVersions(t *testing.T) {
 		if got := s.Provider(); got != ProviderCPU {
 			t.Errorf("Provider() = %q, want cpu", got)
 		}
-		a := fp32Tensor("a", []int64{2, 4}, 1, 2, 3, 4, 5, 6, 7, 8)
-		b := fp32Tensor("b", []int64{2, 4}, 0.5, 0.5, 0.5, 0.5, -1, -2, -3, -4)
+		a := testutil.FP32Tensor("a", []int64{2, 4}, 1, 2, 3, 4, 5, 6, 7, 8)
+		b := testutil.FP32Tensor("b", []int64{2, 4}, 0.5, 0.5, 0.5, 0.5, -1, -2, -3, -4)
 		out, err := s.Run(context.Background(), []tensor.Tensor{b, a}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -70,7 +71,7 @@ func equalInfo(a, b []IOInfo) bool {
 
 func TestOutputSelection(t *testing.T) {
 	s := openSession(t, "adder", 2, Options{})
-	in := []tensor.Tensor{fp32Tensor("a", []int64{1, 4}, 1, 1, 1, 1), fp32Tensor("b", []int64{1, 4}, 1, 1, 1, 1)}
+	in := []tensor.Tensor{testutil.FP32Tensor("a", []int64{1, 4}, 1, 1, 1, 1), testutil.FP32Tensor("b", []int64{1, 4}, 1, 1, 1, 1)}
 	out, err := s.Run(context.Background(), in, []string{"diff", "sum"})
 	if err != nil {
 		t.Fatal(err)
@@ -89,14 +90,14 @@ func TestOutputSelection(t *testing.T) {
 
 func TestRunErrors(t *testing.T) {
 	s := openSession(t, "adder", 1, Options{})
-	a := fp32Tensor("a", []int64{1, 4}, 1, 2, 3, 4)
-	b := fp32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)
+	a := testutil.FP32Tensor("a", []int64{1, 4}, 1, 2, 3, 4)
+	b := testutil.FP32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)
 	short := b
 	short.Raw = short.Raw[:12]
-	asInt := int64Tensor("b", []int64{1, 4}, 1, 2, 3, 4)
-	rank3 := fp32Tensor("b", []int64{1, 1, 4}, 1, 2, 3, 4)
-	wide := fp32Tensor("b", []int64{1, 5}, 1, 2, 3, 4, 5)
-	stranger := fp32Tensor("c", []int64{1, 4}, 1, 2, 3, 4)
+	asInt := testutil.Int64Tensor("b", []int64{1, 4}, 1, 2, 3, 4)
+	rank3 := testutil.FP32Tensor("b", []int64{1, 1, 4}, 1, 2, 3, 4)
+	wide := testutil.FP32Tensor("b", []int64{1, 5}, 1, 2, 3, 4, 5)
+	stranger := testutil.FP32Tensor("c", []int64{1, 4}, 1, 2, 3, 4)
 	cases := []struct {
 		name    string
 		inputs  []tensor.Tensor
@@ -128,7 +129,7 @@ func TestRunErrors(t *testing.T) {
 
 func TestRunContext(t *testing.T) {
 	s := openSession(t, "adder", 1, Options{})
-	in := []tensor.Tensor{fp32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), fp32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)}
+	in := []tensor.Tensor{testutil.FP32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), testutil.FP32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)}
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
 	if _, err := s.Run(ctx, in, nil); !errors.Is(err, context.DeadlineExceeded) {
@@ -148,7 +149,7 @@ func TestClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := []tensor.Tensor{fp32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), fp32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)}
+	in := []tensor.Tensor{testutil.FP32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), testutil.FP32Tensor("b", []int64{1, 4}, 1, 2, 3, 4)}
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for range 8 {
@@ -192,11 +193,11 @@ func TestNewSessionErrors(t *testing.T) {
 
 func TestTinyClassifierPaddingInvariant(t *testing.T) {
 	s := openSession(t, "tiny_classifier", 1, Options{})
-	short, err := s.Run(context.Background(), []tensor.Tensor{int64Tensor("tokens", []int64{1, 3}, 5, 7, 9)}, nil)
+	short, err := s.Run(context.Background(), []tensor.Tensor{testutil.Int64Tensor("tokens", []int64{1, 3}, 5, 7, 9)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	padded, err := s.Run(context.Background(), []tensor.Tensor{int64Tensor("tokens", []int64{1, 6}, 5, 7, 9, 0, 0, 0)}, nil)
+	padded, err := s.Run(context.Background(), []tensor.Tensor{testutil.Int64Tensor("tokens", []int64{1, 6}, 5, 7, 9, 0, 0, 0)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +212,7 @@ func TestTextSentiment(t *testing.T) {
 	toks := make([]int64, 32)
 	copy(toks, []int64{10, 24})
 	copy(toks[16:], []int64{10, 34})
-	out, err := s.Run(context.Background(), []tensor.Tensor{int64Tensor("tokens", []int64{2, 16}, toks...)}, nil)
+	out, err := s.Run(context.Background(), []tensor.Tensor{testutil.Int64Tensor("tokens", []int64{2, 16}, toks...)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +248,7 @@ func TestNoSpinning(t *testing.T) {
 	s := openSession(t, "adder", 1, Options{NoSpinning: true, IntraOpThreads: 2})
 	for range 3 {
 		out, err := s.Run(context.Background(), []tensor.Tensor{
-			fp32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), fp32Tensor("b", []int64{1, 4}, 1, 1, 1, 1)}, []string{"sum"})
+			testutil.FP32Tensor("a", []int64{1, 4}, 1, 2, 3, 4), testutil.FP32Tensor("b", []int64{1, 4}, 1, 1, 1, 1)}, []string{"sum"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared/tensor"
 )
 
@@ -147,11 +148,11 @@ func TestBoolInputNormalised(t *testing.T) {
 
 func TestUnalignedInput(t *testing.T) {
 	s := openSession(t, "adder", 1, Options{})
-	a := fp32Tensor("a", []int64{1, 4}, 1, 2, 3, 4)
+	a := testutil.FP32Tensor("a", []int64{1, 4}, 1, 2, 3, 4)
 	buf := make([]byte, len(a.Raw)+1)
 	copy(buf[1:], a.Raw)
 	a.Raw = buf[1:] // starts at an odd address
-	b := fp32Tensor("b", []int64{1, 4}, 1, 1, 1, 1)
+	b := testutil.FP32Tensor("b", []int64{1, 4}, 1, 1, 1, 1)
 	out, err := s.Run(context.Background(), []tensor.Tensor{a, b}, []string{"sum"})
 	if err != nil {
 		t.Fatal(err)

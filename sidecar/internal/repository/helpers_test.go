@@ -2,13 +2,12 @@ package repository
 
 import (
 	"context"
-	"encoding/binary"
 	"log/slog"
-	"math"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared/tensor"
 	"github.com/modelgate/modelgate/sidecar/internal/metrics"
 	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
@@ -27,22 +26,6 @@ func open(t *testing.T, dir string) *Repository {
 	return r
 }
 
-func fp32(vals ...float32) []byte {
-	var b []byte
-	for _, v := range vals {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-	}
-	return b
-}
-
-func floats(raw []byte) []float32 {
-	out := make([]float32, len(raw)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return out
-}
-
 // addSum runs adder version (""=latest) on a=[1,2,3,4], b=[10,20,30,40] and
 // returns the version that answered and sum[0] (11 + version - 1).
 func addSum(t testing.TB, r *Repository, version string) (string, float32, error) {
@@ -52,13 +35,13 @@ func addSum(t testing.TB, r *Repository, version string) (string, float32, error
 	}
 	defer release()
 	out, err := s.Infer(context.Background(), []tensor.Tensor{
-		{Name: "a", DataType: tensor.FP32, Shape: []int64{1, 4}, Raw: fp32(1, 2, 3, 4)},
-		{Name: "b", DataType: tensor.FP32, Shape: []int64{1, 4}, Raw: fp32(10, 20, 30, 40)},
+		{Name: "a", DataType: tensor.FP32, Shape: []int64{1, 4}, Raw: testutil.FP32(1, 2, 3, 4)},
+		{Name: "b", DataType: tensor.FP32, Shape: []int64{1, 4}, Raw: testutil.FP32(10, 20, 30, 40)},
 	}, []string{"sum"})
 	if err != nil {
 		return s.Version, 0, err
 	}
-	return s.Version, floats(out[0].Raw)[0], nil
+	return s.Version, testutil.Float32s(out[0].Raw)[0], nil
 }
 
 func states(r *Repository, model string) map[string]string {

@@ -2,13 +2,12 @@ package server
 
 import (
 	"context"
-	"encoding/binary"
 	"log/slog"
-	"math"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/sidecar/internal/metrics"
 	"github.com/modelgate/modelgate/sidecar/internal/repository"
@@ -36,22 +35,6 @@ func newServerIn(t testing.TB, dir string, maxElements int64) (*Server, *prometh
 	return New(repo, m, maxElements, log), reg
 }
 
-func fp32(vals ...float32) []byte {
-	var b []byte
-	for _, v := range vals {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-	}
-	return b
-}
-
-func floats(raw []byte) []float32 {
-	out := make([]float32, len(raw)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return out
-}
-
 // adderRequest adds a=[1..4]+k and b=[10,20,30,40] for k in 0..n-1.
 func adderRequest(version string, n int) *pb.ModelInferRequest {
 	var a, b []float32
@@ -60,8 +43,8 @@ func adderRequest(version string, n int) *pb.ModelInferRequest {
 		b = append(b, 10, 20, 30, 40)
 	}
 	return &pb.ModelInferRequest{ModelName: "adder", ModelVersion: version, Inputs: []*pb.InferTensor{
-		{Name: "a", Datatype: "FP32", Shape: []int64{int64(n), 4}, Raw: fp32(a...)},
-		{Name: "b", Datatype: "FP32", Shape: []int64{int64(n), 4}, Raw: fp32(b...)},
+		{Name: "a", Datatype: "FP32", Shape: []int64{int64(n), 4}, Raw: testutil.FP32(a...)},
+		{Name: "b", Datatype: "FP32", Shape: []int64{int64(n), 4}, Raw: testutil.FP32(b...)},
 	}}
 }
 

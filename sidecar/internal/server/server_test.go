@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/shared/tensor"
 	"github.com/modelgate/modelgate/sidecar/internal/batch"
@@ -40,10 +41,10 @@ func TestInferAdderVersions(t *testing.T) {
 			t.Fatalf("version %q answered by %s with %d outputs", tt.version, resp.ModelVersion, len(resp.Outputs))
 		}
 		sum := output(t, resp, "sum")
-		if got := floats(sum.Raw); got[0] != tt.sum0 || got[4] != tt.sum0+1 || !slices.Equal(sum.Shape, []int64{2, 4}) || sum.Datatype != "FP32" {
+		if got := testutil.Float32s(sum.Raw); got[0] != tt.sum0 || got[4] != tt.sum0+1 || !slices.Equal(sum.Shape, []int64{2, 4}) || sum.Datatype != "FP32" {
 			t.Errorf("version %q: sum %v shape %v", tt.version, got, sum.Shape)
 		}
-		if got := floats(output(t, resp, "diff").Raw); got[0] != -9 {
+		if got := testutil.Float32s(output(t, resp, "diff").Raw); got[0] != -9 {
 			t.Errorf("diff %v", got)
 		}
 	}
@@ -208,7 +209,7 @@ func TestTextModel(t *testing.T) {
 		if err != nil || string(labels[0]) != "positive" || string(labels[1]) != "negative" {
 			t.Errorf("labels %q %v", labels, err)
 		}
-		p := floats(resp.Outputs[1].Raw)
+		p := testutil.Float32s(resp.Outputs[1].Raw)
 		if !slices.Equal(resp.Outputs[1].Shape, []int64{3, 2}) || p[1] < 0.9 || p[2] < 0.9 || abs(p[0]+p[1]-1) > 1e-5 {
 			t.Errorf("probabilities %v shape %v", p, resp.Outputs[1].Shape)
 		}
@@ -401,7 +402,7 @@ instance_group:
 	wg.Wait()
 	for i := range alone {
 		if !bytes.Equal(alone[i], together[i]) {
-			t.Errorf("request %d: alone %v, batched %v", i, floats(alone[i]), floats(together[i]))
+			t.Errorf("request %d: alone %v, batched %v", i, testutil.Float32s(alone[i]), testutil.Float32s(together[i]))
 		}
 	}
 	if items, runs := histogram(t, reg, "modelgate_sidecar_batch_size"); items != n || runs != n/16 {

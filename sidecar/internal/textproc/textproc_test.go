@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared/tensor"
 	"github.com/modelgate/modelgate/sidecar/internal/config"
 )
@@ -83,17 +84,9 @@ func TestTokenizerApply(t *testing.T) {
 	}
 }
 
-func fp32(vals ...float32) []byte {
-	var b []byte
-	for _, v := range vals {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-	}
-	return b
-}
-
 func TestClassifier(t *testing.T) {
 	c := NewClassifier(config.Classify{Output: "logits", Softmax: true, Labels: []string{"negative", "positive"}})
-	probs, labels, err := c.Apply(tensor.Tensor{Name: "logits", DataType: tensor.FP32, Shape: []int64{2, 2}, Raw: fp32(0, float32(math.Log(3)), 1000, 0)})
+	probs, labels, err := c.Apply(tensor.Tensor{Name: "logits", DataType: tensor.FP32, Shape: []int64{2, 2}, Raw: testutil.FP32(0, float32(math.Log(3)), 1000, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +105,7 @@ func TestClassifier(t *testing.T) {
 	if err != nil || string(names[0]) != "positive" || string(names[1]) != "negative" || !slices.Equal(labels.Shape, []int64{2}) {
 		t.Errorf("labels %q %v %v", names, labels.Shape, err)
 	}
-	if _, _, err := c.Apply(tensor.Tensor{Name: "logits", DataType: tensor.FP32, Shape: []int64{1, 3}, Raw: fp32(1, 2, 3)}); err == nil {
+	if _, _, err := c.Apply(tensor.Tensor{Name: "logits", DataType: tensor.FP32, Shape: []int64{1, 3}, Raw: testutil.FP32(1, 2, 3)}); err == nil {
 		t.Error("3 scores for 2 labels accepted")
 	}
 	if _, _, err := c.Apply(tensor.Tensor{Name: "logits", DataType: tensor.Int32, Shape: []int64{1, 2}, Raw: make([]byte, 8)}); err == nil {
