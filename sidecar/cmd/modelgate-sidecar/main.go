@@ -30,6 +30,7 @@ type flags struct {
 	maxElements     int64
 	ortLib          string
 	logLevel        string
+	cpuProfile      string
 }
 
 func main() {
@@ -61,6 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.Int64Var(&f.maxElements, "max-elements", 16<<20, "largest element count of one tensor in a request (0 = no limit)")
 	fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $ORT_LIB, else libonnxruntime.so.1)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile (pprof format) to this file from start until shutdown")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: modelgate-sidecar --models DIR [--socket PATH] [flags]\n       modelgate-sidecar probe --socket PATH [--ready]\n\nflags:\n")
 		fs.PrintDefaults()

@@ -40,7 +40,19 @@ func serve(f *flags) int {
 	// Captured before go-plugin swaps os.Stderr: this is the real stderr the
 	// plugin host reads log lines from.
 	stderr := os.Stderr
+	profileDone := func() {}
 	log := newLogger(stderr, level, pluginMode)
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			log.Error("cannot write the CPU profile", "error", err)
+			return 1
+		}
+		// Stopped as soon as serving ends too (below), so the profile is
+		// complete even if the host kills the process during the unload.
+		defer stopProfile()
+		profileDone = stopProfile
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -96,6 +108,7 @@ func serve(f *flags) int {
 	} else {
 		err = serveSocket(f.socket, srv, grpcOpts, signals, log)
 	}
+	profileDone()
 	cancel()
 	drainCtx, done := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer done()
