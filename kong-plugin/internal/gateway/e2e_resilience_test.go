@@ -22,14 +22,7 @@ import (
 // client still gets the stable answer and version, and the comparison
 // lands in the shadow metric.
 func TestShadowNeverChangesTheAnswer(t *testing.T) {
-	cfg := adderConfig(t)
-	cfg.Models = []config.Model{{
-		Name:         "adder",
-		Aliases:      map[string]string{"stable": "1", "canary": "2"},
-		DefaultAlias: "stable",
-		Shadow:       config.Shadow{Target: "canary", Percent: 100},
-	}}
-	g := startGateway(t, cfg)
+	g := startGateway(t, shadowAdderConfig(t))
 	counter := g.metrics.shadow.WithLabelValues("adder", shadowDisagree)
 	before := value(counter)
 	const n = 10

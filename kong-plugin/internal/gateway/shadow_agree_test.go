@@ -63,9 +63,9 @@ func TestAgree(t *testing.T) {
 	}
 }
 
-// TestShadowAgrees: adder versions 1 and 2 differ in `sum` but not in
-// `diff`; asking only for `diff`, every shadow answer agrees.
-func TestShadowAgrees(t *testing.T) {
+// shadowAdderConfig serves only the adder, stable on version 1, with every
+// request mirrored to the canary (version 2).
+func shadowAdderConfig(t testing.TB) config.Config {
 	cfg := adderConfig(t)
 	cfg.Models = []config.Model{{
 		Name:         "adder",
@@ -73,7 +73,13 @@ func TestShadowAgrees(t *testing.T) {
 		DefaultAlias: "stable",
 		Shadow:       config.Shadow{Target: "canary", Percent: 100},
 	}}
-	g := startGateway(t, cfg)
+	return cfg
+}
+
+// TestShadowAgrees: adder versions 1 and 2 differ in `sum` but not in
+// `diff`; asking only for `diff`, every shadow answer agrees.
+func TestShadowAgrees(t *testing.T) {
+	g := startGateway(t, shadowAdderConfig(t))
 	agreed := g.metrics.shadow.WithLabelValues("adder", shadowAgree)
 	disagreed := g.metrics.shadow.WithLabelValues("adder", shadowDisagree)
 	before, beforeDis := value(agreed), value(disagreed)
