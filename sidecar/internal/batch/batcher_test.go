@@ -49,11 +49,7 @@ func TestBatchedEqualsUnbatched(t *testing.T) {
 		}
 		reqs[i] = []tensor.Tensor{testutil.FP32Tensor("a", []int64{items, 4}, a...), testutil.FP32Tensor("b", []int64{items, 4}, c...)}
 	}
-	got := make([][]tensor.Tensor, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	fillBehindPlug(t, b, p, reqs[0], reqs, got, errs, &wg)
-	wg.Wait()
+	got, errs := runBehindPlug(t, b, p, reqs)
 	for i := range reqs {
 		if errs[i] != nil {
 			t.Fatalf("request %d: %v", i, errs[i])
@@ -105,11 +101,7 @@ func TestPaddingMerge(t *testing.T) {
 		}
 		reqs[i] = []tensor.Tensor{testutil.Int64Tensor("tokens", []int64{int64(items), int64(length)}, toks...)}
 	}
-	got := make([][]tensor.Tensor, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	fillBehindPlug(t, b, p, reqs[0], reqs, got, errs, &wg)
-	wg.Wait()
+	got, errs := runBehindPlug(t, b, p, reqs)
 	for i := range reqs {
 		if errs[i] != nil {
 			t.Fatalf("request %d: %v", i, errs[i])
@@ -169,11 +161,7 @@ func TestEveryDatatypeBatched(t *testing.T) {
 	for i := range reqs {
 		reqs[i] = identityInputs(int64(1+i%2), 3, uint64(i))
 	}
-	got := make([][]tensor.Tensor, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	fillBehindPlug(t, b, p, reqs[0], reqs, got, errs, &wg)
-	wg.Wait()
+	got, errs := runBehindPlug(t, b, p, reqs)
 	for i := range reqs {
 		if errs[i] != nil {
 			t.Fatalf("request %d: %v", i, errs[i])
@@ -245,11 +233,7 @@ func TestBadRequestFailsAlone(t *testing.T) {
 		}
 		reqs[i] = []tensor.Tensor{testutil.Int64Tensor("tokens", []int64{1, 2}, tok, tok)}
 	}
-	got := make([][]tensor.Tensor, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	fillBehindPlug(t, b, p, reqs[0], reqs, got, errs, &wg)
-	wg.Wait()
+	_, errs := runBehindPlug(t, b, p, reqs)
 	for i, err := range errs {
 		if (err != nil) != (i == 5) {
 			t.Errorf("request %d: err = %v", i, err)

@@ -86,13 +86,17 @@ func (p *plugged) Run(ctx context.Context, in []tensor.Tensor, out []string) ([]
 	return p.Runner.Run(ctx, in, out)
 }
 
-// fillBehindPlug sends plug through b, waits until the runner holds it,
-// starts every request in reqs (results into got and errs), waits until all
-// are queued, then unplugs. The caller waits on wg.
-func fillBehindPlug(t *testing.T, b *Batcher, p *plugged, plug []tensor.Tensor, reqs [][]tensor.Tensor, got [][]tensor.Tensor, errs []error, wg *sync.WaitGroup) {
+// runBehindPlug sends reqs[0] through b as a plug, waits until the runner
+// holds it, starts every request in reqs, waits until all are queued, then
+// unplugs, so the queued requests must merge; it returns each request's
+// outputs and error once all have answered.
+func runBehindPlug(t *testing.T, b *Batcher, p *plugged, reqs [][]tensor.Tensor) ([][]tensor.Tensor, []error) {
 	t.Helper()
+	got := make([][]tensor.Tensor, len(reqs))
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
 	wg.Go(func() {
-		if _, err := b.Infer(context.Background(), plug, nil); err != nil {
+		if _, err := b.Infer(context.Background(), reqs[0], nil); err != nil {
 			t.Errorf("plug: %v", err)
 		}
 	})
@@ -102,6 +106,8 @@ func fillBehindPlug(t *testing.T, b *Batcher, p *plugged, plug []tensor.Tensor, 
 	}
 	waitFor(t, "every request queued", func() bool { return len(b.queue) == len(reqs) })
 	close(p.unplug)
+	wg.Wait()
+	return got, errs
 }
 
 // sizes records the batch sizes an Observer sees.
