@@ -23,7 +23,9 @@ const (
 	// floor of what the socket and gRPC cost per call, no model involved.
 	PathSidecarRPC = "sidecar socket, empty RPC"
 	PathServe      = "modelgate serve (HTTP, auth, quotas)"
-	PathKong       = "Kong wire protocol (plugin server)"
+	// PathKong is the modelgate plugin server driven over Kong's wire
+	// protocol (kongharness), with the same plugin config as PathServe.
+	PathKong = "Kong plugin server (wire protocol)"
 	// PathServeOpen is the serve path driven open-loop: Poisson arrivals at
 	// a fixed rate, latency from each request's scheduled time.
 	PathServeOpen = "modelgate serve, open loop (Poisson)"
@@ -138,7 +140,7 @@ func (r *Report) columns() []string {
 }
 
 // pathOrder is the order paths are listed in: from the limit outwards.
-var pathOrder = []string{PathRaw, PathSidecarRPC, PathSidecar, PathSidecarBatched, PathServe, PathServeOpen, PathKong}
+var pathOrder = []string{PathRaw, PathSidecarRPC, PathSidecar, PathSidecarBatched, PathServe, PathKong, PathServeOpen}
 
 // Sort orders the points by path (limit first), then clients, then batch.
 func (r *Report) Sort() {

@@ -79,16 +79,22 @@ func (s *Serve) Stop() {
 func WriteServeConfig(dir, sidecarBin, lib, repo string, sidecarArgs ...string) (path, key string, err error) {
 	key, digest := NewAPIKey()
 	path = filepath.Join(dir, "kong.yml")
-	err = WriteKongYAML(path, GatewayConfig{
+	if err := WriteKongYAML(path, FullPathConfig(sidecarBin, lib, repo, digest, sidecarArgs...)); err != nil {
+		return "", "", err
+	}
+	return path, key, os.Chmod(path, 0o600)
+}
+
+// FullPathConfig is the plugin config both full paths (serve and the Kong
+// plugin server) run with: auth by the API key whose SHA-256 is digest,
+// quotas counted against HugeTier, and sidecarBin launched on repo.
+func FullPathConfig(sidecarBin, lib, repo, digest string, sidecarArgs ...string) GatewayConfig {
+	return GatewayConfig{
 		Sidecar: map[string]any{
 			"mode": "launch", "command": sidecarBin,
 			"args": append([]string{"--models", repo, "--ort-lib", lib, "--log-level", "warn"}, sidecarArgs...),
 		},
 		APIKeySHA256: digest,
 		Limits:       map[string]any{"max_body_bytes": 8 << 20, "default_timeout": "10s"},
-	})
-	if err != nil {
-		return "", "", err
 	}
-	return path, key, os.Chmod(path, 0o600)
 }

@@ -17,21 +17,20 @@ import (
 
 // fullPathCases starts `modelgate serve` (auth and quotas on, the sidecar
 // launched by it on the batching repository) and returns its cases at 1, 16
-// and 64 clients. The Kong wire-protocol path is reported as not measured
-// when no harness is reachable from this command.
+// and 64 clients.
 func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp string, rep *bench.Report) ([]bench.Case, *bench.Serve, func(), error) {
 	nothing := func() {}
 	dir := filepath.Join(tmp, "serve")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, nothing, err
 	}
-	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	metrics, err := freeAddr()
 	if err != nil {
 		return nil, nil, nothing, err
 	}
-	cfg, key, err := bench.WriteServeConfig(dir, abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo,
-		append(o.sidecarArgs(), "--metrics-addr", metrics)...)
+	args := append(o.sidecarArgs(), "--metrics-addr", metrics)
+	args = append(args, o.sidecarProfile(rep, "serve-sidecar.cpu.prof", "modelgate serve's sidecar")...)
+	cfg, key, err := bench.WriteServeConfig(dir, abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo, args...)
 	if err != nil {
 		return nil, nil, nothing, err
 	}
@@ -60,12 +59,10 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp stri
 	if err != nil {
 		logf.Close()
 		rep.NotDone = append(rep.NotDone, fmt.Sprintf("%s: %v", bench.PathServe, err))
-		rep.NotDone = append(rep.NotDone, bench.PathKong+": the Kong wire-protocol harness lives in kong-plugin/internal/kongharness, which this command cannot import")
 		slog.Error("the serve path is not measured", "err", err)
 		return nil, nil, nothing, nil
 	}
 	stop := func() { s.Stop(); logf.Close() }
-	rep.NotDone = append(rep.NotDone, bench.PathKong+": the Kong wire-protocol harness lives in kong-plugin/internal/kongharness, which this command cannot import")
 	header := http.Header{"Apikey": {key}}
 	var cases []bench.Case
 	for _, clients := range []int{1, 16, 64} {

@@ -13,8 +13,9 @@ import (
 )
 
 // TestWholeRunInMiniature runs `make bench`'s command end to end with
-// short points: the model generated, the real sidecar and `modelgate serve`
-// started, every path measured, and the JSON, Markdown and SVG written.
+// short points: the model generated, the real sidecar, `modelgate serve` and
+// the Kong plugin server started, every path measured (profiled, as with
+// PROFILE=1), and the JSON, Markdown, SVG and profiles written.
 // It checks what was measured and written, never how fast.
 func TestWholeRunInMiniature(t *testing.T) {
 	lib := testutil.ORTLib(t)
@@ -28,7 +29,7 @@ func TestWholeRunInMiniature(t *testing.T) {
 	o := options{
 		suite: "all", out: out, modelDir: filepath.Join(t.TempDir(), "models"), binDir: filepath.Dir(sidecar),
 		ortLib: lib, svg: svg, command: "test", duration: 300 * time.Millisecond, rounds: 1,
-		queueDelay: "1ms", preferred: []int{1, 2, 4, 8, 16, 32, 64},
+		queueDelay: "1ms", preferred: []int{1, 2, 4, 8, 16, 32, 64}, profile: true,
 	}
 	if err := run(t.Context(), o); err != nil {
 		t.Fatal(err)
@@ -48,25 +49,42 @@ func TestWholeRunInMiniature(t *testing.T) {
 			t.Errorf("%s (%d clients, rate %.0f): %d requests, errors %v", p.Path, p.Clients, p.Rate, p.Requests, p.Errors)
 		}
 	}
-	want := map[string]int{bench.PathRaw: 4, bench.PathSidecarRPC: 1, bench.PathSidecar: 3, bench.PathSidecarBatched: 3, bench.PathServe: 3, bench.PathServeOpen: 3}
+	want := map[string]int{bench.PathRaw: 4, bench.PathSidecarRPC: 1, bench.PathSidecar: 3, bench.PathSidecarBatched: 3, bench.PathServe: 3, bench.PathKong: 3, bench.PathServeOpen: 3}
 	for path, n := range want {
 		if count[path] != n {
 			t.Errorf("%d points of %s, want %d", count[path], path, n)
 		}
 	}
-	if len(rep.Goals) != 4 {
-		t.Errorf("%d goals, want 4", len(rep.Goals))
+	if len(rep.Goals) != 6 {
+		t.Errorf("%d goals, want 6", len(rep.Goals))
 	}
 	if p, ok := rep.Find(bench.PathServe, 64); !ok || p.Server == nil || p.Server.MeanBatch < 1 || p.Cores["serve"] <= 0 {
 		t.Errorf("serve at 64 clients lacks the sidecar's view or its CPU: %+v", p)
+	}
+	if p, ok := rep.Find(bench.PathKong, 64); !ok || p.Server == nil || p.Server.MeanBatch < 1 || p.Cores["kong plugin server"] <= 0 {
+		t.Errorf("the Kong path at 64 clients lacks the sidecar's view or the plugin server's CPU: %+v", p)
+	}
+	// make bench PROFILE=1: the benchmark process, serve and the three
+	// sidecars, each complete once run has stopped them.
+	if len(rep.Profiles) != 5 {
+		t.Errorf("profiles %v, want 5", rep.Profiles)
+	}
+	for _, p := range rep.Profiles {
+		file, _, _ := strings.Cut(p, " (")
+		if st, err := os.Stat(file); err != nil || st.Size() == 0 {
+			t.Errorf("profile %s not written: %v", p, err)
+		}
 	}
 	for _, f := range []string{filepath.Join(out, "bench.md"), filepath.Join(out, "bench.svg"), svg} {
 		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
 			t.Errorf("%s not written: %v", f, err)
 		}
 	}
-	if md, _ := os.ReadFile(filepath.Join(out, "bench.md")); !strings.Contains(string(md), "| modelgate serve (HTTP, auth, quotas) | 64 |") {
-		t.Errorf("bench.md lacks the serve row:\n%s", md)
+	md, _ := os.ReadFile(filepath.Join(out, "bench.md"))
+	for _, row := range []string{"| modelgate serve (HTTP, auth, quotas) | 64 |", "| Kong plugin server (wire protocol) | 64 |"} {
+		if !strings.Contains(string(md), row) {
+			t.Errorf("bench.md lacks the row %q:\n%s", row, md)
+		}
 	}
 }
 

@@ -37,6 +37,20 @@ func (o options) sidecarArgs() []string {
 	return []string{"--intra-op-threads", fmt.Sprint(o.threads)}
 }
 
+// sidecarProfile is the --cpuprofile flag for a sidecar when the run
+// profiles (name is the file in -out, who says whose it is), else nothing.
+func (o options) sidecarProfile(rep *bench.Report, name, who string) []string {
+	if !o.profile {
+		return nil
+	}
+	path, err := filepath.Abs(filepath.Join(o.out, name))
+	if err != nil {
+		path = filepath.Join(o.out, name)
+	}
+	rep.Profiles = append(rep.Profiles, path+" ("+who+")")
+	return []string{"--cpuprofile", path}
+}
+
 // requestTimeout bounds every request of the benchmark.
 const requestTimeout = 10 * time.Second
 
@@ -103,7 +117,7 @@ func run(ctx context.Context, o options) error {
 		}); err != nil {
 			return err
 		}
-		more, sc, stop, err := sidecarCases(ctx, o, m, repo, tmp, o.suite == "all")
+		more, sc, stop, err := sidecarCases(ctx, o, m, repo, tmp, o.suite == "all", rep)
 		defer stop()
 		if err != nil {
 			return err
@@ -121,6 +135,15 @@ func run(ctx context.Context, o options) error {
 				procs = append(procs, bench.Proc{Name: "serve", Pid: s.Pid()},
 					bench.Proc{Name: "serve's sidecar", Pid: bench.ChildPid(s.Pid(), "modelgate-sidecar")})
 			}
+			more, kprocs, stopKong, err := kongCases(ctx, o, m, repo, tmp, rep)
+			defer stopKong()
+			if err != nil {
+				// The other paths are still worth their run.
+				rep.NotDone = append(rep.NotDone, err.Error())
+				slog.Error("the Kong path is not measured", "err", err)
+			}
+			cases = append(cases, more...)
+			procs = append(procs, kprocs...)
 		}
 	}
 
@@ -187,7 +210,7 @@ func finish(o options, rep *bench.Report) error {
 
 // sidecarCases starts the sidecar standalone on its socket and returns its
 // cases; curves adds the points the chart's lines need beyond issue 2's three.
-func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp string, curves bool) ([]bench.Case, *bench.Sidecar, func(), error) {
+func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp string, curves bool, rep *bench.Report) ([]bench.Case, *bench.Sidecar, func(), error) {
 	logf, err := os.Create(filepath.Join(o.out, "bench-sidecar.log"))
 	if err != nil {
 		return nil, nil, func() {}, err
@@ -198,8 +221,9 @@ func sidecarCases(ctx context.Context, o options, m bench.Model, repo, tmp strin
 		logf.Close()
 		return nil, nil, func() {}, err
 	}
-	sc, err := bench.StartSidecar(ctx, filepath.Join(o.binDir, "modelgate-sidecar"), o.ortLib, repo, tmp, logf,
-		append(o.sidecarArgs(), "--metrics-addr", metrics)...)
+	args := append(o.sidecarArgs(), "--metrics-addr", metrics)
+	args = append(args, o.sidecarProfile(rep, "sidecar.cpu.prof", "the standalone sidecar")...)
+	sc, err := bench.StartSidecar(ctx, filepath.Join(o.binDir, "modelgate-sidecar"), o.ortLib, repo, tmp, logf, args...)
 	if err != nil {
 		logf.Close()
 		return nil, nil, func() {}, err
