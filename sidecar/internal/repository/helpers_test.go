@@ -3,6 +3,8 @@ package repository
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +12,7 @@ import (
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared/tensor"
 	"github.com/modelgate/modelgate/sidecar/internal/metrics"
+	"github.com/modelgate/modelgate/sidecar/internal/modelfile"
 	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
 )
 
@@ -24,6 +27,24 @@ func open(t *testing.T, dir string) *Repository {
 	}
 	t.Cleanup(func() { _ = r.Close(context.Background()) })
 	return r
+}
+
+// encryptedAdderRepo is a repository holding only adder version 1, as
+// model.onnx.enc encrypted with key (no config.yaml encryption section yet).
+func encryptedAdderRepo(t *testing.T, key []byte) string {
+	t.Helper()
+	dir := testmodels.Repo(t, "adder")
+	v1 := filepath.Join(dir, "adder", "1")
+	enc, err := modelfile.Encrypt(key, testmodels.ModelBytes(t, "adder", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(v1, "model.onnx"))
+	os.Remove(filepath.Join(v1, "model.onnx.sha256"))
+	testmodels.Write(t, filepath.Join(v1, "model.onnx.enc"), enc)
+	os.RemoveAll(filepath.Join(dir, "adder", "2"))
+	os.RemoveAll(filepath.Join(dir, "adder", "3"))
+	return dir
 }
 
 // addSum runs adder version (""=latest) on a=[1,2,3,4], b=[10,20,30,40] and

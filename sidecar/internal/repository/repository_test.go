@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelgate/modelgate/sidecar/internal/modelfile"
 	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
 )
 
@@ -105,17 +104,7 @@ func TestChecksumMismatch(t *testing.T) {
 
 func TestEncryptedModel(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
-	dir := testmodels.Repo(t, "adder")
-	v1 := filepath.Join(dir, "adder", "1")
-	enc, err := modelfile.Encrypt(key, testmodels.ModelBytes(t, "adder", "1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(filepath.Join(v1, "model.onnx"))
-	os.Remove(filepath.Join(v1, "model.onnx.sha256"))
-	testmodels.Write(t, filepath.Join(v1, "model.onnx.enc"), enc)
-	os.RemoveAll(filepath.Join(dir, "adder", "2"))
-	os.RemoveAll(filepath.Join(dir, "adder", "3"))
+	dir := encryptedAdderRepo(t, key)
 	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"),
 		adderConfig("latest: 1")+"encryption:\n  key_env: TEST_ADDER_KEY\n")
 
@@ -138,17 +127,7 @@ func TestEncryptedModel(t *testing.T) {
 // model folder, then a 64-hex-character key at an absolute path.
 func TestEncryptedModelKeyFile(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
-	dir := testmodels.Repo(t, "adder")
-	v1 := filepath.Join(dir, "adder", "1")
-	enc, err := modelfile.Encrypt(key, testmodels.ModelBytes(t, "adder", "1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(filepath.Join(v1, "model.onnx"))
-	os.Remove(filepath.Join(v1, "model.onnx.sha256"))
-	testmodels.Write(t, filepath.Join(v1, "model.onnx.enc"), enc)
-	os.RemoveAll(filepath.Join(dir, "adder", "2"))
-	os.RemoveAll(filepath.Join(dir, "adder", "3"))
+	dir := encryptedAdderRepo(t, key)
 	if err := os.MkdirAll(filepath.Join(dir, "adder", "keys"), 0o700); err != nil {
 		t.Fatal(err)
 	}
