@@ -3,30 +3,22 @@ package batch
 import (
 	"context"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared/tensor"
 	"github.com/modelgate/modelgate/sidecar/internal/ort"
+	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
 )
 
 // sessions opens n real ONNX Runtime sessions of a test model.
 func sessions(t testing.TB, model string, version, n int) []*ort.Session {
 	t.Helper()
-	if err := ort.Init(testutil.ORTLib(t)); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models", model, strconv.Itoa(version), "model.onnx")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	testmodels.InitORT(t)
+	data := testmodels.ModelBytes(t, model, strconv.Itoa(version))
 	out := make([]*ort.Session, n)
 	for i := range out {
 		s, err := ort.NewSession(data, ort.Options{IntraOpThreads: 1}, slog.New(slog.DiscardHandler))
