@@ -21,11 +21,6 @@ import (
 	"github.com/modelgate/modelgate/shared/tensor"
 )
 
-// testModels is the sidecar's committed test repository.
-func testModels() string {
-	return filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models")
-}
-
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
@@ -79,7 +74,7 @@ func TestLaunch(t *testing.T) {
 	defer cancel()
 	c, err := shared.Launch(ctx, shared.LaunchConfig{
 		Command:         bin,
-		Args:            []string{"--models", testModels(), "--intra-op-threads", "1"},
+		Args:            []string{"--models", testutil.TestModels(), "--intra-op-threads", "1"},
 		Env:             []string{"ORT_LIB=" + testutil.ORTLib(t)},
 		MaxMessageBytes: 16 << 20,
 		Logger:          testLogger(t),
@@ -121,7 +116,7 @@ func TestLaunchFailsClearly(t *testing.T) {
 func TestAttach(t *testing.T) {
 	bin := testutil.Binary(t, "modelgate-sidecar")
 	sock := filepath.Join(t.TempDir(), "run", "sidecar.sock")
-	cmd := exec.Command(bin, "--models", testModels(), "--socket", sock, "--ort-lib", testutil.ORTLib(t), "--max-message-bytes", "16777216")
+	cmd := exec.Command(bin, "--models", testutil.TestModels(), "--socket", sock, "--ort-lib", testutil.ORTLib(t), "--max-message-bytes", "16777216")
 	cmd.Stderr = t.Output()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -159,3 +159,9 @@ func (r *Redis) Stop() {
 	_ = r.cmd.Wait()
 	r.cmd = nil
 }
+
+// TestModels is the committed test model repository (adder, tiny_classifier,
+// ...) that sidecar/testdata/gen_models.py generates.
+func TestModels() string {
+	return filepath.Join(RepoRoot(), "sidecar", "testdata", "models")
+}

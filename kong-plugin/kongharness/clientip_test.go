@@ -3,7 +3,6 @@ package kongharness_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -20,7 +19,7 @@ func TestAnonymousSplitUsesClientIP(t *testing.T) {
 	inst, err := srv.StartInstance(ctx, "modelgate", map[string]any{
 		"sidecar": map[string]any{
 			"mode": "launch", "command": testutil.Binary(t, "modelgate-sidecar"),
-			"args": []string{"--models", filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models"),
+			"args": []string{"--models", testutil.TestModels(),
 				"--ort-lib", testutil.ORTLib(t), "--log-level", "warn"},
 		},
 		"models": []any{map[string]any{

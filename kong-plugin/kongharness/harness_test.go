@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -25,7 +24,7 @@ func pluginConfig(t *testing.T) map[string]any {
 		"sidecar": map[string]any{
 			"mode":    "launch",
 			"command": testutil.Binary(t, "modelgate-sidecar"),
-			"args": []string{"--models", filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models"),
+			"args": []string{"--models", testutil.TestModels(),
 				"--ort-lib", testutil.ORTLib(t), "--log-level", "warn"},
 			"max_message_bytes": 16777216,
 		},

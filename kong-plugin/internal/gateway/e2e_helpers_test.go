@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ func testSidecar(t testing.TB, extra ...string) config.Sidecar {
 	return config.Sidecar{
 		Mode:    "launch",
 		Command: testutil.Binary(t, "modelgate-sidecar"),
-		Args: append([]string{"--models", filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models"),
+		Args: append([]string{"--models", testutil.TestModels(),
 			"--ort-lib", testutil.ORTLib(t), "--log-level", "warn"}, extra...),
 		CheckInterval: "100ms",
 	}

@@ -138,7 +138,7 @@ func TestAttachReconnects(t *testing.T) {
 	socket := filepath.Join(t.TempDir(), "sidecar.sock")
 	start := func() *exec.Cmd {
 		cmd := exec.Command(testutil.Binary(t, "modelgate-sidecar"), "--models",
-			filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models"), "--socket", socket,
+			testutil.TestModels(), "--socket", socket,
 			"--ort-lib", testutil.ORTLib(t), "--log-level", "warn")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

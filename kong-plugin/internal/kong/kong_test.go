@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ func testConfig(t *testing.T, kongConsumer bool) *Config {
 		Sidecar: config.Sidecar{
 			Mode:    "launch",
 			Command: testutil.Binary(t, "modelgate-sidecar"),
-			Args: []string{"--models", filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models"),
+			Args: []string{"--models", testutil.TestModels(),
 				"--ort-lib", testutil.ORTLib(t), "--log-level", "warn"},
 		},
 		Auth: auth.Config{

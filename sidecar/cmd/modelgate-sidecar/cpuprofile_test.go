@@ -18,7 +18,7 @@ func TestCPUProfile(t *testing.T) {
 	bin := testutil.Binary(t, "modelgate-sidecar")
 	dir := t.TempDir()
 	sock, prof := filepath.Join(dir, "sidecar.sock"), filepath.Join(dir, "sidecar.cpu.pprof")
-	cmd := exec.Command(bin, "--models", filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models"),
+	cmd := exec.Command(bin, "--models", testutil.TestModels(),
 		"--socket", sock, "--ort-lib", testutil.ORTLib(t), "--intra-op-threads", "1", "--cpuprofile", prof)
 	cmd.Stderr = t.Output()
 	if err := cmd.Start(); err != nil {

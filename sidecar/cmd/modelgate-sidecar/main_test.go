@@ -40,7 +40,7 @@ type sidecar struct {
 func startSidecar(t *testing.T, adderConfig, socket string) *sidecar {
 	t.Helper()
 	models := t.TempDir()
-	src := filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models", "adder", "1")
+	src := filepath.Join(testutil.TestModels(), "adder", "1")
 	for _, f := range []string{"model.onnx", "model.onnx.sha256"} {
 		data, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {
@@ -269,7 +269,7 @@ func TestStandalone(t *testing.T) {
 	}
 	// --poll-interval: a new version folder is loaded and, the policy
 	// being latest 1, replaces version 1.
-	src := filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models", "adder", "2")
+	src := filepath.Join(testutil.TestModels(), "adder", "2")
 	if err := os.CopyFS(filepath.Join(s.models, "adder", "2"), os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func initORT(t testing.TB) {
 
 func modelBytes(t testing.TB, model string, version int) []byte {
 	t.Helper()
-	path := filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models", model, strconv.Itoa(version), "model.onnx")
+	path := filepath.Join(testutil.TestModels(), model, strconv.Itoa(version), "model.onnx")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

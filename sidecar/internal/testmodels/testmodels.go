@@ -17,7 +17,7 @@ import (
 
 // Source is the committed test model repository.
 func Source() string {
-	return filepath.Join(testutil.RepoRoot(), "sidecar", "testdata", "models")
+	return testutil.TestModels()
 }
 
 // InitORT loads ONNX Runtime once for the test process.
