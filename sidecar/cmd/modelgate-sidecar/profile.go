@@ -8,10 +8,10 @@ import (
 )
 
 // startCPUProfile writes a Go CPU profile (pprof format) to path until the
-// returned stop is called; stop may be called more than once. The profile
-// covers the sidecar's Go side (gRPC, validation, batching, copies) and the
-// time its goroutines spend in calls into ONNX Runtime; threads ONNX
-// Runtime starts itself are not sampled.
+// returned stop is called; stop may be called more than once. Besides the
+// Go side (gRPC, validation, batching, copies) and the calls into ONNX
+// Runtime (runtime.cgocall), the samples of ONNX Runtime's own threads show
+// up as runtime._ExternalCode.
 func startCPUProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {
