@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,10 +19,6 @@ import (
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/shared/tensor"
 )
-
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
 
 // bigIdentityRequest sends identity_types every datatype in [1, n] tensors,
 // over 5 MB in all each way (gRPC's and go-plugin's default limit is 4 MiB).
@@ -77,7 +72,7 @@ func TestLaunch(t *testing.T) {
 		Args:            []string{"--models", testutil.TestModels(), "--intra-op-threads", "1"},
 		Env:             []string{"ORT_LIB=" + testutil.ORTLib(t)},
 		MaxMessageBytes: 16 << 20,
-		Logger:          testLogger(t),
+		Logger:          testutil.Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +98,7 @@ func TestLaunchFailsClearly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := shared.Launch(ctx, shared.LaunchConfig{Command: bin, Args: []string{"--models", filepath.Join(t.TempDir(), "missing")},
-		Env: []string{"ORT_LIB=" + testutil.ORTLib(t)}, Logger: testLogger(t)})
+		Env: []string{"ORT_LIB=" + testutil.ORTLib(t)}, Logger: testutil.Logger(t)})
 	if err == nil {
 		t.Fatal("launch with a missing models folder succeeded")
 	}

@@ -2,7 +2,6 @@ package repository
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,7 +20,7 @@ func open(t *testing.T, dir string) *Repository {
 	t.Helper()
 	testmodels.InitORT(t)
 	r := New(Options{Dir: dir, Metrics: metrics.New(prometheus.NewRegistry()), IntraOpThreads: 1,
-		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		Logger: testutil.Logger(t)})
 	if err := r.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +23,7 @@ func newServer(t testing.TB, maxElements int64, models ...string) (*Server, *pro
 func newServerIn(t testing.TB, dir string, maxElements int64) (*Server, *prometheus.Registry) {
 	t.Helper()
 	testmodels.InitORT(t)
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := testutil.Logger(t)
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
 	repo := repository.New(repository.Options{Dir: dir, Metrics: m, Logger: log, IntraOpThreads: 1})
