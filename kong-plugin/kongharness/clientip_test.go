@@ -6,7 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/kongharness"
 )
 
@@ -17,11 +16,7 @@ func TestAnonymousSplitUsesClientIP(t *testing.T) {
 	ctx := context.Background()
 	srv := startServer(t, kongharness.Options{})
 	inst, err := srv.StartInstance(ctx, "modelgate", map[string]any{
-		"sidecar": map[string]any{
-			"mode": "launch", "command": testutil.Binary(t, "modelgate-sidecar"),
-			"args": []string{"--models", testutil.TestModels(),
-				"--ort-lib", testutil.ORTLib(t), "--log-level", "warn"},
-		},
+		"sidecar": sidecarConfig(t),
 		"models": []any{map[string]any{
 			"name": "adder", "aliases": map[string]string{"stable": "1", "canary": "2"},
 			"split": []any{map[string]any{"target": "stable", "weight": 50}, map[string]any{"target": "canary", "weight": 50}},

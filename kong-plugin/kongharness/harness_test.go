@@ -17,18 +17,23 @@ import (
 
 const apiKey = "mg_test_harness_0123456789"
 
+// sidecarConfig launches the built sidecar over the test models.
+func sidecarConfig(t *testing.T) map[string]any {
+	return map[string]any{
+		"mode":    "launch",
+		"command": testutil.Binary(t, "modelgate-sidecar"),
+		"args": []string{"--models", testutil.TestModels(),
+			"--ort-lib", testutil.ORTLib(t), "--log-level", "warn"},
+		"max_message_bytes": 16777216,
+	}
+}
+
 // pluginConfig is a modelgate config as kong.yml would hold it.
 func pluginConfig(t *testing.T) map[string]any {
 	sum := sha256.Sum256([]byte(apiKey))
 	return map[string]any{
-		"sidecar": map[string]any{
-			"mode":    "launch",
-			"command": testutil.Binary(t, "modelgate-sidecar"),
-			"args": []string{"--models", testutil.TestModels(),
-				"--ort-lib", testutil.ORTLib(t), "--log-level", "warn"},
-			"max_message_bytes": 16777216,
-		},
-		"limits": map[string]any{"max_body_bytes": 1 << 20, "default_timeout": "10s"},
+		"sidecar": sidecarConfig(t),
+		"limits":  map[string]any{"max_body_bytes": 1 << 20, "default_timeout": "10s"},
 		"auth": map[string]any{
 			"consumers":     []any{map[string]any{"name": "demo", "tier": "free", "key_sha256": []string{hex.EncodeToString(sum[:])}}},
 			"kong_consumer": true,
