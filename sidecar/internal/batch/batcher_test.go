@@ -50,18 +50,7 @@ func TestBatchedEqualsUnbatched(t *testing.T) {
 		reqs[i] = []tensor.Tensor{testutil.FP32Tensor("a", []int64{items, 4}, a...), testutil.FP32Tensor("b", []int64{items, 4}, c...)}
 	}
 	got, errs := runBehindPlug(t, b, p, reqs)
-	for i := range reqs {
-		if errs[i] != nil {
-			t.Fatalf("request %d: %v", i, errs[i])
-		}
-		want, err := ss[0].Run(context.Background(), reqs[i], nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := equalOutputs(got[i], want); err != nil {
-			t.Errorf("request %d: batched differs from alone: %v", i, err)
-		}
-	}
+	sameAsAlone(t, ss[0], reqs, got, errs)
 	all := obs.get()
 	total := 0
 	for _, s := range all {
@@ -102,18 +91,7 @@ func TestPaddingMerge(t *testing.T) {
 		reqs[i] = []tensor.Tensor{testutil.Int64Tensor("tokens", []int64{int64(items), int64(length)}, toks...)}
 	}
 	got, errs := runBehindPlug(t, b, p, reqs)
-	for i := range reqs {
-		if errs[i] != nil {
-			t.Fatalf("request %d: %v", i, errs[i])
-		}
-		want, err := ss[0].Run(context.Background(), reqs[i], nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := equalOutputs(got[i], want); err != nil {
-			t.Errorf("request %d (shape %v): padded batch differs from alone: %v", i, reqs[i][0].Shape, err)
-		}
-	}
+	sameAsAlone(t, ss[0], reqs, got, errs)
 	if all := obs.get(); slices.Max(all) < 2 {
 		t.Errorf("batch sizes %v: nothing merged", all)
 	}

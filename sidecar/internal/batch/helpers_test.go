@@ -102,6 +102,25 @@ func runBehindPlug(t *testing.T, b *Batcher, p *plugged, reqs [][]tensor.Tensor)
 	return got, errs
 }
 
+// sameAsAlone checks that every request answered, and with what r gives
+// for the request run alone: batching (and padding) must not change an
+// answer.
+func sameAsAlone(t *testing.T, r Runner, reqs, got [][]tensor.Tensor, errs []error) {
+	t.Helper()
+	for i := range reqs {
+		if errs[i] != nil {
+			t.Fatalf("request %d: %v", i, errs[i])
+		}
+		want, err := r.Run(context.Background(), reqs[i], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := equalOutputs(got[i], want); err != nil {
+			t.Errorf("request %d (shape %v): batched differs from alone: %v", i, reqs[i][0].Shape, err)
+		}
+	}
+}
+
 // sizes records the batch sizes an Observer sees.
 type sizes struct {
 	mu  sync.Mutex
