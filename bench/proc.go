@@ -42,22 +42,33 @@ func CPUTime(pid int) (time.Duration, error) {
 
 // ChildPid is the first child of parent whose command line contains arg, or 0.
 func ChildPid(parent int, arg string) int {
+	if pids := Children(parent, arg); len(pids) > 0 {
+		return pids[0]
+	}
+	return 0
+}
+
+// Children returns the pids of parent's live child processes whose command
+// line contains arg.
+func Children(parent int, arg string) []int {
+	var out []int
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
 		stat, err := os.ReadFile(filepath.Join(d, "stat"))
 		if err != nil {
 			continue
 		}
+		// stat is "pid (comm) state ppid ...", and comm may hold spaces.
 		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
 		if len(fields) < 2 || fields[0] == "Z" || fields[1] != strconv.Itoa(parent) {
 			continue
 		}
 		if cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline")); bytes.Contains(cmdline, []byte(arg)) {
 			pid, _ := strconv.Atoi(filepath.Base(d))
-			return pid
+			out = append(out, pid)
 		}
 	}
-	return 0
+	return out
 }
 
 // cpuSnapshot reads every process's CPU time; a process that is gone reads 0.

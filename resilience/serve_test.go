@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -236,32 +234,9 @@ func hammer(ctx context.Context, clients int, fn func(ctx context.Context) resul
 	return all
 }
 
-// children returns the pids of pid's child processes whose command line contains arg.
-func children(pid int, arg string) []int {
-	var out []int
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		stat, err := os.ReadFile(filepath.Join(d, "stat"))
-		if err != nil {
-			continue
-		}
-		// stat is "pid (comm) state ppid ...", and comm may hold spaces.
-		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(fields) < 2 || fields[0] == "Z" || fields[1] != strconv.Itoa(pid) {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
-		if strings.Contains(string(cmdline), arg) {
-			p, _ := strconv.Atoi(filepath.Base(d))
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // sidecarPid is the one sidecar process serve launched, or 0.
 func (s *serve) sidecarPid() int {
-	pids := children(s.cmd.Process.Pid, "modelgate-sidecar")
+	pids := bench.Children(s.cmd.Process.Pid, "modelgate-sidecar")
 	if len(pids) != 1 {
 		return 0
 	}

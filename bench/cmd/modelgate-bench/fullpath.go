@@ -20,16 +20,10 @@ import (
 // and 64 clients.
 func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp string, rep *bench.Report) ([]bench.Case, *bench.Serve, func(), error) {
 	nothing := func() {}
-	dir := filepath.Join(tmp, "serve")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, nothing, err
-	}
-	metrics, err := freeAddr()
+	dir, metrics, args, err := o.pathSetup(rep, tmp, "serve", "serve-sidecar.cpu.prof", "modelgate serve's sidecar")
 	if err != nil {
 		return nil, nil, nothing, err
 	}
-	args := append(o.sidecarArgs(), "--metrics-addr", metrics)
-	args = append(args, o.sidecarProfile(rep, "serve-sidecar.cpu.prof", "modelgate serve's sidecar")...)
 	cfg, key, err := bench.WriteServeConfig(dir, abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo, args...)
 	if err != nil {
 		return nil, nil, nothing, err
@@ -80,4 +74,20 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// pathSetup makes a full path's folder under tmp and the flags of the
+// sidecar it launches: metrics on a free port (the bench reads the sidecar's
+// own view from them) and, with -profile, a CPU profile named profile.
+func (o options) pathSetup(rep *bench.Report, tmp, name, profile, what string) (dir, metricsAddr string, sidecarArgs []string, err error) {
+	dir = filepath.Join(tmp, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", nil, err
+	}
+	metricsAddr, err = freeAddr()
+	if err != nil {
+		return "", "", nil, err
+	}
+	args := append(o.sidecarArgs(), "--metrics-addr", metricsAddr)
+	return dir, metricsAddr, append(args, o.sidecarProfile(rep, profile, what)...), nil
 }

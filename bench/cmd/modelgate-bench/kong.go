@@ -20,16 +20,10 @@ import (
 // connection, plus the processes whose CPU the points account.
 func kongCases(ctx context.Context, o options, m bench.Model, repo, tmp string, rep *bench.Report) ([]bench.Case, []bench.Proc, func(), error) {
 	nothing := func() {}
-	dir := filepath.Join(tmp, "kong")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, nothing, err
-	}
-	metrics, err := freeAddr()
+	dir, metrics, args, err := o.pathSetup(rep, tmp, "kong", "kong-sidecar.cpu.prof", "the Kong plugin server's sidecar")
 	if err != nil {
 		return nil, nil, nothing, err
 	}
-	args := append(o.sidecarArgs(), "--metrics-addr", metrics)
-	args = append(args, o.sidecarProfile(rep, "kong-sidecar.cpu.prof", "the Kong plugin server's sidecar")...)
 	key, digest := bench.NewAPIKey()
 	g := bench.FullPathConfig(abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo, digest, args...)
 	binary := abs(filepath.Join(o.binDir, "modelgate"))
