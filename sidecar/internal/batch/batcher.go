@@ -25,7 +25,8 @@ type Runner interface {
 // Observer is told about every batch run, for metrics. Observe must be quick
 // and safe for concurrent use.
 type Observer interface {
-	// Observe reports a batch of batchSize items, how long its oldest request
+	// Observe reports a batch of batchSize items (the requests' own: rows
+	// added by PadToPreferred are not counted), how long its oldest request
 	// waited in the queue, and how long the run took.
 	Observe(batchSize int, queueWait, compute time.Duration)
 }
@@ -55,6 +56,16 @@ type Config struct {
 	// models whose outputs do not have the padded dims (a [batch, seq]
 	// classifier), and only models whose answers padding does not change.
 	PadValues map[string]float64
+	// PadToPreferred pads every merged batch (a lone batchable request
+	// included) up to the smallest preferred batch size that holds it, with
+	// zero rows along the batch dim (empty strings for BYTES), and drops the
+	// padded rows from the outputs. Batches larger than every preferred size
+	// run as they are. On a GPU each batch size is an input shape that
+	// cuDNN's algorithm search and CUDA kernel selection pay for on first
+	// sight; the warm-up runs every preferred size, so with buckets no
+	// request pays for that. Requests that run solo (merging off, or no
+	// items) are never padded.
+	PadToPreferred bool
 }
 
 // DefaultMaxQueueSize is the queue bound when Config.MaxQueueSize is unset.

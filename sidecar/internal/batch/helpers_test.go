@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -158,4 +159,34 @@ func closeBatcher(t testing.TB, b *Batcher) {
 	if err := b.Close(context.Background()); err != nil {
 		t.Error(err)
 	}
+}
+
+// recorder wraps a Runner and records the batch dim of every run's inputs
+// (all of them: a run whose inputs disagree records -1); the wrapped runner
+// still computes.
+type recorder struct {
+	Runner
+	mu   sync.Mutex
+	rows []int64
+}
+
+func (r *recorder) Run(ctx context.Context, in []tensor.Tensor, out []string) ([]tensor.Tensor, error) {
+	n := int64(-1)
+	for i, t := range in {
+		if i == 0 {
+			n = t.Shape[0]
+		} else if t.Shape[0] != n {
+			n = -1
+		}
+	}
+	r.mu.Lock()
+	r.rows = append(r.rows, n)
+	r.mu.Unlock()
+	return r.Runner.Run(ctx, in, out)
+}
+
+func (r *recorder) get() []int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.rows)
 }

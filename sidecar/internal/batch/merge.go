@@ -10,14 +10,16 @@ import (
 )
 
 // merge concatenates the requests' inputs along the batch dim, padding the
-// inputs named in PadValues to the batch's longest extent in each other dim.
-// Requests in one batch share a key, so their inputs line up by index.
-func (b *Batcher) merge(batch []*request, items int) ([]tensor.Tensor, error) {
+// inputs named in PadValues to the batch's longest extent in each other dim,
+// then appends rows-items zero rows (empty strings for BYTES) to reach a
+// bucket size. Requests in one batch share a key, so their inputs line up
+// by index.
+func (b *Batcher) merge(batch []*request, items, rows int) ([]tensor.Tensor, error) {
 	first := batch[0]
 	merged := make([]tensor.Tensor, len(first.inputs))
 	for i, t0 := range first.inputs {
 		shape := slices.Clone(t0.Shape)
-		shape[0] = int64(items)
+		shape[0] = int64(rows)
 		padded := false
 		for _, r := range batch[1:] {
 			for axis, d := range r.inputs[i].Shape[1:] {
@@ -30,19 +32,28 @@ func (b *Batcher) merge(batch []*request, items int) ([]tensor.Tensor, error) {
 		var raw []byte
 		if padded {
 			var err error
-			if raw, err = b.mergePadded(batch, i, shape); err != nil {
+			if raw, err = b.mergePadded(batch, i, shape, items); err != nil {
 				return nil, err
 			}
 		} else {
+			perRow, err := tensor.ElementCount(shape[1:], 0)
+			if err != nil {
+				return nil, fmt.Errorf("%w: input %q: %w", ErrInvalidInput, t0.Name, err)
+			}
+			elem := t0.DataType.Size()
+			if t0.DataType == tensor.Bytes {
+				elem = 4 // an empty string is its zero length prefix
+			}
 			size := 0
 			for _, r := range batch {
 				size += len(r.inputs[i].Raw)
 			}
 			// BYTES concatenate as they are: the 4-byte length prefixes travel
-			// with their elements.
-			raw = make([]byte, 0, size)
+			// with their elements. The padding rows stay zero.
+			raw = make([]byte, size+(rows-items)*int(perRow)*elem)
+			offset := 0
 			for _, r := range batch {
-				raw = append(raw, r.inputs[i].Raw...)
+				offset += copy(raw[offset:], r.inputs[i].Raw)
 			}
 		}
 		merged[i] = tensor.Tensor{Name: t0.Name, DataType: t0.DataType, Shape: shape, Raw: raw}
@@ -50,9 +61,10 @@ func (b *Batcher) merge(batch []*request, items int) ([]tensor.Tensor, error) {
 	return merged, nil
 }
 
-// mergePadded lays input i of every request into a buffer of shape,
-// pre-filled with the input's pad value.
-func (b *Batcher) mergePadded(batch []*request, i int, shape []int64) ([]byte, error) {
+// mergePadded lays input i of every request into a buffer of shape, its
+// first items rows pre-filled with the input's pad value and the rest (bucket
+// padding) zero.
+func (b *Batcher) mergePadded(batch []*request, i int, shape []int64, items int) ([]byte, error) {
 	t0 := batch[0].inputs[i]
 	elem := t0.DataType.Size()
 	pad, err := padBytes(t0.DataType, b.cfg.PadValues[t0.Name])
@@ -64,8 +76,8 @@ func (b *Batcher) mergePadded(batch []*request, i int, shape []int64) ([]byte, e
 		return nil, fmt.Errorf("%w: input %q: %w", ErrInvalidInput, t0.Name, err)
 	}
 	raw := make([]byte, int(n)*elem)
-	fill(raw, pad)
 	rowBytes := len(raw) / int(shape[0])
+	fill(raw[:items*rowBytes], pad)
 	offset := 0
 	for _, r := range batch {
 		t := r.inputs[i]
@@ -171,18 +183,19 @@ func float16Bits(f float32) uint16 {
 	return sign | uint16(half)
 }
 
-// split cuts every output along the batch dim into one part per request.
-// The parts share the outputs' memory, each capped at its own end.
-func split(outs []tensor.Tensor, batch []*request, items int) ([][]tensor.Tensor, error) {
+// split cuts every output along the batch dim into one part per request;
+// rows beyond the requests' own (bucket padding) are dropped. The parts
+// share the outputs' memory, each capped at its own end.
+func split(outs []tensor.Tensor, batch []*request, rows int) ([][]tensor.Tensor, error) {
 	parts := make([][]tensor.Tensor, len(batch))
 	for i := range parts {
 		parts[i] = make([]tensor.Tensor, len(outs))
 	}
 	for j, o := range outs {
-		if len(o.Shape) == 0 || o.Shape[0] != int64(items) {
-			return nil, fmt.Errorf("batch: output %q has shape %v, want %d rows, one per batched item", o.Name, o.Shape, items)
+		if len(o.Shape) == 0 || o.Shape[0] != int64(rows) {
+			return nil, fmt.Errorf("batch: output %q has shape %v, want %d rows, one per batched item or padding row", o.Name, o.Shape, rows)
 		}
-		starts, err := rowStarts(o, items)
+		starts, err := rowStarts(o, rows)
 		if err != nil {
 			return nil, err
 		}

@@ -55,6 +55,26 @@ type DynamicBatching struct {
 	MaxQueueSize int `yaml:"max_queue_size"`
 	// DefaultTimeout bounds requests that arrive without a deadline.
 	DefaultTimeout Duration `yaml:"default_timeout"`
+	// PadToPreferred pads every batch up to the smallest preferred batch
+	// size that holds it (batch-size buckets), so a GPU only ever sees the
+	// shapes the warm-up ran. Absent: see PadsToPreferred.
+	PadToPreferred *bool `yaml:"pad_to_preferred"`
+}
+
+// PadsToPreferred says whether batches are padded to preferred batch sizes
+// for sessions running on provider ("cpu", "cuda", "tensorrt"). An explicit
+// pad_to_preferred wins; absent, it is on only on a GPU provider with
+// preferred_batch_sizes set: there each new batch size is a new input shape
+// that cuDNN's algorithm search and CUDA kernel selection pay for on first
+// sight, while on a CPU padded rows are only wasted work.
+func (b *DynamicBatching) PadsToPreferred(provider string) bool {
+	if b == nil || len(b.PreferredBatchSizes) == 0 {
+		return false
+	}
+	if b.PadToPreferred != nil {
+		return *b.PadToPreferred
+	}
+	return provider == "cuda" || provider == "tensorrt"
 }
 
 // InstanceGroup says how many sessions serve a version and where they run.

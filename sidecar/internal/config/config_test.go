@@ -210,3 +210,54 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+func TestPadToPreferred(t *testing.T) {
+	yes, no := true, false
+	for _, c := range []struct {
+		name     string
+		b        *DynamicBatching
+		provider string
+		want     bool
+	}{
+		{"no batching", nil, "cuda", false},
+		{"no preferred sizes on cuda", &DynamicBatching{}, "cuda", false},
+		{"default on cuda", &DynamicBatching{PreferredBatchSizes: []int{4, 8}}, "cuda", true},
+		{"default on tensorrt", &DynamicBatching{PreferredBatchSizes: []int{4, 8}}, "tensorrt", true},
+		{"default on cpu", &DynamicBatching{PreferredBatchSizes: []int{4, 8}}, "cpu", false},
+		{"on, cpu", &DynamicBatching{PreferredBatchSizes: []int{4}, PadToPreferred: &yes}, "cpu", true},
+		{"off, cuda", &DynamicBatching{PreferredBatchSizes: []int{4}, PadToPreferred: &no}, "cuda", false},
+	} {
+		if got := c.b.PadsToPreferred(c.provider); got != c.want {
+			t.Errorf("%s: PadsToPreferred(%q) = %v, want %v", c.name, c.provider, got, c.want)
+		}
+	}
+}
+
+func TestParsePadToPreferred(t *testing.T) {
+	for _, c := range []struct {
+		value string
+		want  *bool
+	}{{"", nil}, {"\n  pad_to_preferred: true", new(true)}, {"\n  pad_to_preferred: false", new(false)}} {
+		cfg, err := Parse("config.yaml", []byte("max_batch_size: 8\ndynamic_batching:\n  preferred_batch_sizes: [4, 8]"+c.value+"\n"))
+		if err != nil {
+			t.Fatalf("%q: %v", c.value, err)
+		}
+		got := cfg.DynamicBatching.PadToPreferred
+		if (got == nil) != (c.want == nil) || (got != nil && *got != *c.want) {
+			t.Errorf("%q: pad_to_preferred = %v, want %v", c.value, got, c.want)
+		}
+	}
+	for bad, want := range map[string]string{
+		"max_batch_size: 8\ndynamic_batching:\n  pad_to_preferred: true\n":                                `line 3: dynamic_batching.pad_to_preferred: needs preferred_batch_sizes`,
+		"max_batch_size: 8\ndynamic_batching:\n  preferred_batch_sizes: [4]\n  pad_to_preferred: often\n": `line 4: "often" is a string, want true or false`,
+	} {
+		_, err := Parse("config.yaml", []byte(bad))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want it to contain %q", bad, err, want)
+		}
+	}
+	// Refusing it without preferred sizes does not refuse an explicit off.
+	if _, err := Parse("config.yaml", []byte("max_batch_size: 8\ndynamic_batching:\n  pad_to_preferred: false\n")); err != nil {
+		t.Errorf("pad_to_preferred: false without preferred sizes: %v", err)
+	}
+}

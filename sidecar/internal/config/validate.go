@@ -147,6 +147,9 @@ func (v *validator) batching(c *Config) {
 			v.add(fmt.Sprintf("%d is outside 1..max_batch_size (%d)", s, c.MaxBatchSize), "dynamic_batching", "preferred_batch_sizes", i)
 		}
 	}
+	if b.PadToPreferred != nil && *b.PadToPreferred && len(b.PreferredBatchSizes) == 0 {
+		v.add("needs preferred_batch_sizes (the sizes batches are padded to)", "dynamic_batching", "pad_to_preferred")
+	}
 }
 
 func (v *validator) instanceGroup(g InstanceGroup) {

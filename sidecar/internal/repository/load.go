@@ -72,8 +72,9 @@ func (r *Repository) loadServed(ctx context.Context, model, version, modelDir st
 	for i, sess := range s.sessions {
 		runners[i] = sess
 	}
-	s.batcher = batch.New(batchConfig(cfg), runners, r.opts.Metrics.Observer(model, version))
-	log.Info("model version loaded", "instances", len(s.sessions), "provider", s.Provider)
+	bc := batchConfig(cfg, s.Provider)
+	s.batcher = batch.New(bc, runners, r.opts.Metrics.Observer(model, version))
+	log.Info("model version loaded", "instances", len(s.sessions), "provider", s.Provider, "pad_to_preferred", bc.PadToPreferred)
 	return s, nil
 }
 

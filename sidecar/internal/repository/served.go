@@ -186,8 +186,10 @@ func (s *Served) drain(ctx context.Context) error {
 	}
 }
 
-// batchConfig is the batcher configuration config.yaml asks for.
-func batchConfig(cfg *config.Config) batch.Config {
+// batchConfig is the batcher configuration config.yaml asks for, for
+// sessions that run on provider (the one they got, not the one asked for:
+// batch-size buckets default to on only where a GPU really runs them).
+func batchConfig(cfg *config.Config, provider string) batch.Config {
 	bc := batch.Config{MaxBatchSize: cfg.MaxBatchSize}
 	if b := cfg.DynamicBatching; b != nil && cfg.MaxBatchSize > 0 {
 		bc.Enabled = true
@@ -195,6 +197,7 @@ func batchConfig(cfg *config.Config) batch.Config {
 		bc.PreferredBatchSizes = b.PreferredBatchSizes
 		bc.MaxQueueSize = b.MaxQueueSize
 		bc.DefaultTimeout = b.DefaultTimeout.Std()
+		bc.PadToPreferred = b.PadsToPreferred(provider)
 	}
 	for _, in := range cfg.Inputs {
 		if in.PadValue != nil {
