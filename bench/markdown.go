@@ -30,14 +30,11 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	if len(r.Goals) > 0 {
 		fmt.Fprintln(w, "\n| goal | measured | target | |\n| --- | ---: | ---: | --- |")
 		for _, g := range r.Goals {
-			cmp, verdict := ">=", "met"
-			if g.AtMost {
-				cmp = "<="
-			}
+			verdict := "met"
 			if !g.Met {
 				verdict = "**missed**"
 			}
-			fmt.Fprintf(w, "| %s | %.2f %s | %s %.2f %s | %s |\n", g.Name, g.Measured, g.Unit, cmp, g.Target, g.Unit, verdict)
+			fmt.Fprintf(w, "| %s | %.2f %s | %s | %s |\n", g.Name, g.Measured, g.Unit, g.target(), verdict)
 		}
 	}
 	var any bool

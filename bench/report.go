@@ -82,6 +82,15 @@ type Goal struct {
 	Met    bool `json:"met"`
 }
 
+// target reads the goal's target as "<= 150.00 us" or ">= 80.00 %".
+func (g Goal) target() string {
+	cmp := ">="
+	if g.AtMost {
+		cmp = "<="
+	}
+	return fmt.Sprintf("%s %.2f %s", cmp, g.Target, g.Unit)
+}
+
 // Report is a whole run.
 type Report struct {
 	Started  time.Time `json:"started"`
@@ -201,14 +210,11 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	for _, g := range r.Goals {
-		verdict, cmp := "met", ">="
-		if g.AtMost {
-			cmp = "<="
-		}
+		verdict := "met"
 		if !g.Met {
 			verdict = "MISSED"
 		}
-		fmt.Fprintf(w, "goal %-58s %10.2f %s (target %s %.2f %s): %s\n", g.Name, g.Measured, g.Unit, cmp, g.Target, g.Unit, verdict)
+		fmt.Fprintf(w, "goal %-58s %10.2f %s (target %s): %s\n", g.Name, g.Measured, g.Unit, g.target(), verdict)
 	}
 	r.writeServerTable(w)
 	for _, n := range r.Notes {
