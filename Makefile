@@ -14,7 +14,7 @@ export ORT_LIB
 BIN := $(CURDIR)/bin
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all testmodels ort proto build test test-deps vet fmt fuzz bench-sidecar bench soak run train image image-gpu clean
+.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench soak run train image image-gpu clean
 
 all: build
 
@@ -34,8 +34,9 @@ proto:
 	  --go-grpc_out=shared/pb --go-grpc_opt=paths=source_relative shared/proto/modelgate.proto
 
 ## testmodels: regenerate the committed test model repository sidecar/testdata/models
-## (Debian's python3 with onnx); `make testmodels BENCH=1` also writes the benchmark model.
+## (installs Debian's python3-numpy and python3-onnx); `make testmodels BENCH=1` also writes the benchmark model.
 testmodels:
+	@scripts/debdeps.sh install $(MODELGEN_DEBS)
 	/usr/bin/python3 sidecar/testdata/gen_models.py
 	$(if $(BENCH),/usr/bin/python3 sidecar/testdata/gen_models.py --bench .cache/benchmodels)
 
@@ -48,9 +49,9 @@ $(BIN)/modelgate: $(GOFILES) go.mod go.sum
 $(BIN)/modelgate-sidecar: $(GOFILES) go.mod go.sum
 	$(GO) build -o $@ ./sidecar/cmd/modelgate-sidecar
 
-## run: fetch ONNX Runtime, build, and start the standalone gateway (modelgate serve) on :8000
+## run: install gcc and npm if missing, fetch ONNX Runtime, build, and start the standalone gateway (modelgate serve) on :8000
 ## with kong.yml and the example models in deploy/models; Ctrl+C stops it and its sidecar.
-run: ort build
+run: run-deps build
 	PATH="$(BIN):$$PATH" $(BIN)/modelgate serve --config kong.yml --listen :8000
 
 ## train: retrain the example sentiment model into deploy/models/sentiment (CPU, a few minutes;
@@ -61,11 +62,30 @@ train:
 	@dpkg -s libopenblas0-pthread >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread)
 	/usr/bin/python3 deploy/train/train.py
 
-## test-deps: what the tests need besides Go: redis-server (Debian) and the ONNX Runtime library.
-test-deps: ort
-	@command -v redis-server >/dev/null || { echo "installing redis-server..."; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null); }
-	@command -v npm >/dev/null || { echo "npm is missing: apt-get install npm"; exit 1; }
+## Debian packages that `make test` installs (apt-get; needs root or sudo), each as PACKAGE=PROBE
+## (scripts/debdeps.sh): every program or python module a test, fuzz target or the bench's
+## miniature run calls besides Go. gcc builds cgo (ONNX Runtime, -race); npm fetches ONNX Runtime.
+RUN_DEBS := gcc=gcc npm=npm
+MODELGEN_DEBS := python3=/usr/bin/python3 python3-numpy=py:numpy python3-onnx=py:onnx
+TEST_DEBS := $(RUN_DEBS) redis-server=redis-server curl=curl openssl=openssl $(MODELGEN_DEBS)
+## What `make bench` needs: the same (its model generator is the test models' one).
+BENCH_DEBS := $(TEST_DEBS)
+
+## test-deps: install the Debian packages above that are missing, fetch ONNX Runtime, then check
+## that every one of them is there (a missing one fails here, named, before any test runs).
+test-deps:
+	@scripts/debdeps.sh install $(TEST_DEBS)
+	@$(MAKE) --no-print-directory ort
+
+## run-deps: the same for `make run` (gcc and npm, only where missing).
+run-deps:
+	@scripts/debdeps.sh install $(RUN_DEBS)
+	@$(MAKE) --no-print-directory ort
+
+## bench-deps: the same for the benchmarks.
+bench-deps:
+	@scripts/debdeps.sh install $(BENCH_DEBS)
+	@$(MAKE) --no-print-directory ort
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
@@ -89,12 +109,12 @@ fuzz:
 
 ## bench-sidecar: raw ONNX Runtime in-process (batch 1..128) against the sidecar over its socket
 ## (1 client; 64 clients, batching off and on): table and ratios on stdout, out/bench-sidecar.json.
-bench-sidecar: ort build
+bench-sidecar: bench-deps build
 	$(GO) run ./bench/cmd/modelgate-bench -suite sidecar -bin $(BIN) -out out
 
 ## bench: bench-sidecar plus the full paths (modelgate serve with auth and quotas; the Kong wire
 ## protocol) at 1, 16 and 64 clients: out/bench.json and out/bench.svg. PROFILE=1 adds CPU profiles.
-bench: ort build
+bench: bench-deps build
 	$(GO) run ./bench/cmd/modelgate-bench -suite all -bin $(BIN) -out out $(if $(PROFILE),-profile)
 
 ## soak: the long resilience cases (memory after 100,000 requests), which `make test` and CI leave out.
