@@ -24,6 +24,7 @@ const adderBody = `{"inputs":[{"name":"a","datatype":"FP32","shape":[1,4],"data"
 // serve is a running `modelgate serve` process.
 type serve struct {
 	url    string
+	addr   string
 	key    string
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -95,8 +96,8 @@ func launchSidecar(t *testing.T, repo string, extra ...string) map[string]any {
 }
 
 // startServe writes a kong.yml for g (with a fresh API key) and runs
-// `modelgate serve` on it until the test ends.
-func startServe(t *testing.T, g bench.GatewayConfig) *serve {
+// `modelgate serve` on it, with extra flags, until the test ends.
+func startServe(t *testing.T, g bench.GatewayConfig, extra ...string) *serve {
 	t.Helper()
 	dir := t.TempDir()
 	key, digest := bench.NewAPIKey()
@@ -107,7 +108,7 @@ func startServe(t *testing.T, g bench.GatewayConfig) *serve {
 	}
 	port := testutil.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(testutil.Binary(t, "modelgate"), serveArgs(cfgPath, addr)...)
+	cmd := exec.Command(testutil.Binary(t, "modelgate"), append(serveArgs(cfgPath, addr), extra...)...)
 	cmd.Dir = dir
 	logf, err := os.Create(filepath.Join(dir, "serve.log"))
 	if err != nil {
@@ -117,7 +118,7 @@ func startServe(t *testing.T, g bench.GatewayConfig) *serve {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &serve{url: "http://" + addr, key: key, cmd: cmd, exited: make(chan struct{}),
+	s := &serve{url: "http://" + addr, addr: addr, key: key, cmd: cmd, exited: make(chan struct{}),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	go func() { _ = cmd.Wait(); logf.Close(); close(s.exited) }()
 	t.Cleanup(func() {

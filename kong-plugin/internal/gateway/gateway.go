@@ -129,6 +129,10 @@ func (g *Gateway) UsesClientIP() bool {
 // a large body before reading it.
 func (g *Gateway) MaxBodyBytes() int { return g.maxBody }
 
+// MaxTimeout is limits.max_timeout, the longest deadline a request can
+// have, for adapters that bound how long they write an answer.
+func (g *Gateway) MaxTimeout() time.Duration { return g.maxTimeout }
+
 // call runs one sidecar RPC with the latency metric.
 func (g *Gateway) call(ctx context.Context, method string, fn func(pb.InferenceClient) error) error {
 	c, err := g.sidecar.client()

@@ -1,9 +1,11 @@
 package serve
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
 )
@@ -16,13 +18,25 @@ const (
 	noProxyBody   = `{"message":"modelgate serve does not proxy to services: attach the modelgate plugin to this route"}`
 )
 
+// writeGrace is how much longer than the gateway's longest deadline
+// (limits.max_timeout) an answer may take to write before serve gives up on
+// a client that does not read it.
+const writeGrace = 5 * time.Second
+
 // handler answers HTTP requests the way Kong does with kong.yml loaded:
 // route matching first, then the route's modelgate plugin.
 type handler struct {
 	router router
+	// bodyTimeout is nginx's client_body_timeout: the longest wait for the
+	// next bytes of a request body.
+	bodyTimeout time.Duration
 }
 
 func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	// With no server-wide WriteTimeout the deadline carries over between
+	// requests on one connection: every request sets its own.
+	_ = rc.SetWriteDeadline(time.Now().Add(writeGrace))
 	rt := h.router.find(r)
 	switch {
 	case rt == nil:
@@ -36,12 +50,29 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g := rt.gateway
-	// One byte past the limit is enough for the core to answer 413.
-	body, err := io.ReadAll(io.LimitReader(r.Body, int64(g.MaxBodyBytes())+1))
-	if err != nil {
-		kongMessage(w, http.StatusBadRequest, `{"message":"cannot read the request body"}`)
+	limit := int64(g.MaxBodyBytes())
+	if r.ContentLength > limit {
+		// As nginx's client_max_body_size: at once, before reading a byte.
+		refuseUnread(w, http.StatusRequestEntityTooLarge, tooLarge(r.ContentLength, limit), r.ContentLength)
 		return
 	}
+	// One byte past the limit tells a body that is too large.
+	body, err := io.ReadAll(io.LimitReader(deadlineReader{body: r.Body, rc: rc, timeout: h.bodyTimeout}, limit+1))
+	// Past the body, the connection's reads are net/http's again (it
+	// watches for the client going away while the request runs).
+	_ = rc.SetReadDeadline(time.Time{})
+	switch {
+	case isTimeout(err):
+		refuseUnread(w, http.StatusRequestTimeout, fmt.Sprintf("no request body bytes for %s", h.bodyTimeout), -1)
+		return
+	case err != nil:
+		kongMessage(w, http.StatusBadRequest, `{"message":"cannot read the request body"}`)
+		return
+	case int64(len(body)) > limit:
+		refuseUnread(w, http.StatusRequestEntityTooLarge, tooLarge(-1, limit), -1)
+		return
+	}
+	_ = rc.SetWriteDeadline(time.Now().Add(g.MaxTimeout() + writeGrace))
 	header := r.Header.Clone()
 	header.Set("Host", r.Host) // Kong's get_headers includes it; Go moves it out of Header
 	ip := r.RemoteAddr
@@ -69,4 +100,11 @@ func kongMessage(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
+}
+
+func tooLarge(size, limit int64) string {
+	if size < 0 {
+		return fmt.Sprintf("the request body is over the limit of %d bytes", limit)
+	}
+	return fmt.Sprintf("the request body is %d bytes, the limit is %d", size, limit)
 }

@@ -38,8 +38,13 @@ func Main(ctx context.Context, args []string) error {
 	listen := fs.String("listen", ":8000", "address to listen on (Kong's proxy port by default)")
 	readyTimeout := fs.Duration("ready-timeout", 3*time.Minute, "how long to wait for the sidecar to load its models")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the serve process to this file until shutdown")
+	bodyTimeout := fs.Duration("client-body-timeout", 60*time.Second, "longest wait for the next bytes of a request body, then 408 (nginx's client_body_timeout)")
+	maxConns := fs.Int("max-connections", 4096, "most client connections open at once; more wait to be accepted (nginx's worker_connections)")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("modelgate serve: %w (usage: modelgate serve --config kong.yml [--listen :8000] [--ready-timeout 3m] [--cpuprofile FILE])", err)
+		return fmt.Errorf("modelgate serve: %w (usage: modelgate serve --config kong.yml [--listen :8000] [--ready-timeout 3m] [--client-body-timeout 60s] [--max-connections 4096] [--cpuprofile FILE])", err)
+	}
+	if *bodyTimeout <= 0 || *maxConns <= 0 {
+		return errors.New("modelgate serve: --client-body-timeout and --max-connections must be positive")
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("modelgate serve: unexpected arguments %q", fs.Args())
@@ -71,8 +76,9 @@ func Main(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("modelgate serve: %w", err)
 	}
+	ln = newLimitListener(ln, *maxConns)
 	srv := &http.Server{
-		Handler:           handler{router: rt},
+		Handler:           handler{router: rt, bodyTimeout: *bodyTimeout},
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		// Kong's nginx refuses a request whose header block outgrows its
