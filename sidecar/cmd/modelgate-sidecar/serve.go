@@ -101,7 +101,8 @@ func serve(f *flags) int {
 		defer stop()
 	}
 
-	grpcOpts := []grpc.ServerOption{grpc.MaxRecvMsgSize(f.maxMessageBytes), grpc.MaxSendMsgSize(f.maxMessageBytes)}
+	grpcOpts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(f.maxMessageBytes), grpc.MaxSendMsgSize(f.maxMessageBytes)},
+		server.Recover(log)...)
 	var err error
 	if pluginMode {
 		err = servePlugin(srv, grpcOpts, signals, newHCLogger(stderr, level), log)
