@@ -64,7 +64,7 @@ func TestUsagePage(t *testing.T) {
 			t.Errorf("the usage page lacks %q (%s):\n%s", c.name, c.summary, page)
 		}
 	}
-	for _, want := range []string{"-kong-prefix DIR", "-dump", "MODELGATE_LOG_LEVEL", `section "Running under Kong"`} {
+	for _, want := range []string{"-kong-prefix DIR", "-dump", "MODELGATE_LOG_LEVEL", `"Running under Kong"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the usage page lacks %q:\n%s", want, page)
 		}
@@ -89,7 +89,7 @@ func TestCommandHelp(t *testing.T) {
 					t.Errorf("modelgate %q printed another page:\n%s", args, r.stdout)
 				}
 			}
-			want := []string{"modelgate " + c.name + ": " + c.summary + "\n", "usage: " + c.synopsis + "\n", "README.md: " + c.readme}
+			want := []string{"modelgate " + c.name + ": " + c.summary + "\n", "usage: " + c.synopsis + "\n", "README.md: section \"" + c.readme + "\"\n"}
 			if c.flags != nil {
 				c.flags().VisitAll(func(f *flag.Flag) { want = append(want, "  --"+f.Name+" ") })
 			}

@@ -16,7 +16,7 @@ type command struct {
 	name     string
 	summary  string // one line on the usage page
 	synopsis string // how to call it, after "usage: "
-	readme   string // the README.md section that documents it
+	readme   string // the heading of the README.md section that documents it
 	// flags returns the command's flags, for its help page and to refuse
 	// unknown flags and stray arguments before run sees them; nil when run
 	// takes positional arguments and parses them itself.
@@ -98,7 +98,7 @@ func (c command) writeHelp(w io.Writer) {
 			writeFlags(w, fs, "--")
 		}
 	}
-	fmt.Fprintf(w, "\nREADME.md: %s\n", c.readme)
+	fmt.Fprintf(w, "\nREADME.md: section %q\n", c.readme)
 }
 
 // writeFlags lists a flag set one flag a line, spelt with dash ("--" for the
@@ -149,20 +149,28 @@ pluginserver_modelgate_query_cmd; MODELGATE_LOG_LEVEL=debug|info|warn|error
 sets the log level):
 `)
 	writeFlags(w, pluginServerFlags(io.Discard), "-")
-	fmt.Fprintf(w, "\nREADME.md: %s (every page of this help: %s)\n",
-		quoteSection("Running under Kong"), quoteSection("Commands"))
+	fmt.Fprintf(w, "\nREADME.md, by section (every help page: %q):\n", commandsSection)
+	tw = tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	fmt.Fprintf(tw, "  plugin server\t%q\n", pluginServerSection)
+	for _, c := range commands() {
+		fmt.Fprintf(tw, "  %s\t%q\n", c.name, c.readme)
+	}
+	tw.Flush()
 }
 
-func quoteSection(name string) string {
-	return `section "` + name + `"`
-}
+// The README sections the help pages point to (TestREADMECommandReference
+// checks that they exist).
+const (
+	commandsSection     = "Commands"
+	pluginServerSection = "Running under Kong"
+)
 
 func helpCommand() command {
 	return command{
 		name:     "help",
 		summary:  "this page, or one command's help page",
 		synopsis: "modelgate help [COMMAND]",
-		readme:   quoteSection("Commands"),
+		readme:   commandsSection,
 		run: func(args []string) int {
 			switch len(args) {
 			case 0:

@@ -13,7 +13,7 @@ func keygenCommand() command {
 		name:     "keygen",
 		summary:  "print a fresh API key and its consumer entry for the plugin config",
 		synopsis: "modelgate keygen --consumer NAME [--tier TIER]",
-		readme:   quoteSection("API keys"),
+		readme:   "API keys",
 		flags:    func() *flag.FlagSet { fs, _ := keygenFlags(); return fs },
 		run:      keygen,
 	}

@@ -15,7 +15,7 @@ func serveCommand() command {
 		name:     "serve",
 		summary:  "the standalone gateway: serve a kong.yml's routes without Kong",
 		synopsis: "modelgate serve [--config kong.yml] [--listen :8000] [--ready-timeout 3m] [--cpuprofile FILE]",
-		readme:   quoteSection("Quickstart"),
+		readme:   "Quickstart",
 		flags:    serveFlags,
 		run:      runServe,
 	}

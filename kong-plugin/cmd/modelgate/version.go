@@ -12,7 +12,7 @@ func versionCommand() command {
 		name:     "version",
 		summary:  "print the version, the commit, and the Go and go-pdk versions",
 		synopsis: "modelgate version (or: modelgate --version)",
-		readme:   quoteSection("Commands"),
+		readme:   commandsSection,
 		flags:    func() *flag.FlagSet { return flag.NewFlagSet("version", flag.ContinueOnError) },
 		run: func([]string) int {
 			if err := version.Write(os.Stdout, "modelgate", version.Fields("github.com/Kong/go-pdk")); err != nil {
