@@ -11,6 +11,7 @@ import (
 	"path"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -95,8 +96,8 @@ func moduleVersion(info *debug.BuildInfo, ok bool, module string) string {
 		if d.Path != module {
 			continue
 		}
-		if d.Replace != nil {
-			return d.Version + " (replaced by " + d.Replace.Path + " " + d.Replace.Version + ")"
+		if r := d.Replace; r != nil {
+			return strings.TrimSpace(d.Version + " (replaced by " + strings.TrimSpace(r.Path+" "+r.Version) + ")")
 		}
 		return d.Version
 	}
