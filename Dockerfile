@@ -38,9 +38,11 @@ COPY kong-plugin/ kong-plugin/
 COPY sidecar/ sidecar/
 # cgo on: onnxruntime_go loads the ONNX Runtime library through cgo.
 ENV CGO_ENABLED=1
+# The build has no .git: `make image` passes the commit (empty: the binaries say "unknown").
+ARG GIT_COMMIT=
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/modelgate ./kong-plugin/cmd/modelgate \
- && go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/modelgate-sidecar ./sidecar/cmd/modelgate-sidecar
+    go build -trimpath -buildvcs=false -ldflags="-s -w -X github.com/modelgate/modelgate/internal/version.Commit=${GIT_COMMIT}" -o /out/modelgate ./kong-plugin/cmd/modelgate \
+ && go build -trimpath -buildvcs=false -ldflags="-s -w -X github.com/modelgate/modelgate/internal/version.Commit=${GIT_COMMIT}" -o /out/modelgate-sidecar ./sidecar/cmd/modelgate-sidecar
 
 # ---------------------------------------------------------------- ONNX Runtime
 # deploy/ort/fetch.sh, the script `make ort` uses: `npm pack` (no install

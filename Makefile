@@ -12,6 +12,10 @@ ORT_LIB ?= $(ORT_DIR)/libonnxruntime.so.1
 export ORT_LIB
 
 BIN := $(CURDIR)/bin
+# The commit `modelgate version` and `modelgate-sidecar --version` report ("-dirty" with
+# uncommitted changes); `make image` hands it to the Docker build, which has no .git.
+GIT_COMMIT ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null || c=$$c-dirty; echo $$c; })
+LDFLAGS := -X github.com/modelgate/modelgate/internal/version.Commit=$(GIT_COMMIT)
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
 
 .PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench soak run train image image-gpu clean
@@ -44,10 +48,10 @@ testmodels:
 build: $(BIN)/modelgate $(BIN)/modelgate-sidecar
 
 $(BIN)/modelgate: $(GOFILES) go.mod go.sum
-	$(GO) build -o $@ ./kong-plugin/cmd/modelgate
+	$(GO) build -ldflags '$(LDFLAGS)' -o $@ ./kong-plugin/cmd/modelgate
 
 $(BIN)/modelgate-sidecar: $(GOFILES) go.mod go.sum
-	$(GO) build -o $@ ./sidecar/cmd/modelgate-sidecar
+	$(GO) build -ldflags '$(LDFLAGS)' -o $@ ./sidecar/cmd/modelgate-sidecar
 
 ## run: install gcc and npm if missing, fetch ONNX Runtime, build, and start the standalone gateway (modelgate serve) on :8000
 ## with kong.yml and the example models in deploy/models; Ctrl+C stops it and its sidecar.
@@ -126,7 +130,7 @@ soak: test-deps build
 IMAGE ?= modelgate
 IMAGE_TAG ?= dev
 DOCKER ?= docker
-IMAGE_ARGS = --build-arg ORT_PACKAGE=$(ORT_PACKAGE) --build-arg ORT_INTEGRITY=$(ORT_INTEGRITY)
+IMAGE_ARGS = --build-arg ORT_PACKAGE=$(ORT_PACKAGE) --build-arg ORT_INTEGRITY=$(ORT_INTEGRITY) --build-arg GIT_COMMIT=$(GIT_COMMIT)
 
 image:
 	DOCKER_BUILDKIT=1 $(DOCKER) build $(IMAGE_ARGS) --target kong -t $(IMAGE):$(IMAGE_TAG) .

@@ -1,52 +1,100 @@
 // Command modelgate is the modelgate Kong plugin server (plugin name
-// "modelgate"), plus two helpers:
+// "modelgate") and the project's command-line tools:
 //
-//	modelgate [-dump] [-kong-prefix DIR]        the plugin server, as Kong starts it
-//	modelgate keygen --consumer NAME [--tier T] a fresh API key and its config entry
-//	modelgate serve --config kong.yml [--listen :8000]
-//	                                            the standalone gateway (no Kong)
+//	modelgate [-kong-prefix DIR] [-dump]   the plugin server, as Kong starts it
+//	modelgate COMMAND [ARGS]               serve, keygen, version, help (see commands.go)
 //
 // Kong runs `modelgate -dump` (pluginserver_modelgate_query_cmd) to read the
-// schema and `modelgate -kong-prefix DIR` (…_start_cmd) to serve on
-// DIR/modelgate.socket.
+// schema and the bare binary or `modelgate -kong-prefix DIR` (…_start_cmd) to
+// serve on DIR/modelgate.socket; those invocations reach go-pdk unchanged.
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/Kong/go-pdk/server"
 
-	"github.com/modelgate/modelgate/kong-plugin/internal/auth"
 	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
 	"github.com/modelgate/modelgate/kong-plugin/internal/kong"
-	"github.com/modelgate/modelgate/kong-plugin/internal/serve"
 )
 
 func main() {
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case "keygen":
-			os.Exit(keygen(os.Args[2:]))
-		case "serve":
-			setupLogging()
-			if err := serve.Main(context.Background(), os.Args[2:]); err != nil {
-				// serve's errors name themselves ("modelgate serve: ...").
-				fmt.Fprintln(os.Stderr, err)
-				if errors.Is(err, flag.ErrHelp) {
-					os.Exit(2)
-				}
-				os.Exit(1)
-			}
-			os.Exit(0)
-		}
+	os.Exit(dispatch(os.Args[1:]))
+}
+
+// dispatch picks what the arguments ask for. Kong's own invocations
+// (kong/conf_loader/init.lua in Kong 3.9.3: the default start command is the
+// bare binary, the default query command the binary with -dump; a configured
+// start command usually adds -kong-prefix) always start with a flag or
+// nothing, so a first argument that is not a flag names a command, and one
+// that names none is a usage error rather than a plugin server that ignores
+// it.
+func dispatch(args []string) int {
+	if len(args) == 0 {
+		return pluginServer()
 	}
+	name := args[0]
+	if cmd, ok := lookup(commandName(name)); ok {
+		return cmd.invoke(args[1:])
+	}
+	if !strings.HasPrefix(name, "-") {
+		return usageError(fmt.Sprintf("unknown command %q", name))
+	}
+	fs := pluginServerFlags(io.Discard)
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		writeUsage(os.Stdout)
+		return 0
+	case err != nil:
+		return usageError(err.Error())
+	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	return pluginServer()
+}
+
+// commandName maps the flag spellings people try first to their commands.
+func commandName(arg string) string {
+	switch arg {
+	case "-h", "-help", "--help":
+		return "help"
+	case "-version", "--version":
+		return "version"
+	}
+	return arg
+}
+
+// pluginServerFlags mirrors the flags go-pdk v0.11.2 defines on the global
+// flag set (server/os.go), so that arguments Kong would never pass are refused
+// before go-pdk parses them again; go-pdk's -help is answered by the help
+// command instead. TestPluginServerFlagsMirrorGoPDK keeps the two in step.
+func pluginServerFlags(output io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("modelgate", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.String("kong-prefix", "/usr/local/kong", "serve on `DIR`/modelgate.socket; DIR is Kong's prefix")
+	fs.Bool("dump", false, "print the plugin's name, version, priority and config schema as JSON, and exit")
+	return fs
+}
+
+// usageError reports a command line that names nothing modelgate does, with
+// the usage page, and returns the status for it.
+func usageError(msg string) int {
+	fmt.Fprintf(os.Stderr, "modelgate: %s\n\n", msg)
+	writeUsage(os.Stderr)
+	return 2
+}
+
+// pluginServer runs go-pdk's plugin server, which reads os.Args itself.
+func pluginServer() int {
 	setupLogging()
 	// Kong stops the plugin server with SIGTERM (SIGINT by hand): stop the
 	// launched sidecar with it instead of leaving an orphan.
@@ -61,9 +109,10 @@ func main() {
 	if err := server.StartServer(kong.New, kong.Version, kong.Priority); err != nil {
 		slog.Error("plugin server stopped", "err", err)
 		gateway.Shutdown()
-		os.Exit(1)
+		return 1
 	}
 	gateway.Shutdown()
+	return 0
 }
 
 // setupLogging writes structured logs to stderr, which Kong copies into its
@@ -74,22 +123,4 @@ func setupLogging() {
 		level = slog.LevelInfo
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-}
-
-func keygen(args []string) int {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	consumer := fs.String("consumer", "", "consumer name (required)")
-	tier := fs.String("tier", "", "quota tier (default "+auth.DefaultKeygenTier+")")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if *consumer == "" {
-		fmt.Fprintln(os.Stderr, "modelgate keygen: --consumer is required")
-		return 2
-	}
-	if err := auth.Keygen(os.Stdout, *consumer, *tier); err != nil {
-		fmt.Fprintln(os.Stderr, "modelgate keygen:", err)
-		return 1
-	}
-	return 0
 }

@@ -4,6 +4,7 @@
 //
 //	modelgate-sidecar --models DIR [--socket PATH] [--metrics-addr ADDR] ...
 //	modelgate-sidecar probe --socket PATH [--ready]
+//	modelgate-sidecar --version [--ort-lib PATH]
 package main
 
 import (
@@ -31,6 +32,7 @@ type flags struct {
 	ortLib          string
 	logLevel        string
 	cpuProfile      string
+	version         bool
 }
 
 func main() {
@@ -44,6 +46,12 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "modelgate-sidecar:", err)
 		os.Exit(2)
+	}
+	if f.version {
+		if err := writeVersion(os.Stdout, f.ortLib); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	os.Exit(serve(f))
 }
@@ -63,8 +71,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $ORT_LIB, else libonnxruntime.so.1)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile (pprof format) to this file from start until shutdown")
+	fs.BoolVar(&f.version, "version", false, "print the version, the commit, the Go version, the ONNX Runtime API it needs and what the --ort-lib library offers, and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: modelgate-sidecar --models DIR [--socket PATH] [flags]\n       modelgate-sidecar probe --socket PATH [--ready]\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: modelgate-sidecar --models DIR [--socket PATH] [flags]\n       modelgate-sidecar probe --socket PATH [--ready]\n       modelgate-sidecar --version [--ort-lib PATH]\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -72,6 +81,15 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	if f.ortLib == "" {
+		f.ortLib = os.Getenv("ORT_LIB")
+	}
+	if f.ortLib == "" {
+		f.ortLib = "libonnxruntime.so.1"
+	}
+	if f.version {
+		return f, nil
 	}
 	var problems []error
 	if f.models == "" {
@@ -88,12 +106,6 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if _, err := parseLevel(f.logLevel); err != nil {
 		problems = append(problems, err)
-	}
-	if f.ortLib == "" {
-		f.ortLib = os.Getenv("ORT_LIB")
-	}
-	if f.ortLib == "" {
-		f.ortLib = "libonnxruntime.so.1"
 	}
 	return f, errors.Join(problems...)
 }
