@@ -27,30 +27,48 @@ import (
 // shutdownGrace bounds how long in-flight requests may finish after SIGINT or SIGTERM.
 const shutdownGrace = 15 * time.Second
 
+// Options are serve's command-line settings.
+type Options struct {
+	Config         string
+	Listen         string
+	ReadyTimeout   time.Duration
+	BodyTimeout    time.Duration
+	MaxConnections int
+	CPUProfile     string
+}
+
+// FlagSet is serve's flags, bound to o: Main parses them, and `modelgate
+// serve --help` prints them.
+func FlagSet(o *Options) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.Config, "config", "kong.yml", "the Kong declarative config `FILE`")
+	fs.StringVar(&o.Listen, "listen", ":8000", "listen on `ADDR`, host:port, like Kong's proxy port")
+	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 3*time.Minute, "wait this long (`DURATION`: 90s, 5m) for the sidecar's models")
+	fs.DurationVar(&o.BodyTimeout, "client-body-timeout", 60*time.Second, "longest wait (`DURATION`) for the next bytes of a request body, then 408 (nginx's client_body_timeout)")
+	fs.IntVar(&o.MaxConnections, "max-connections", 4096, "most client connections open at once (`N`); more wait to be accepted (nginx's worker_connections)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a Go CPU profile of the process to `FILE` until shutdown")
+	return fs
+}
+
 // Main runs `modelgate serve --config kong.yml [--listen :8000]` until ctx
 // ends or the process gets SIGINT or SIGTERM. It refuses to start, listing
 // every problem with its line and column, when the file has unknown keys, bad
 // references, a missing model repository or an unreadable key file.
 func Main(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	configPath := fs.String("config", "kong.yml", "Kong declarative config to serve")
-	listen := fs.String("listen", ":8000", "address to listen on (Kong's proxy port by default)")
-	readyTimeout := fs.Duration("ready-timeout", 3*time.Minute, "how long to wait for the sidecar to load its models")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the serve process to this file until shutdown")
-	bodyTimeout := fs.Duration("client-body-timeout", 60*time.Second, "longest wait for the next bytes of a request body, then 408 (nginx's client_body_timeout)")
-	maxConns := fs.Int("max-connections", 4096, "most client connections open at once; more wait to be accepted (nginx's worker_connections)")
+	var o Options
+	fs := FlagSet(&o)
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("modelgate serve: %w (usage: modelgate serve --config kong.yml [--listen :8000] [--ready-timeout 3m] [--client-body-timeout 60s] [--max-connections 4096] [--cpuprofile FILE])", err)
-	}
-	if *bodyTimeout <= 0 || *maxConns <= 0 {
-		return errors.New("modelgate serve: --client-body-timeout and --max-connections must be positive")
+		return fmt.Errorf("modelgate serve: %w (see modelgate serve --help)", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("modelgate serve: unexpected arguments %q", fs.Args())
 	}
-	if *cpuProfile != "" {
-		stopProfile, err := startCPUProfile(*cpuProfile)
+	if o.BodyTimeout <= 0 || o.MaxConnections <= 0 {
+		return errors.New("modelgate serve: --client-body-timeout and --max-connections must be positive")
+	}
+	if o.CPUProfile != "" {
+		stopProfile, err := startCPUProfile(o.CPUProfile)
 		if err != nil {
 			return err
 		}
@@ -62,23 +80,23 @@ func Main(ctx context.Context, args []string) error {
 	defer stop()
 	log := slog.Default().With("component", "serve")
 
-	log.Info("reading config", "file", *configPath)
-	f, plugins, err := load(*configPath)
+	log.Info("reading config", "file", o.Config)
+	f, plugins, err := load(o.Config)
 	if err != nil {
 		return err
 	}
 	defer gateway.Shutdown()
-	rt, err := provision(*configPath, f, plugins, log)
+	rt, err := provision(o.Config, f, plugins, log)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		return fmt.Errorf("modelgate serve: %w", err)
 	}
-	ln = newLimitListener(ln, *maxConns)
+	ln = newLimitListener(ln, o.MaxConnections)
 	srv := &http.Server{
-		Handler:           handler{router: rt, bodyTimeout: *bodyTimeout},
+		Handler:           handler{router: rt, bodyTimeout: o.BodyTimeout},
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		// Kong's nginx refuses a request whose header block outgrows its
@@ -90,7 +108,7 @@ func Main(ctx context.Context, args []string) error {
 	go func() { served <- srv.Serve(ln) }()
 
 	log.Info("loading models")
-	if err := waitReady(ctx, plugins, *readyTimeout); err != nil {
+	if err := waitReady(ctx, plugins, o.ReadyTimeout); err != nil {
 		_ = srv.Close()
 		return err
 	}
