@@ -34,6 +34,8 @@ func main() {
 		switch os.Args[1] {
 		case "keygen":
 			os.Exit(keygen(os.Args[2:]))
+		case "check":
+			os.Exit(check(os.Args[2:]))
 		case "serve":
 			setupLogging()
 			if err := serve.Main(context.Background(), os.Args[2:]); err != nil {
