@@ -272,9 +272,13 @@ func TestREADMEYAMLSnippets(t *testing.T) {
 				}
 				continue
 			}
-			for _, cfg := range modelgatePlugins(t, where, []byte(s.text)) {
+			configs, err := kongharness.PluginConfigs([]byte(s.text), pluginName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for place, cfg := range configs {
 				if err := kongharness.CheckConfig(schema, cfg); err != nil {
-					t.Errorf("%s: Kong would refuse the plugin config:\n%v", where, err)
+					t.Errorf("%s: %s: Kong would refuse the plugin config:\n%v", where, place, err)
 				}
 			}
 			if _, err := kongharness.Routes([]byte(s.text)); err != nil {
