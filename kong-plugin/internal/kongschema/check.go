@@ -21,6 +21,7 @@ func (p Problem) String() string { return p.Path + ": " + p.Message }
 // Kong's messages (kong/db/schema/init.lua, validation_errors).
 const (
 	errArray    = "expected an array"
+	errSet      = "expected a set"
 	errMap      = "expected a map"
 	errRecord   = "expected a record"
 	errString   = "expected a string"
@@ -54,6 +55,8 @@ const (
 //   - Integers: a number equal to its floor and finite (5.0 passes),
 //     within go-pdk's between bounds for unsigned Go ints. Numbers: any
 //     number. Booleans: true or false, never a string.
+//   - Sets (which go-pdk never writes) check as arrays; Kong drops their
+//     duplicates.
 //   - Arrays and records: Kong's YAML reader gives both as Lua tables, so
 //     an empty mapping passes as an empty array and an empty list as an
 //     empty record or map.
@@ -114,7 +117,7 @@ func (c *checker) value(f Field, node *yaml.Node, path string, required, records
 		if len(f.Between) == 2 && (n < f.Between[0] || n > f.Between[1]) {
 			c.add(node, path, errBetween, int64(f.Between[0]), int64(f.Between[1]))
 		}
-	case "array":
+	case "array", "set":
 		c.array(f, node, path)
 	case "map":
 		c.mapping(f, node, path)
@@ -134,6 +137,8 @@ func (c *checker) array(f Field, node *yaml.Node, path string) {
 			}
 		}
 	case node.Kind == yaml.MappingNode && len(node.Content) == 0:
+	case f.Type == "set":
+		c.add(node, path, "%s, got %s", errSet, describe(node))
 	default:
 		c.add(node, path, "%s, got %s", errArray, describe(node))
 	}

@@ -47,10 +47,7 @@ func parse(t *testing.T, src string) *yaml.Node {
 // accepts (want "") or refuses, with the path and message it refuses.
 func TestCheckLikeKong(t *testing.T) {
 	schema := Of(testConfig{})
-	tests := []struct {
-		name, config string
-		want         []string // "path: message prefix", in order
-	}{
+	tests := []checkCase{
 		{"empty config", `{}`, nil},
 		{"all nulls", `{name: null, count: null, tags: null, labels: null, items: null, by_key: null}`, nil},
 		{"valid values", `{name: x, count: 3, small: 7, ratio: 0.5, on: true, tags: [a], labels: {k: v}, metrics: {addr: ":1"}, plain: p}`, nil},
@@ -95,6 +92,29 @@ func TestCheckLikeKong(t *testing.T) {
 		{"record map value", `{by_key: {k: {addr: ""}}}`, []string{"config.by_key.k.addr: length must be at least 1"}},
 		{"every problem at once", `{name: "", count: x, nope: 1}`, []string{"config.name: length", "config.count: expected an integer", "config.nope: unknown field"}},
 	}
+	runChecks(t, schema, tests)
+}
+
+// TestCheckSet: Kong's set type, which go-pdk never writes, checks as an
+// array with its own message.
+func TestCheckSet(t *testing.T) {
+	schema := Field{Type: "record", Fields: []map[string]Field{{"s": {Type: "set", Elements: &Field{Type: "string"}}}}}
+	tests := []checkCase{
+		{"duplicates", `{s: [a, a]}`, nil},
+		{"empty string", `{s: [""]}`, []string{"config.s[0]: length must be at least 1"}},
+		{"string as set", `{s: a}`, []string{"config.s: expected a set"}},
+	}
+	runChecks(t, schema, tests)
+}
+
+// checkCase is a one-line config and the problems Kong finds in it:
+// "path: message prefix", in order; none when Kong accepts it.
+type checkCase struct {
+	name, config string
+	want         []string
+}
+
+func runChecks(t *testing.T, schema Field, tests []checkCase) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := Check(schema, parse(t, tt.config), "config")
