@@ -2,14 +2,18 @@ package deploy
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"maps"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"gopkg.in/yaml.v3"
 
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/kongharness"
@@ -31,10 +35,12 @@ func productionMaxMessageBytes(t *testing.T) int {
 	return n
 }
 
-// TestKongYmlMatchesPluginSchema validates every modelgate plugin config
-// against the schema the built plugin server gives Kong (`modelgate -dump`,
-// Kong's query_cmd): Kong refuses a declarative config with a field the
-// schema lacks or a value of the wrong type, so this is Kong's own check.
+// TestKongYmlMatchesPluginSchema validates every modelgate plugin config of
+// every kong.yml in the repository (and the ConfigMap's copy) against the
+// schema the built plugin server gives Kong (`modelgate -dump`, Kong's
+// query_cmd), with Kong's schema rules (kongharness.CheckConfig): Kong
+// refuses a declarative config with a field the schema lacks, a value of
+// the wrong type or an empty string, so this is Kong's own check.
 func TestKongYmlMatchesPluginSchema(t *testing.T) {
 	d, err := kongharness.Dump(context.Background(), testutil.Binary(t, "modelgate"))
 	if err != nil {
@@ -53,7 +59,8 @@ func TestKongYmlMatchesPluginSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range append(kongConfigs, "deploy/k8s/configmap.yaml#kong.yml") {
+	files := append(repositoryKongYmls(t), "deploy/k8s/configmap.yaml#kong.yml")
+	for _, f := range files {
 		doc := kongYml(t, f)
 		for _, cfg := range modelgatePlugins(t, f, doc) {
 			if err := kongharness.CheckConfig(schema, cfg); err != nil {
@@ -194,4 +201,116 @@ func TestRootKongYmlRunsInImage(t *testing.T) {
 			}
 		}
 	}
+}
+
+// repositoryKongYmls finds every Kong declarative file in the repository
+// (named kong.yml or kong.yaml, or ending in .kong.yml), so a new one is
+// checked without being listed.
+func repositoryKongYmls(t *testing.T) []string {
+	t.Helper()
+	root := testutil.RepoRoot()
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() && p != root && (strings.HasPrefix(name, ".") || name == "bin" || name == "node_modules") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && (name == "kong.yml" || name == "kong.yaml" || strings.HasSuffix(name, ".kong.yml")) {
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range kongConfigs {
+		if !slices.Contains(out, want) {
+			t.Fatalf("the walk missed %s (found %v)", want, out)
+		}
+	}
+	return out
+}
+
+// kongYmlKeys are the top-level keys of Kong's declarative format: a README
+// snippet with one of them is (part of) a kong.yml, any other a part of the
+// modelgate plugin config.
+var kongYmlKeys = []string{"_format_version", "routes", "services", "plugins", "consumers"}
+
+// TestREADMEYAMLSnippets checks every ```yaml block of README.md and
+// deploy/README.md as Kong would load it: a kong.yml (or part of one) by
+// its modelgate plugin configs and its routes, a part of the plugin config
+// against the plugin's schema (a part leaves fields out, which Kong allows).
+func TestREADMEYAMLSnippets(t *testing.T) {
+	d, err := kongharness.Dump(context.Background(), testutil.Binary(t, "modelgate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := d.Plugins[0].ConfigSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snippets := 0
+	for _, doc := range []string{"README.md", "deploy/README.md"} {
+		for _, s := range yamlBlocks(string(repoFile(t, doc))) {
+			snippets++
+			where := fmt.Sprintf("%s:%d", doc, s.line)
+			var top map[string]any
+			if err := yaml.Unmarshal([]byte(s.text), &top); err != nil {
+				t.Errorf("%s: not YAML: %v", where, err)
+				continue
+			}
+			if !slices.ContainsFunc(kongYmlKeys, func(k string) bool { _, ok := top[k]; return ok }) {
+				if err := kongharness.CheckConfig(schema, top); err != nil {
+					t.Errorf("%s: Kong would refuse this part of the plugin config:\n%v", where, err)
+				}
+				continue
+			}
+			configs, err := kongharness.PluginConfigs([]byte(s.text), pluginName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for place, cfg := range configs {
+				if err := kongharness.CheckConfig(schema, cfg); err != nil {
+					t.Errorf("%s: %s: Kong would refuse the plugin config:\n%v", where, place, err)
+				}
+			}
+			if _, err := kongharness.Routes([]byte(s.text)); err != nil {
+				t.Errorf("%s: %v", where, err)
+			}
+		}
+	}
+	if snippets == 0 {
+		t.Fatal("no ```yaml block in README.md or deploy/README.md: the extraction is broken")
+	}
+}
+
+// yamlBlock is a fenced ```yaml (or ```yml) block and the line its text starts on.
+type yamlBlock struct {
+	line int
+	text string
+}
+
+func yamlBlocks(markdown string) []yamlBlock {
+	var out []yamlBlock
+	var cur *yamlBlock
+	for i, line := range strings.Split(markdown, "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case cur == nil && (trimmed == "```yaml" || trimmed == "```yml"):
+			out = append(out, yamlBlock{line: i + 2})
+			cur = &out[len(out)-1]
+		case cur != nil && trimmed == "```":
+			cur = nil
+		case cur != nil:
+			cur.text += line + "\n"
+		}
+	}
+	return out
 }

@@ -6,7 +6,10 @@
 //
 //   - Dump runs `modelgate -dump` (Kong's query_cmd) and parses the plugin
 //     info and schema; CheckConfig validates a plugin config against that
-//     schema as Kong's schema validation would.
+//     schema as Kong's schema validation would (package kongschema, which
+//     `modelgate check` uses too); WithKongNulls fills it as Kong sends it.
+//   - Routes and MatchRoute pick the route of a declarative file for a
+//     request as Kong's router does (kong/router/transform.lua).
 //   - Start runs `modelgate -kong-prefix DIR` (Kong's start_cmd) and waits
 //     for DIR/modelgate.socket.
 //   - On the socket every message is a frame: a 4-byte little-endian length

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/internal/testutil"
+	"github.com/modelgate/modelgate/kong-plugin/internal/kong"
+	"github.com/modelgate/modelgate/kong-plugin/internal/kongschema"
 	"github.com/modelgate/modelgate/kong-plugin/kongharness"
 )
 
@@ -46,7 +48,7 @@ func pluginConfig(t *testing.T) map[string]any {
 			"pins":   map[string]string{"demo": "canary"},
 			"shadow": map[string]any{"target": "canary", "percent": 0},
 		}},
-		"metrics": map[string]any{"addr": "", "consumer_labels": false},
+		"metrics": map[string]any{"consumer_labels": false},
 	}
 }
 
@@ -63,20 +65,28 @@ func TestDumpAndSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// `modelgate check` derives the schema in process, as go-pdk does.
+	if own := kongschema.Of(kong.New()); !reflect.DeepEqual(own, schema) {
+		t.Errorf("kongschema.Of differs from the schema -dump prints:\n%+v\n%+v", own, schema)
+	}
 	if err := kongharness.CheckConfig(schema, pluginConfig(t)); err != nil {
 		t.Errorf("the example config fails the schema: %v", err)
 	}
 	bad := pluginConfig(t)
-	bad["sidecar"].(map[string]any)["timeout"] = "1s"                 // unknown field
-	bad["limits"].(map[string]any)["max_body_bytes"] = 1.5            // not an integer
-	bad["models"].([]any)[0].(map[string]any)["aliases"] = []any{"x"} // not a map
-	bad["metrics"].(map[string]any)["consumer_labels"] = "no"         // not a boolean
+	bad["sidecar"].(map[string]any)["timeout"] = "1s"          // unknown field
+	bad["limits"].(map[string]any)["max_body_bytes"] = 1.5     // not an integer
+	bad["models"].([]any)[0].(map[string]any)["aliases"] = "x" // not a map
+	bad["metrics"].(map[string]any)["consumer_labels"] = "no"  // not a boolean
+	bad["metrics"].(map[string]any)["addr"] = ""               // Kong refuses empty strings
+	bad["quotas"] = nil                                        // a required record
 	err = kongharness.CheckConfig(schema, bad)
 	for _, want := range []string{
 		"config.sidecar.timeout: unknown field",
 		"config.limits.max_body_bytes: expected an integer",
 		"config.models[0].aliases: expected a map",
 		"config.metrics.consumer_labels: expected a boolean",
+		"config.metrics.addr: length must be at least 1",
+		"config.quotas: required field missing",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)

@@ -17,8 +17,9 @@ const demoKey = "mg_demo_e61044aa8a46a9ee4a1912d0839d8a2f"
 
 // TestKongYMLAsKongRunsIt loads the repository's kong.yml plugin config
 // into the real plugin server over Kong's protocol, with the sidecar it
-// launches serving the committed example models, and asks the text
-// classifier as the README does.
+// launches serving the committed example models, asks for server metadata
+// (GET /v2) through kong.yml's routes, and asks the text classifier as the
+// README does.
 func TestKongYMLAsKongRunsIt(t *testing.T) {
 	root := testutil.RepoRoot()
 	data, err := os.ReadFile(filepath.Join(root, "kong.yml"))
@@ -46,6 +47,26 @@ func TestKongYMLAsKongRunsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(t, srv, inst.ID)
+
+	// OIP clients ask for server metadata first: GET /v2 must reach the
+	// plugin through kong.yml's routes, and the plugin must answer it.
+	routes, err := kongharness.Routes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := kongharness.MatchRoute(routes, "GET", "/v2", "localhost"); !ok {
+		t.Error("GET /v2: no route of kong.yml matches: Kong would answer 404")
+	} else {
+		t.Logf("GET /v2: route %s", r.Name)
+	}
+	res, err := srv.Access(ctx, inst.ID, kongharness.Request{Method: "GET", Path: "/v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct{ Name, Version string }
+	if res.Status != 200 || json.Unmarshal(res.Body, &meta) != nil || meta.Name != "modelgate" || meta.Version == "" {
+		t.Errorf("GET /v2: %d %s, want server metadata", res.Status, res.Body)
+	}
 	for _, tt := range []struct{ text, label string }{
 		{"a wonderful film, truly great", "positive"},
 		{"a terrible, boring and awful movie", "negative"},

@@ -2,7 +2,7 @@
 // "modelgate") and the project's command-line tools:
 //
 //	modelgate [-kong-prefix DIR] [-dump]   the plugin server, as Kong starts it
-//	modelgate COMMAND [ARGS]               serve, keygen, version, help (see commands.go)
+//	modelgate COMMAND [ARGS]               serve, check, keygen, version, help (see commands.go)
 //
 // Kong runs `modelgate -dump` (pluginserver_modelgate_query_cmd) to read the
 // schema and the bare binary or `modelgate -kong-prefix DIR` (…_start_cmd) to
