@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -111,5 +112,23 @@ func TestK8sKongWorkersFollowCPULimit(t *testing.T) {
 	}
 	if !ref.Divisor.IsZero() && ref.Divisor.Cmp(resource.MustParse("1")) != 0 {
 		t.Errorf("kong: KONG_NGINX_MAIN_WORKER_PROCESSES divisor %s, want 1 (whole CPUs)", ref.Divisor.String())
+	}
+}
+
+// TestK8sKongWarmsUpThroughTheProxy: the pod takes traffic only after a
+// request through Kong's proxy port has started the plugin instance and
+// found the sidecar ready (Kong starts plugin instances lazily).
+func TestK8sKongWarmsUpThroughTheProxy(t *testing.T) {
+	_, kong, _ := gatewayPod(t, k8sObjects(t))
+	p := kong.StartupProbe
+	if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/v2/health/ready" {
+		t.Fatal("kong: no startupProbe GET /v2/health/ready: the first request after a start would start the plugin instance")
+	}
+	if port := p.HTTPGet.Port; port.String() != "proxy" && port.IntValue() != proxyPort {
+		t.Errorf("kong: startupProbe on port %s, want the proxy port", port.String())
+	}
+	timeout, _ := time.ParseDuration(dig(modelgatePlugins(t, "deploy/kong.yml", repoFile(t, "deploy/kong.yml"))[0], "limits", "default_timeout").(string))
+	if time.Duration(p.TimeoutSeconds)*time.Second <= timeout {
+		t.Errorf("kong: startupProbe timeout %ds; the request may wait limits.default_timeout (%v) for the sidecar's first start", p.TimeoutSeconds, timeout)
 	}
 }
