@@ -132,3 +132,16 @@ func TestK8sKongWarmsUpThroughTheProxy(t *testing.T) {
 		t.Errorf("kong: startupProbe timeout %ds; the request may wait limits.default_timeout (%v) for the sidecar's first start", p.TimeoutSeconds, timeout)
 	}
 }
+
+// TestAttachedSidecarsGetTheModelKey: a sidecar in its own container gets
+// the key of encrypted models from its own environment, not through Kong.
+func TestAttachedSidecarsGetTheModelKey(t *testing.T) {
+	sidecar := service(t, loadCompose(t, "deploy/docker-compose.yml"), "sidecar")
+	if _, ok := sidecar.Environment["MODELGATE_MODEL_KEY"]; !ok {
+		t.Error("compose sidecar: no MODELGATE_MODEL_KEY")
+	}
+	_, _, k8sSidecar := gatewayPod(t, k8sObjects(t))
+	if !slices.ContainsFunc(k8sSidecar.Env, func(e corev1.EnvVar) bool { return e.Name == "MODELGATE_MODEL_KEY" }) {
+		t.Error("k8s sidecar: no MODELGATE_MODEL_KEY")
+	}
+}
