@@ -87,10 +87,10 @@ FROM ort-${VARIANT} AS ort
 
 # ---------------------------------------------------------------- CUDA 13
 # The CUDA execution provider links libcudart.so.13, libcublas.so.13,
-# libcublasLt.so.13 and libcurand.so.10 and loads cuDNN 9, cuFFT (FFT and
-# some convolution kernels) and NVRTC at run time. They come from NVIDIA's CUDA 13 runtime image (Ubuntu 24.04, like
-# Kong's); the driver's libcuda.so.1 is mounted by the NVIDIA container
-# toolkit when the container gets a GPU. cp -a keeps the soname symlinks
+# libcublasLt.so.13 and libcurand.so.10 and loads cuDNN 9, cuFFT (its FFT
+# operators) and NVRTC at run time. They come from NVIDIA's CUDA 13 runtime
+# image (Ubuntu 24.04, like Kong's); the driver's libcuda.so.1 is mounted by
+# the NVIDIA container toolkit when the container gets a GPU. cp -a keeps the soname symlinks
 # as symlinks, so nothing is stored twice.
 FROM ${CUDA_IMAGE} AS cuda-libs
 RUN set -eux; mkdir -p /out; \
