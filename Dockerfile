@@ -64,9 +64,12 @@ RUN set -eu; \
       *) echo "no ONNX Runtime build for ${TARGETARCH}" >&2; exit 1 ;; esac; \
     ort-fetch "$ORT_PACKAGE" "$ORT_INTEGRITY" /out "bin/napi-v6/linux/$arch/libonnxruntime.so.1"
 
-# GPU: the core library built with the provider bridge, and the CUDA (and
-# TensorRT) execution providers. ONNX Runtime looks for the provider libraries
-# beside libonnxruntime itself, so all of them land in one folder.
+# GPU: the core library built with the provider bridge, and the CUDA
+# execution provider. ONNX Runtime looks for the provider libraries beside
+# libonnxruntime itself, so all of them land in one folder. No TensorRT
+# provider: it needs TensorRT's own libraries (libnvinfer, libnvonnxparser),
+# which neither Debian nor npm carries, so in this image it could only fail
+# and fall back; a model listing `tensorrt` runs on the next provider it lists.
 FROM ort-fetch AS ort-gpu
 ARG ORT_GPU_CORE_PACKAGE=com.github.asus4.onnxruntime@0.4.9
 ARG ORT_GPU_CORE_INTEGRITY=sha512-BkzxduSZ9IkeDP6Q8lz2TFU2ie7hSSvS7ZIfzMooExoq0CNzJnuuGaUJ7IsojBgqO4ouD1jXah8OYyJbCN29Fg==
@@ -78,7 +81,7 @@ RUN set -eu; \
     ort-fetch "$ORT_GPU_CORE_PACKAGE" "$ORT_GPU_CORE_INTEGRITY" /out \
       Plugins/Linux/x64/libonnxruntime.so Plugins/Linux/x64/libonnxruntime_providers_shared.so; \
     ort-fetch "$ORT_GPU_CUDA_PACKAGE" "$ORT_GPU_CUDA_INTEGRITY" /out \
-      Plugins/Linux/x64/libonnxruntime_providers_cuda.so Plugins/Linux/x64/libonnxruntime_providers_tensorrt.so; \
+      Plugins/Linux/x64/libonnxruntime_providers_cuda.so; \
     mv /out/libonnxruntime.so /out/libonnxruntime.so.1; \
     ln -s libonnxruntime.so.1 /out/libonnxruntime.so
 
@@ -86,16 +89,16 @@ FROM ort-${VARIANT} AS ort
 
 # ---------------------------------------------------------------- CUDA 13
 # The CUDA execution provider links libcudart.so.13, libcublas.so.13,
-# libcublasLt.so.13 and libcurand.so.10 and loads cuDNN 9 (and NVRTC) at run
-# time. They come from NVIDIA's CUDA 13 runtime image (Ubuntu 24.04, like
-# Kong's); the driver's libcuda.so.1 is mounted by the NVIDIA container
-# toolkit when the container gets a GPU. cp -a keeps the soname symlinks
+# libcublasLt.so.13 and libcurand.so.10 and loads cuDNN 9, cuFFT (its FFT
+# operators) and NVRTC at run time. They come from NVIDIA's CUDA 13 runtime
+# image (Ubuntu 24.04, like Kong's); the driver's libcuda.so.1 is mounted by
+# the NVIDIA container toolkit when the container gets a GPU. cp -a keeps the soname symlinks
 # as symlinks, so nothing is stored twice.
 FROM ${CUDA_IMAGE} AS cuda-libs
 RUN set -eux; mkdir -p /out; \
     cd /usr/local/cuda/lib64; \
     cp -a libcudart.so.13* libcublas.so.13* libcublasLt.so.13* libcurand.so.10* \
-          libnvrtc.so.13* libnvrtc-builtins.so.13* /out/; \
+          libcufft.so.* libnvrtc.so.13* libnvrtc-builtins.so.13* /out/; \
     cp -a /usr/lib/x86_64-linux-gnu/libcudnn*.so.9* /out/
 
 # ---------------------------------------------------------------- runtime bases
@@ -147,20 +150,37 @@ RUN set -eu; \
     chmod -R a+rX,go-w /opt/modelgate
 WORKDIR /opt/modelgate
 
-# Kong reads its settings from KONG_* variables. The body buffer and the
-# largest body equal the plugin's limits.max_body_bytes (8 MiB): Kong hands the
-# plugin a body only while it fits in the buffer. nginx clears its workers'
-# environment, and Kong's workers start the plugin server: KONG_NGINX_MAIN_ENV
-# (rendered as `env PATH; env ORT_LIB; env LD_LIBRARY_PATH;`) keeps what a
-# launched sidecar needs (the root kong.yml finds modelgate-sidecar on PATH).
+# Kong reads its settings from KONG_* variables.
+#
+# Bodies: the largest body is the plugin's limits.max_body_bytes (8 MiB). The
+# buffer is not a limit: a body past it goes to a temp file, and Kong hands
+# go-pdk that file's path, which go-pdk reads (Kong 3.9.3
+# kong/runloop/plugin_servers/rpc/pb_rpc.lua, RawBodyResult). So the buffer
+# trades memory per request in flight for a file write and read: 1 MiB keeps
+# every ordinary inference body (a sentence, a batch of a few thousand
+# floats) in memory, while 8 MiB would let a few hundred large uploads hold
+# gigabytes of a Kong container's memory; a body between 1 and 8 MiB costs
+# one temp-file write and read, small next to decoding and running it.
+#
+# Environment: nginx clears its workers' environment, and worker 0 starts the
+# plugin server (kong/runloop/plugin_servers/process.lua), which passes its own
+# to a sidecar it launches. Only the variables KONG_NGINX_MAIN_ENV names get
+# through (kong/templates/nginx.lua renders it as `env PATH; env ORT_LIB; ...;`):
+# PATH (the root kong.yml finds modelgate-sidecar on it), ORT_LIB and
+# LD_LIBRARY_PATH for the launched sidecar, MODELGATE_MODEL_KEY for its
+# encrypted models (key_env), MODELGATE_LOG_LEVEL for the plugin server. A
+# variable set with `docker run -e` but not named here never arrives.
+#
+# START_CMD names Kong's prefix: go-pdk listens on <-kong-prefix>/modelgate.socket,
+# which must be KONG_PLUGINSERVER_MODELGATE_SOCKET.
 ENV KONG_DATABASE=off \
     KONG_DECLARATIVE_CONFIG=/opt/modelgate/kong.yml \
     KONG_PLUGINS=bundled,modelgate \
     KONG_PLUGINSERVER_NAMES=modelgate \
     KONG_PLUGINSERVER_MODELGATE_SOCKET=/usr/local/kong/modelgate.socket \
-    KONG_PLUGINSERVER_MODELGATE_START_CMD=/usr/local/bin/modelgate \
+    KONG_PLUGINSERVER_MODELGATE_START_CMD="/usr/local/bin/modelgate -kong-prefix /usr/local/kong" \
     KONG_PLUGINSERVER_MODELGATE_QUERY_CMD="/usr/local/bin/modelgate -dump" \
-    KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE=8m \
+    KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE=1m \
     KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE=8m \
     KONG_PROXY_LISTEN="0.0.0.0:8000 reuseport backlog=16384" \
     KONG_ADMIN_LISTEN=127.0.0.1:8001 \
@@ -170,7 +190,8 @@ ENV KONG_DATABASE=off \
     KONG_ADMIN_ACCESS_LOG=/dev/stdout \
     KONG_ADMIN_ERROR_LOG=/dev/stderr \
     ORT_LIB=/usr/local/lib/onnxruntime/libonnxruntime.so.1 \
-    KONG_NGINX_MAIN_ENV="PATH; env ORT_LIB; env LD_LIBRARY_PATH"
+    MODELGATE_LOG_LEVEL=info \
+    KONG_NGINX_MAIN_ENV="PATH; env ORT_LIB; env LD_LIBRARY_PATH; env MODELGATE_MODEL_KEY; env MODELGATE_LOG_LEVEL"
 
 # ---------------------------------------------------------------- sidecar image
 # The same files with the sidecar as the entrypoint, for attach mode (compose,

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -112,8 +114,8 @@ func TestComposeLoads(t *testing.T) {
 	if decl == nil {
 		t.Fatal("compose kong: KONG_DECLARATIVE_CONFIG not set")
 	}
-	if v := volumeAt(kong, *decl); v == nil || v.Source != filepath.Join(testutil.RepoRoot(), "deploy/kong.yml") {
-		t.Errorf("compose kong: %s is not deploy/kong.yml", *decl)
+	if got := mountedFile(t, kong, *decl); got != filepath.Join(testutil.RepoRoot(), "deploy/kong.yml") {
+		t.Errorf("compose kong: %s is %s, not deploy/kong.yml", *decl, got)
 	}
 	if hc := kong.HealthCheck; hc == nil || !slices.Equal(hc.Test, types.HealthCheckTest{"CMD", "kong", "health"}) {
 		t.Error("compose kong: health check is not `kong health`")
@@ -176,5 +178,38 @@ func TestComposeGPUOverride(t *testing.T) {
 	if kong := service(t, p, "kong"); kong.Deploy != nil && kong.Deploy.Resources.Reservations != nil &&
 		len(kong.Deploy.Resources.Reservations.Devices) > 0 {
 		t.Error("GPU override: kong reserves a device; only the sidecar needs the GPU")
+	}
+}
+
+// mountedFile returns the host file a service sees at target: through a
+// bind mount of its folder (a mount of the file itself fails the test).
+func mountedFile(t *testing.T, s types.ServiceConfig, target string) string {
+	t.Helper()
+	if v := volumeAt(s, target); v != nil {
+		t.Errorf("compose %s: %s is bind-mounted as a single file: an edit that writes a new file "+
+			"(sed -i, most editors) is never seen, and `kong reload` reloads the old one; mount its folder", s.Name, target)
+		return v.Source
+	}
+	v := volumeAt(s, path.Dir(target))
+	if v == nil || v.Type != types.VolumeTypeBind {
+		t.Fatalf("compose %s: no folder bind-mounted at %s", s.Name, path.Dir(target))
+	}
+	return filepath.Join(v.Source, path.Base(target))
+}
+
+// TestComposeMountsKongYMLFolder: Kong's declarative config comes from a
+// bind-mounted folder, so `kong reload` after an edit reads the new file.
+func TestComposeMountsKongYMLFolder(t *testing.T) {
+	kong := service(t, loadCompose(t, "deploy/docker-compose.yml"), "kong")
+	decl := kong.Environment["KONG_DECLARATIVE_CONFIG"]
+	if decl == nil {
+		t.Fatal("compose kong: KONG_DECLARATIVE_CONFIG not set")
+	}
+	host := mountedFile(t, kong, *decl)
+	if fi, err := os.Stat(filepath.Dir(host)); err != nil || !fi.IsDir() {
+		t.Errorf("compose kong: %s is not a folder: %v", filepath.Dir(host), err)
+	}
+	if v := volumeAt(kong, path.Dir(*decl)); v != nil && !v.ReadOnly {
+		t.Errorf("compose kong: %s is mounted read-write", v.Target)
 	}
 }

@@ -284,7 +284,7 @@ func TestDockerfileKongSettings(t *testing.T) {
 	want := map[string]string{
 		"KONG_DATABASE":                         "off",
 		"KONG_PLUGINSERVER_NAMES":               pluginName,
-		"KONG_PLUGINSERVER_MODELGATE_START_CMD": pluginServerBin,
+		"KONG_PLUGINSERVER_MODELGATE_START_CMD": pluginServerStart,
 		"KONG_PLUGINSERVER_MODELGATE_QUERY_CMD": pluginServerQuery,
 		"KONG_PLUGINSERVER_MODELGATE_SOCKET":    pluginServerSocket,
 		"KONG_DECLARATIVE_CONFIG":               "/opt/modelgate/kong.yml",
@@ -305,8 +305,8 @@ func TestDockerfileKongSettings(t *testing.T) {
 		t.Errorf("ENV KONG_STATUS_LISTEN=%q, want port %d", env["KONG_STATUS_LISTEN"], statusPort)
 	}
 
-	// nginx's body buffer and body limit are the plugin's max_body_bytes, in
-	// every kong.yml the image carries.
+	// nginx's body limit is the plugin's max_body_bytes, in every kong.yml
+	// the image carries.
 	for _, f := range []string{"kong.yml", "deploy/kong.yml"} {
 		for _, cfg := range modelgatePlugins(t, f, repoFile(t, f)) {
 			limit, _ := dig(cfg, "limits", "max_body_bytes").(int)
@@ -314,11 +314,60 @@ func TestDockerfileKongSettings(t *testing.T) {
 				t.Errorf("%s: no limits.max_body_bytes", f)
 				continue
 			}
-			for _, k := range []string{"KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE", "KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE"} {
-				if got := nginxSize(t, env[k]); got != limit {
-					t.Errorf("ENV %s=%q is %d bytes; %s's limits.max_body_bytes is %d", k, env[k], got, f, limit)
-				}
+			if got := nginxSize(t, env["KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE"]); got != limit {
+				t.Errorf("ENV KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE=%q is %d bytes; %s's limits.max_body_bytes is %d",
+					env["KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE"], got, f, limit)
 			}
+		}
+	}
+}
+
+// maxBodyBuffer bounds nginx's body buffer, the memory one request in flight
+// may hold for its body. The buffer is not a limit: past it nginx writes the
+// body to a temp file and Kong hands go-pdk the file's path, which go-pdk
+// reads (Kong 3.9.3 kong/runloop/plugin_servers/rpc/pb_rpc.lua;
+// kongharness' TestAsKongDrivesIt runs a request both ways). 1 MiB holds
+// every ordinary inference body.
+const maxBodyBuffer = 1 << 20
+
+// TestDockerfileBodyBuffer: the buffer trades memory per request for a file
+// write, so it is sized for ordinary bodies, not for the largest one.
+func TestDockerfileBodyBuffer(t *testing.T) {
+	env := parseDockerfile(t).env(t, "kong")
+	buffer := nginxSize(t, env["KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE"])
+	largest := nginxSize(t, env["KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE"])
+	if buffer <= 0 || buffer > maxBodyBuffer || buffer >= largest {
+		t.Errorf("ENV KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE=%q: want at most %d bytes and below the largest body (%d): "+
+			"it is memory held per request, and a larger body still reaches the plugin through a temp file",
+			env["KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE"], maxBodyBuffer, largest)
+	}
+}
+
+// TestDockerfileStartCmdNamesThePrefix: Kong dials KONG_PLUGINSERVER_MODELGATE_SOCKET;
+// go-pdk listens on <-kong-prefix>/<binary name>.socket. The start command
+// says the prefix instead of relying on go-pdk's default matching Kong's.
+func TestDockerfileStartCmdNamesThePrefix(t *testing.T) {
+	env := parseDockerfile(t).env(t, "kong")
+	argv := strings.Fields(env["KONG_PLUGINSERVER_MODELGATE_START_CMD"])
+	if len(argv) != 3 || argv[0] != pluginServerBin || strings.TrimLeft(argv[1], "-") != "kong-prefix" {
+		t.Fatalf("ENV KONG_PLUGINSERVER_MODELGATE_START_CMD=%q: want %s -kong-prefix DIR", env["KONG_PLUGINSERVER_MODELGATE_START_CMD"], pluginServerBin)
+	}
+	if got, want := path.Join(argv[2], path.Base(pluginServerBin)+".socket"), env["KONG_PLUGINSERVER_MODELGATE_SOCKET"]; got != want {
+		t.Errorf("the plugin server listens on %s, Kong dials %s", got, want)
+	}
+}
+
+// TestDockerfileGPULibraries: the GPU image carries cuFFT, which the CUDA
+// provider loads at run time, and no TensorRT provider, whose TensorRT
+// libraries (libnvinfer, libnvonnxparser) neither Debian nor npm carries.
+func TestDockerfileGPULibraries(t *testing.T) {
+	d := parseDockerfile(t)
+	if !regexp.MustCompile(`\blibcufft\.so\.`).MatchString(runScript(d.stage(t, "cuda-libs"))) {
+		t.Error("stage cuda-libs does not copy libcufft, which the CUDA execution provider loads at run time")
+	}
+	for _, s := range []string{"ort-gpu", "runtime-gpu", "app"} {
+		if script := runScript(d.stage(t, s)); strings.Contains(strings.ToLower(script), "tensorrt") {
+			t.Errorf("stage %s installs a TensorRT provider; its TensorRT libraries are in no registry reachable here, so it could only fall back", s)
 		}
 	}
 }

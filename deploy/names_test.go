@@ -14,6 +14,7 @@ const (
 	// (-kong-prefix /usr/local/kong, then <prefix>/<binary name>.socket).
 	pluginServerSocket = "/usr/local/kong/modelgate.socket"
 	pluginServerQuery  = pluginServerBin + " -dump"
+	pluginServerStart  = pluginServerBin + " -kong-prefix /usr/local/kong"
 
 	socketDir    = "/run/modelgate"
 	socketPath   = socketDir + "/sidecar.sock"

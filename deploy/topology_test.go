@@ -57,7 +57,7 @@ func composeTopology(t *testing.T) topology {
 			t.Fatalf("compose secret %s: neither a file nor $REDIS_PASSWORD", s.Source)
 		}
 	}
-	top.kongYml = readAbs(t, volumeAt(kong, *kong.Environment["KONG_DECLARATIVE_CONFIG"]).Source)
+	top.kongYml = readAbs(t, mountedFile(t, kong, *kong.Environment["KONG_DECLARATIVE_CONFIG"]))
 	return top
 }
 

@@ -40,7 +40,8 @@ func TestKongYMLAsKongRunsIt(t *testing.T) {
 	sidecar := testutil.Binary(t, "modelgate-sidecar")
 	srv := startServer(t, kongharness.Options{
 		Dir: root,
-		Env: []string{"PATH=" + filepath.Dir(sidecar) + string(os.PathListSeparator) + os.Getenv("PATH"), "ORT_LIB=" + testutil.ORTLib(t)},
+		Env: []string{"PATH=" + filepath.Dir(sidecar) + string(os.PathListSeparator) + os.Getenv("PATH"), "ORT_LIB=" + testutil.ORTLib(t),
+			"KONG_NGINX_MAIN_ENV=PATH; env ORT_LIB"}, // the image's way past nginx (Dockerfile)
 	})
 	inst, err := srv.StartInstance(ctx, "modelgate", cfg)
 	if err != nil {

@@ -29,7 +29,12 @@ type Options struct {
 	// Dir is the plugin server's working folder (relative paths in the
 	// plugin config, such as sidecar.command, resolve from it).
 	Dir string
-	// Env is added to the plugin server's environment.
+	// Environ is the environment Kong runs with; nil means this process's.
+	// The plugin server gets only what Kong's nginx passes on (WorkerEnv):
+	// TZ and the variables KONG_NGINX_MAIN_ENV names.
+	Environ []string
+	// Env is added to Kong's environment (so it reaches the plugin server
+	// only through KONG_NGINX_MAIN_ENV, as under Kong).
 	Env []string
 	// Output receives the plugin server's stdout and stderr (Kong copies
 	// them into its error log); nil discards them.
@@ -67,7 +72,7 @@ func Start(ctx context.Context, binary string, opts Options) (*Server, error) {
 	s.Socket = filepath.Join(s.Prefix, filepath.Base(binary)+".socket")
 	s.cmd = exec.Command(binary, "-kong-prefix", s.Prefix)
 	s.cmd.Dir = opts.Dir
-	s.cmd.Env = append(os.Environ(), opts.Env...)
+	s.cmd.Env = WorkerEnv(opts.kongEnv())
 	out := opts.Output
 	if out == nil {
 		out = io.Discard

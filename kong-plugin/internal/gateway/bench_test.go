@@ -29,7 +29,7 @@ func BenchmarkSidecarInfer(b *testing.B) {
 		b.Fatal(err)
 	}
 	r.ModelName, r.ModelVersion = "adder", "1"
-	c, cerr := g.sidecar.client()
+	c, cerr := g.sidecar.client(context.Background())
 	if cerr != nil {
 		b.Fatal(cerr)
 	}

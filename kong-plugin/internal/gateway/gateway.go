@@ -135,7 +135,7 @@ func (g *Gateway) MaxTimeout() time.Duration { return g.maxTimeout }
 
 // call runs one sidecar RPC with the latency metric.
 func (g *Gateway) call(ctx context.Context, method string, fn func(pb.InferenceClient) error) error {
-	c, err := g.sidecar.client()
+	c, err := g.sidecar.client(ctx)
 	if err != nil {
 		e := wrap(KindUnavailable, "the inference server is unavailable, retry later", err)
 		e.Header = retryAfter(1)

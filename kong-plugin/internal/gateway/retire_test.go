@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func TestSupersededSidecarIsRetired(t *testing.T) {
 
 	// An hour later, with the new config used last, the old sidecar goes.
 	retireSuperseded(time.Now().Add(time.Hour), time.Minute)
-	if _, err := old.sidecar.client(); err == nil {
+	if _, err := old.sidecar.client(context.Background()); err == nil {
 		t.Fatal("the superseded sidecar still has a live client")
 	}
 	decodeResult(t, call(cur, "POST", "/v2/models/adder/infer", keyAlice, adderBody))

@@ -28,13 +28,18 @@ type connectFunc func(ctx context.Context) (sidecarConn, error)
 // supervisor has no live sidecar: a request never waits for a restart.
 var errSidecarDown = errors.New("sidecar is not connected")
 
+// errSidecarStarting is answered, as 503 + Retry-After, to a request whose
+// deadline passed while the sidecar was starting for the first time.
+var errSidecarStarting = errors.New("sidecar is still starting")
+
 // pingFailuresToRestart: a sidecar busy with a large batch may miss one
 // ping; only repeated misses (or a dead process) count as a crash.
 const pingFailuresToRestart = 3
 
 // supervisor keeps one sidecar connection alive: it (re)launches or
 // (re)attaches with exponential backoff, watches the process (Exited) and
-// pings (ServerLive), and hands out the current client without blocking.
+// pings (ServerLive), and hands out the current client. Only the first
+// start makes a request wait (see client).
 type supervisor struct {
 	connect       connectFunc
 	startTimeout  time.Duration
@@ -46,6 +51,13 @@ type supervisor struct {
 	mu      sync.RWMutex
 	conn    sidecarConn
 	lastErr error
+
+	// started is closed once the first launch or attach attempt has ended,
+	// connected or not; firstStartEnded closes it once.
+	started         chan struct{}
+	firstStartEnded func()
+	// waiting counts the requests waiting for the first start.
+	waiting atomic.Int64
 
 	// lastUsed (unix nanoseconds) lets the registry retire a sidecar that a
 	// newer config has replaced.
@@ -69,15 +81,35 @@ func newSupervisor(connect connectFunc, startTimeout, checkInterval, maxBackoff 
 		kick:          make(chan struct{}, 1),
 		cancel:        cancel,
 		done:          make(chan struct{}),
+		started:       make(chan struct{}),
 	}
+	s.firstStartEnded = sync.OnceFunc(func() { close(s.started) })
 	s.lastUsed.Store(time.Now().UnixNano())
 	go s.run(ctx)
 	return s
 }
 
-// client returns the live sidecar client, or an error at once when there is none.
-func (s *supervisor) client() (pb.InferenceClient, error) {
+// client returns the live sidecar client, or an error at once when there is
+// none. The exception is the sidecar's first start: Kong starts a plugin
+// instance, and so the sidecar, on the first request that needs it, and a
+// launched sidecar loads its models before it answers; requests that
+// arrive meanwhile wait for that start, up to their deadline (ctx). Once it
+// has ended, connected or failed, nothing waits again: a sidecar that
+// crashed is answered 503 + Retry-After at once while it restarts.
+func (s *supervisor) client(ctx context.Context) (pb.InferenceClient, error) {
 	s.lastUsed.Store(time.Now().UnixNano())
+	select {
+	case <-s.started:
+	default:
+		s.waiting.Add(1)
+		select {
+		case <-s.started:
+			s.waiting.Add(-1)
+		case <-ctx.Done():
+			s.waiting.Add(-1)
+			return nil, errors.Join(errSidecarStarting, ctx.Err())
+		}
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.conn == nil {
@@ -102,6 +134,7 @@ func (s *supervisor) close() {
 
 func (s *supervisor) run(ctx context.Context) {
 	defer close(s.done)
+	defer s.firstStartEnded() // stopped before the first attempt ended
 	backoff := 50 * time.Millisecond
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, s.startTimeout)
@@ -113,6 +146,7 @@ func (s *supervisor) run(ctx context.Context) {
 			}
 			s.log.Error("sidecar: connecting failed", "err", err, "retry_in", backoff)
 			s.setDown(err)
+			s.firstStartEnded()
 			if !sleep(ctx, backoff) {
 				return
 			}
@@ -127,6 +161,7 @@ func (s *supervisor) run(ctx context.Context) {
 		s.conn, s.lastErr = conn, nil
 		s.mu.Unlock()
 		s.metrics.sidecarUp.Set(1)
+		s.firstStartEnded()
 		backoff = 50 * time.Millisecond
 
 		why := s.watch(ctx, conn)
