@@ -68,8 +68,9 @@ train:
 
 ## Debian packages that `make test` installs (apt-get; needs root or sudo), each as PACKAGE=PROBE
 ## (scripts/debdeps.sh): every program or python module a test, fuzz target or the bench's
-## miniature run calls besides Go. gcc builds cgo (ONNX Runtime, -race); npm fetches ONNX Runtime.
-RUN_DEBS := gcc=gcc npm=npm
+## miniature run calls besides Go. gcc and libc6-dev (which gcc only recommends) build cgo
+## (ONNX Runtime, -race); npm fetches ONNX Runtime.
+RUN_DEBS := gcc=gcc libc6-dev=/usr/include/stdio.h npm=npm
 MODELGEN_DEBS := python3=/usr/bin/python3 python3-numpy=py:numpy python3-onnx=py:onnx
 TEST_DEBS := $(RUN_DEBS) redis-server=redis-server curl=curl openssl=openssl $(MODELGEN_DEBS)
 ## What `make bench` needs: the same (its model generator is the test models' one).
@@ -81,7 +82,7 @@ test-deps:
 	@scripts/debdeps.sh install $(TEST_DEBS)
 	@$(MAKE) --no-print-directory ort
 
-## run-deps: the same for `make run` (gcc and npm, only where missing).
+## run-deps: the same for `make run` (gcc, libc6-dev and npm, only where missing).
 run-deps:
 	@scripts/debdeps.sh install $(RUN_DEBS)
 	@$(MAKE) --no-print-directory ort

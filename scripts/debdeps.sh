@@ -5,8 +5,8 @@
 #
 #   debdeps.sh install|check PACKAGE=PROBE...
 #
-# PROBE tells whether PACKAGE is there: a program on PATH (redis-server), an absolute
-# path (/usr/bin/python3), or py:MODULE, a module that Debian's /usr/bin/python3 imports
+# PROBE tells whether PACKAGE is there: a program on PATH (redis-server), a file by its
+# absolute path (/usr/bin/python3, /usr/include/stdio.h), or py:MODULE, a module that Debian's /usr/bin/python3 imports
 # (the tests run that interpreter, not whatever python3 comes first on PATH).
 # `install` installs only the packages whose probe fails, then checks them all;
 # `check` fails naming each missing package, so a missing install step shows up as
@@ -18,7 +18,7 @@ shift
 present() {
   case $1 in
     py:*) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ${1#py:}" 2>/dev/null ;;
-    /*) [ -x "$1" ] ;;
+    /*) [ -e "$1" ] ;;
     *) command -v "$1" >/dev/null ;;
   esac
 }
