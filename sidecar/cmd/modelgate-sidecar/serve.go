@@ -103,7 +103,7 @@ func serve(f *flags) int {
 		defer stop()
 	}
 
-	grpcOpts := []grpc.ServerOption{grpc.MaxRecvMsgSize(f.maxMessageBytes), grpc.MaxSendMsgSize(f.maxMessageBytes)}
+	grpcOpts := grpcServerOptions(f.maxMessageBytes)
 	var err error
 	if pluginMode {
 		err = servePlugin(srv, grpcOpts, signals, newHCLogger(stderr, level), log)
