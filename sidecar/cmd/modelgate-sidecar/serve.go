@@ -103,8 +103,9 @@ func serve(f *flags) int {
 		defer stop()
 	}
 
-	grpcOpts := grpcServerOptions(f.maxMessageBytes)
+	grpcOpts := []grpc.ServerOption{grpc.MaxRecvMsgSize(f.maxMessageBytes), grpc.MaxSendMsgSize(f.maxMessageBytes)}
 	var err error
+	grpcOpts = append(grpcOpts, flowControl(f.maxMessageBytes)...)
 	if pluginMode {
 		err = servePlugin(srv, grpcOpts, signals, newHCLogger(stderr, level), log)
 	} else {
