@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"sync"
@@ -99,7 +100,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		Cmd:              cmd,
 		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		GRPCDialOptions:  []grpc.DialOption{callSizes(cfg.MaxMessageBytes)},
+		GRPCDialOptions:  dialOptions(cfg.MaxMessageBytes),
 		StartTimeout:     start,
 		Logger:           hlog,
 	})
@@ -152,7 +153,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 // and checks that it answers ServerLive within ctx.
 func Attach(ctx context.Context, socketPath string, maxMessageBytes int) (*Client, error) {
 	conn, err := grpc.NewClient("unix:"+socketPath,
-		grpc.WithTransportCredentials(insecure.NewCredentials()), callSizes(maxMessageBytes))
+		append(dialOptions(maxMessageBytes), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		return nil, fmt.Errorf("attaching to sidecar at %s: %w", socketPath, err)
 	}
@@ -164,11 +165,26 @@ func Attach(ctx context.Context, socketPath string, maxMessageBytes int) (*Clien
 	return c, nil
 }
 
-func callSizes(max int) grpc.DialOption {
+// dialOptions sets the message limits to max and the flow-control windows
+// to match. A static window turns off gRPC's bandwidth-delay-product
+// estimator, which otherwise sends a PING with each answer's data and reads
+// its ACK: without it the sidecar answers a request in one write (measured
+// over the socket: about 1.8 -> 1.07 writes per request). The window is credit,
+// not a buffer: memory still follows the bytes that arrive.
+func dialOptions(max int) []grpc.DialOption {
 	if max <= 0 {
 		max = DefaultMaxMessageBytes
 	}
-	return grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(max), grpc.MaxCallSendMsgSize(max))
+	// gRPC keeps its default window and the estimator below 64 KiB.
+	window := int32(min(max, math.MaxInt32))
+	if window < 64<<10 {
+		window = 64 << 10
+	}
+	return []grpc.DialOption{
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(max), grpc.MaxCallSendMsgSize(max)),
+		grpc.WithInitialWindowSize(window),
+		grpc.WithInitialConnWindowSize(window),
+	}
 }
 
 // Exited reports whether a launched sidecar's process has ended. An

@@ -97,8 +97,9 @@ outputs:
   - name: diff
     datatype: FP32
     dims: [4]
+# No max_queue_delay (the default): tests that need batches to merge queue
+# requests behind a busy run instead of waiting for a timer.
 dynamic_batching:
-  max_queue_delay: 2ms
   preferred_batch_sizes: [4, 8]
   max_queue_size: 64
   default_timeout: 10s
@@ -297,8 +298,9 @@ outputs:
   - name: logits
     datatype: FP32
     dims: [2]
+# Like deploy/models/sentiment: no max_queue_delay (the default), so a lone
+# request never waits and batches form from what queues behind a busy run.
 dynamic_batching:
-  max_queue_delay: 2ms
   preferred_batch_sizes: [8]
   max_queue_size: 64
   default_timeout: 10s

@@ -26,7 +26,8 @@ type flags struct {
 	metricsAddr     string
 	pollInterval    time.Duration
 	intraOpThreads  int
-	allowSpinning   bool
+	allowSpinning   optionalBool
+	instances       int
 	maxMessageBytes int
 	maxElements     int64
 	ortLib          string
@@ -64,8 +65,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.socket, "socket", "", "serve standalone on this unix socket (e.g. /run/modelgate/sidecar.sock); without it the sidecar expects to be launched by the plugin server")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics, /v2/health/live and /v2/health/ready on this address (e.g. :8002); empty = off")
 	fs.DurationVar(&f.pollInterval, "poll-interval", 0, "rescan the model repository this often (0 = off; LoadModel/UnloadModel still work)")
-	fs.IntVar(&f.intraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads where a model config says 0 (0 = ONNX Runtime's default)")
-	fs.BoolVar(&f.allowSpinning, "allow-spinning", true, "let ONNX Runtime's intra-op threads spin-wait after a run (session.intra_op.allow_spinning) where a model config does not set instance_group.allow_spinning; false leaves the CPU to the gRPC path on small machines")
+	fs.IntVar(&f.intraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads where a model config says 0 (0 = chosen from the cores, see the \"ONNX Runtime threads\" log line)")
+	fs.Var(&f.allowSpinning, "allow-spinning", "let ONNX Runtime's intra-op threads spin-wait after a run (session.intra_op.allow_spinning) where a model config does not set instance_group.allow_spinning (default: chosen from the cores)")
+	fs.IntVar(&f.instances, "instances", 0, "sessions per model version on the CPU where a model config sets no instance_group.count (0 = chosen from the cores)")
 	fs.IntVar(&f.maxMessageBytes, "max-message-bytes", DefaultMaxMessageBytes, "largest gRPC message received or sent")
 	fs.Int64Var(&f.maxElements, "max-elements", 16<<20, "largest element count of one tensor in a request (0 = no limit)")
 	fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $ORT_LIB, else libonnxruntime.so.1)")
@@ -101,8 +103,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	if f.maxMessageBytes < 1<<10 {
 		problems = append(problems, errors.New("--max-message-bytes must be at least 1024"))
 	}
-	if f.maxElements < 0 || f.intraOpThreads < 0 {
-		problems = append(problems, errors.New("--max-elements and --intra-op-threads must not be negative"))
+	if f.maxElements < 0 || f.intraOpThreads < 0 || f.instances < 0 {
+		problems = append(problems, errors.New("--max-elements, --intra-op-threads and --instances must not be negative"))
 	}
 	if _, err := parseLevel(f.logLevel); err != nil {
 		problems = append(problems, err)

@@ -80,7 +80,9 @@ func serve(f *flags) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
-	repo := repository.New(repository.Options{Dir: f.models, IntraOpThreads: f.intraOpThreads, NoSpinning: !f.allowSpinning, Metrics: m, Logger: log})
+	plan := threadPlan(f, pluginMode, log)
+	repo := repository.New(repository.Options{Dir: f.models, IntraOpThreads: plan.IntraOpThreads, NoSpinning: !plan.Spinning,
+		Instances: plan.Instances, Metrics: m, Logger: log})
 
 	log.Info("loading model repository", "models", f.models, "onnxruntime", ort.Version())
 	if err := repo.Poll(ctx); err != nil {
@@ -104,6 +106,7 @@ func serve(f *flags) int {
 	grpcOpts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(f.maxMessageBytes), grpc.MaxSendMsgSize(f.maxMessageBytes)},
 		server.Recover(log)...)
 	var err error
+	grpcOpts = append(grpcOpts, flowControl(f.maxMessageBytes)...)
 	if pluginMode {
 		err = servePlugin(srv, grpcOpts, signals, newHCLogger(stderr, level), log)
 	} else {

@@ -49,9 +49,12 @@ func (b *Batcher) newRequest(ctx context.Context, inputs []tensor.Tensor, output
 		r.enqueued = time.Now()
 		return r, nil
 	}
-	r.inputs = slices.Clone(inputs)
-	slices.SortFunc(r.inputs, func(a, b tensor.Tensor) int { return strings.Compare(a.Name, b.Name) })
-	var key []byte
+	byName := func(a, b tensor.Tensor) int { return strings.Compare(a.Name, b.Name) }
+	if !slices.IsSortedFunc(inputs, byName) {
+		r.inputs = slices.Clone(inputs)
+		slices.SortFunc(r.inputs, byName)
+	}
+	key := make([]byte, 0, 64)
 	for i, t := range r.inputs {
 		if i > 0 && t.Name == r.inputs[i-1].Name {
 			return nil, fmt.Errorf("%w: input %q given twice", ErrInvalidInput, t.Name)

@@ -79,16 +79,20 @@ func (b *DynamicBatching) PadsToPreferred(provider string) bool {
 
 // InstanceGroup says how many sessions serve a version and where they run.
 type InstanceGroup struct {
-	// Count is the number of sessions per version; absent or 0 means 1.
+	// Count is the number of sessions per version; absent or 0 means the
+	// sidecar's choice: its --instances (chosen from its cores) on the CPU,
+	// one per device id on a GPU.
 	Count int `yaml:"count"`
 	// ExecutionProviders are tried in order: cpu, cuda, tensorrt. Absent means [cpu].
 	ExecutionProviders []string `yaml:"execution_providers"`
 	DeviceIDs          []int    `yaml:"device_ids"`
 	RequireGPU         bool     `yaml:"require_gpu"`
-	// IntraOpThreads 0 means the --intra-op-threads flag (else ORT's default).
+	// IntraOpThreads 0 means the sidecar's choice (--intra-op-threads, else
+	// chosen from its cores).
 	IntraOpThreads int `yaml:"intra_op_threads"`
 	// AllowSpinning is ONNX Runtime's session.intra_op.allow_spinning;
-	// absent means the --allow-spinning flag (default true, ORT's default).
+	// absent means the sidecar's choice (--allow-spinning, else chosen from
+	// its cores).
 	AllowSpinning *bool `yaml:"allow_spinning"`
 }
 

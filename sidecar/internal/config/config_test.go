@@ -76,7 +76,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.InstanceGroup.Count != 1 || len(c.InstanceGroup.ExecutionProviders) != 1 || c.InstanceGroup.AllowSpinning != nil || c.DynamicBatching.MaxQueueSize != DefaultMaxQueueSize {
+	if c.InstanceGroup.Count != 0 || len(c.InstanceGroup.ExecutionProviders) != 1 || c.InstanceGroup.AllowSpinning != nil || c.DynamicBatching.MaxQueueSize != DefaultMaxQueueSize {
 		t.Errorf("defaults not applied: %+v %+v", c.InstanceGroup, c.DynamicBatching)
 	}
 	if got := c.VersionPolicy.Select([]int64{3, 1, 2}); len(got) != 1 || got[0] != 3 {

@@ -139,9 +139,6 @@ func friendlyType(goType string) string {
 }
 
 func (c *Config) applyDefaults() {
-	if c.InstanceGroup.Count == 0 {
-		c.InstanceGroup.Count = 1
-	}
 	if len(c.InstanceGroup.ExecutionProviders) == 0 {
 		c.InstanceGroup.ExecutionProviders = []string{"cpu"}
 	}

@@ -154,7 +154,7 @@ func (v *validator) batching(c *Config) {
 
 func (v *validator) instanceGroup(g InstanceGroup) {
 	if g.Count < 0 {
-		v.add("must be >= 1 (absent = 1)", "instance_group", "count")
+		v.add("must be >= 1 (absent = the sidecar's choice)", "instance_group", "count")
 	}
 	seen := map[string]bool{}
 	for i, p := range g.ExecutionProviders {
@@ -171,7 +171,7 @@ func (v *validator) instanceGroup(g InstanceGroup) {
 		}
 	}
 	if g.IntraOpThreads < 0 {
-		v.add("must be >= 0 (0 = the --intra-op-threads flag)", "instance_group", "intra_op_threads")
+		v.add("must be >= 0 (0 = the sidecar's choice)", "instance_group", "intra_op_threads")
 	}
 	if g.RequireGPU && len(g.ExecutionProviders) > 0 && !seen["cuda"] && !seen["tensorrt"] {
 		v.add("require_gpu needs cuda or tensorrt among execution_providers", "instance_group", "require_gpu")

@@ -37,12 +37,20 @@ var onnxElemTypes = map[uint64]tensor.DataType{
 	11: tensor.FP64, 12: tensor.UInt32, 13: tensor.UInt64,
 }
 
+// elemTypeNumbers is onnxElemTypes inverted, for elemTypeOf, which runs for
+// every input and output of every run.
+var elemTypeNumbers = func() map[tensor.DataType]onnx.TensorElementDataType {
+	m := make(map[tensor.DataType]onnx.TensorElementDataType, len(onnxElemTypes))
+	for k, v := range onnxElemTypes {
+		m[v] = onnx.TensorElementDataType(k)
+	}
+	return m
+}()
+
 // elemTypeOf is the ONNX element type number of d.
 func elemTypeOf(d tensor.DataType) onnx.TensorElementDataType {
-	for k, v := range onnxElemTypes {
-		if v == d {
-			return onnx.TensorElementDataType(k)
-		}
+	if n, ok := elemTypeNumbers[d]; ok {
+		return n
 	}
 	return onnx.TensorElementDataTypeUndefined
 }

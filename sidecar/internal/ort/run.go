@@ -47,11 +47,31 @@ func (s *Session) Run(ctx context.Context, inputs []tensor.Tensor, outputs []str
 	}
 	outVals := make([]onnx.Value, len(s.outputs))
 	defer func() { destroyAll(outVals) }()
-	if err := s.preallocate(outVals, ordered); err != nil {
+	optional := !s.autoOutputs.Load()
+	preallocated, err := s.preallocate(outVals, ordered, optional)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.runValues(ctx, inVals, outVals); err != nil {
-		return nil, err
+		if !preallocated || ctx.Err() != nil {
+			return nil, err
+		}
+		// ONNX Runtime refuses an output buffer whose shape is not the one
+		// it computes: a model whose outputs do not follow its dim_params.
+		// Run again with ONNX Runtime's own buffers; if that works, stop
+		// preallocating for this session. If not, the request was the
+		// problem.
+		destroyAll(outVals)
+		clear(outVals)
+		if _, perr := s.preallocate(outVals, ordered, false); perr != nil {
+			return nil, perr
+		}
+		if s.runValues(ctx, inVals, outVals) != nil {
+			return nil, err
+		}
+		if s.autoOutputs.CompareAndSwap(false, true) {
+			s.log.Warn("ONNX Runtime refused preallocated outputs; letting it allocate them from now on", "error", err.Error())
+		}
 	}
 	result := make([]tensor.Tensor, len(want))
 	for i, idx := range want {

@@ -34,7 +34,13 @@ type Session struct {
 	outputNames     []string
 	provider        string
 	hasFP16         bool // some output is FP16 and must be preallocated
-	log             *slog.Logger
+	// sizable[i] says output i's shape is known before the run (nil when
+	// none is), so Run may preallocate it; autoOutputs turns that off after
+	// a run that failed with preallocated outputs succeeded without them
+	// (a model whose dim_params do not hold).
+	sizable     []bool
+	autoOutputs atomic.Bool
+	log         *slog.Logger
 
 	// guardFirstRun is set for GPU sessions: CUDA may finish initialising on
 	// the first Run, so that Run is wrapped in the signal snapshot/restore too.
@@ -84,6 +90,12 @@ func NewSession(model []byte, opts Options, log *slog.Logger) (*Session, error) 
 		s.outputNames[i] = out.Name
 		s.outputIndex[out.Name] = i
 		s.hasFP16 = s.hasFP16 || out.DataType == tensor.FP16
+		if sizable(out, inputs) {
+			if s.sizable == nil {
+				s.sizable = make([]bool, len(outputs))
+			}
+			s.sizable[i] = true
+		}
 	}
 
 	if len(gpus) > 0 {

@@ -15,7 +15,8 @@ import (
 // with ONNX Runtime (no copy) unless it must be realigned or, for BOOL,
 // normalised; BYTES become an ONNX string tensor. The caller destroys it.
 func newInputValue(t tensor.Tensor) (onnx.Value, error) {
-	shape := onnx.Shape(append([]int64(nil), t.Shape...))
+	// NewCustomDataTensor keeps its own copy of the shape.
+	shape := onnx.Shape(t.Shape)
 	if t.DataType == tensor.Bytes {
 		return newStringValue(t, shape)
 	}
@@ -107,7 +108,7 @@ func newOutputBuffer(dt tensor.DataType, shape []int64) (*onnx.CustomDataTensor,
 	}
 	// At least 8 bytes: an empty tensor still needs a buffer to point at.
 	buf := make([]byte, max(int(n)*dt.Size(), 8))
-	return onnx.NewCustomDataTensor(onnx.Shape(append([]int64(nil), shape...)), buf, elemTypeOf(dt))
+	return onnx.NewCustomDataTensor(onnx.Shape(shape), buf, elemTypeOf(dt))
 }
 
 // outputTensor copies (or, for Go-backed data, views) an ONNX Runtime output

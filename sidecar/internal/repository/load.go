@@ -43,12 +43,17 @@ func (r *Repository) loadServed(ctx context.Context, model, version, modelDir st
 	if a := cfg.InstanceGroup.AllowSpinning; a != nil {
 		opts.NoSpinning = !*a
 	}
-	for i := 0; i < cfg.InstanceGroup.Count; i++ {
+	// Without a count the first session's provider decides how many follow.
+	count := cfg.InstanceGroup.Count
+	for i := 0; i < max(count, 1); i++ {
 		sess, err := ort.NewSession(bytes, opts.ForInstance(i), log.With("instance", i))
 		if err != nil {
 			return nil, fmt.Errorf("creating session %d: %w", i, err)
 		}
 		s.sessions = append(s.sessions, sess)
+		if count == 0 {
+			count = r.defaultInstances(sess.Provider(), len(opts.DeviceIDs))
+		}
 	}
 	s.Provider = s.sessions[0].Provider()
 
@@ -76,6 +81,16 @@ func (r *Repository) loadServed(ctx context.Context, model, version, modelDir st
 	s.batcher = batch.New(bc, runners, r.opts.Metrics.Observer(model, version))
 	log.Info("model version loaded", "instances", len(s.sessions), "provider", s.Provider, "pad_to_preferred", bc.PadToPreferred)
 	return s, nil
+}
+
+// defaultInstances is the session count of a version whose config sets
+// none: one per GPU on a GPU (a CUDA session serializes its runs, so more
+// sessions on one device mostly add memory), the sidecar's choice on the CPU.
+func (r *Repository) defaultInstances(provider string, devices int) int {
+	if provider != ort.ProviderCPU {
+		return max(devices, 1)
+	}
+	return max(r.opts.Instances, 1)
 }
 
 // warmUp runs every session once per warm-up batch size with zero inputs,

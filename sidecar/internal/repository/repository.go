@@ -42,11 +42,16 @@ var (
 type Options struct {
 	// Dir is the models folder.
 	Dir string
-	// IntraOpThreads is used where a config leaves intra_op_threads at 0.
+	// IntraOpThreads is used where a config leaves intra_op_threads at 0;
+	// 0 = ONNX Runtime's default.
 	IntraOpThreads int
 	// NoSpinning turns ONNX Runtime's intra-op spinning off where a config
 	// does not set instance_group.allow_spinning.
 	NoSpinning bool
+	// Instances is the number of sessions per version on the CPU where a
+	// config sets no instance_group.count; 0 = 1. A version on a GPU gets
+	// one session per device id instead.
+	Instances int
 	// DrainTimeout bounds how long an unload waits for in-flight requests
 	// (default 1 minute); then the version is closed anyway.
 	DrainTimeout time.Duration

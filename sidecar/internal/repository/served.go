@@ -66,6 +66,15 @@ func find(specs []TensorSpec, name string) (TensorSpec, bool) {
 	return specs[i], true
 }
 
+// named returns the tensor called name.
+func named(ts []tensor.Tensor, name string) (tensor.Tensor, bool) {
+	i := slices.IndexFunc(ts, func(t tensor.Tensor) bool { return t.Name == name })
+	if i < 0 {
+		return tensor.Tensor{}, false
+	}
+	return ts[i], true
+}
+
 // Infer runs validated public inputs through pre-processing, the batcher and
 // post-processing, and returns the outputs named (all when none are).
 // Errors from the batcher (batch.ErrQueueFull, batch.ErrClosed, context
@@ -99,12 +108,10 @@ func (s *Served) Infer(ctx context.Context, inputs []tensor.Tensor, outputs []st
 	if err != nil {
 		return nil, err
 	}
-	byName := make(map[string]tensor.Tensor, len(results)+2)
-	for _, r := range results {
-		byName[r.Name] = r
-	}
+	// A model has a handful of outputs: a scan costs less than a map.
+	var added []tensor.Tensor
 	if needScores {
-		scores, ok := byName[s.classifier.Output]
+		scores, ok := named(results, s.classifier.Output)
 		if !ok {
 			return nil, fmt.Errorf("the batcher returned no %q output", s.classifier.Output)
 		}
@@ -112,11 +119,16 @@ func (s *Served) Infer(ctx context.Context, inputs []tensor.Tensor, outputs []st
 		if err != nil {
 			return nil, err
 		}
-		byName[probs.Name], byName[labels.Name] = probs, labels
+		// Not appended to results: its spare capacity may be another
+		// request's share of the batch.
+		added = []tensor.Tensor{probs, labels}
 	}
 	out := make([]tensor.Tensor, 0, len(outputs))
 	for _, name := range outputs {
-		t, ok := byName[name]
+		t, ok := named(added, name) // post-processing wins, as it names its outputs
+		if !ok {
+			t, ok = named(results, name)
+		}
 		if !ok {
 			return nil, fmt.Errorf("the batcher returned no %q output", name)
 		}
@@ -127,12 +139,9 @@ func (s *Served) Infer(ctx context.Context, inputs []tensor.Tensor, outputs []st
 
 // preprocess tokenizes the text input and orders inputs as the model declares them.
 func (s *Served) preprocess(inputs []tensor.Tensor) ([]tensor.Tensor, error) {
-	byName := make(map[string]tensor.Tensor, len(inputs))
-	for _, in := range inputs {
-		byName[in.Name] = in
-	}
+	var tokens tensor.Tensor
 	if s.tokenizer != nil {
-		text, ok := byName[s.tokenizer.Input]
+		text, ok := named(inputs, s.tokenizer.Input)
 		if !ok {
 			return nil, fmt.Errorf("missing input %q", s.tokenizer.Input)
 		}
@@ -141,12 +150,14 @@ func (s *Served) preprocess(inputs []tensor.Tensor) ([]tensor.Tensor, error) {
 		if err != nil {
 			return nil, err
 		}
-		delete(byName, s.tokenizer.Input)
-		byName[ids.Name] = ids
+		tokens = ids
 	}
 	ordered := make([]tensor.Tensor, 0, len(s.spec.modelInputs))
 	for _, m := range s.spec.modelInputs {
-		t, ok := byName[m.Name]
+		t, ok := named(inputs, m.Name)
+		if s.tokenizer != nil && m.Name == tokens.Name {
+			t, ok = tokens, true
+		}
 		if !ok {
 			return nil, fmt.Errorf("missing input %q", m.Name)
 		}

@@ -27,3 +27,34 @@ func BenchmarkModelInfer(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkModelInferParallel is the same with 64 concurrent callers and
+// dynamic batching on with the default (no max_queue_delay) and 2
+// instances: the requests that queue while both instances run merge, so
+// items/batch (the batch_size histogram's mean) shows how far batches grow
+// under load.
+func BenchmarkModelInferParallel(b *testing.B) {
+	s, reg := newServer(b, 0, "adder")
+	testmodels.WriteFile(b, filepath.Join(s.repo.Dir(), "adder", "config.yaml"),
+		"max_batch_size: 8\ndynamic_batching: {max_queue_size: 256}\ninstance_group: {count: 2}\n")
+	ctx := context.Background()
+	if _, err := s.LoadModel(ctx, &pb.LoadModelRequest{Name: "adder"}); err != nil {
+		b.Fatal(err)
+	}
+	req := adderRequest("3", 1)
+	sum0, runs0 := histogram(b, reg, "modelgate_sidecar_batch_size")
+	b.ReportAllocs()
+	b.SetParallelism(32) // 64 callers on 2 cores
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.ModelInfer(ctx, req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	sum, runs := histogram(b, reg, "modelgate_sidecar_batch_size")
+	if runs > runs0 {
+		b.ReportMetric((sum-sum0)/float64(runs-runs0), "items/batch")
+	}
+}

@@ -82,7 +82,7 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[str
 	return 0
 }
 
-func histogram(t *testing.T, reg *prometheus.Registry, name string) (sum float64, count uint64) {
+func histogram(t testing.TB, reg *prometheus.Registry, name string) (sum float64, count uint64) {
 	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
