@@ -80,7 +80,8 @@ test: test-deps vet build
 ## fuzz: each fuzz target for FUZZTIME on top of its committed corpus (testdata/fuzz); part of `make test`.
 FUZZTIME ?= 3s
 FUZZ_TARGETS := ./shared/tensor:FuzzCheckRaw ./shared/tensor:FuzzDecodeBytes ./shared/tensor:FuzzBytesRoundTrip \
-  ./kong-plugin/internal/gateway:FuzzDecodeInfer ./kong-plugin/internal/gateway:FuzzParseData \
+  ./kong-plugin/internal/gateway:FuzzDecodeInfer ./kong-plugin/internal/gateway:FuzzCheckInfer \
+  ./kong-plugin/internal/gateway:FuzzParseData \
   ./kong-plugin/internal/gateway:FuzzParseRoute ./kong-plugin/internal/gateway:FuzzDecodePredict \
   ./kong-plugin/internal/auth:FuzzCredential ./kong-plugin/internal/auth:FuzzJWKS
 fuzz:

@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/modelgate/modelgate/shared/pb"
 )
 
 // infer serves POST .../infer (Open Inference Protocol) and :predict (TF
-// Serving style): authorize, check the body, pick the version, count the
-// batch, take quota, one ModelInfer, answer, then maybe shadow.
+// Serving style): authorize, check the body, pick the version, check the
+// body's structure, shapes and sizes, take the request's quota, decode the
+// data, one ModelInfer, answer, then maybe shadow. Nothing is allocated for
+// the data before its quota is taken, and then only for the bytes present.
 func (ex *exchange) infer(ctx context.Context) (Response, error) {
 	m := ex.g.routing.model(ex.route.model)
 	if err := ex.authorize(m); err != nil {
@@ -34,9 +35,9 @@ func (ex *exchange) infer(ctx context.Context) (Response, error) {
 	}
 	predict := ex.route.endpoint == epPredict
 
-	// Parse before metadata: a malformed body is the client's 400 whatever
+	// Check before metadata: a malformed body is the client's 400 whatever
 	// the model, and costs no sidecar call.
-	var req *pb.ModelInferRequest
+	var checked *checkedInfer
 	var instances []json.RawMessage
 	if predict {
 		var err *Error
@@ -45,13 +46,12 @@ func (ex *exchange) infer(ctx context.Context) (Response, error) {
 		}
 	} else {
 		var err *Error
-		var timeout time.Duration
-		if req, timeout, err = decodeInferTimeout(ex.req.Body, ex.g.maxElements); err != nil {
+		if checked, err = checkInfer(ex.req.Body, ex.g.maxElements); err != nil {
 			return Response{}, err
 		}
-		if timeout > 0 {
+		if checked.timeout > 0 {
 			var cancel context.CancelFunc
-			ctx, cancel = ex.withTimeout(timeout)
+			ctx, cancel = ex.withTimeout(checked.timeout)
 			defer cancel()
 		}
 	}
@@ -61,21 +61,26 @@ func (ex *exchange) infer(ctx context.Context) (Response, error) {
 	}
 	ex.known = true
 	items := len(instances)
-	if predict {
-		var berr *Error
-		if req, berr = buildPredict(meta, instances, ex.g.maxElements); berr != nil {
-			return Response{}, berr
-		}
-	} else {
-		items = batchItems(meta, req)
+	if !predict {
+		items = checked.batchItems(meta)
 	}
-	req.ModelName, req.ModelVersion = ex.route.model, version
-
 	release, qerr := ex.takeQuota(ctx, items)
 	if qerr != nil {
 		return Response{}, qerr
 	}
 	defer release()
+
+	var req *pb.ModelInferRequest
+	var derr *Error
+	if predict {
+		req, derr = buildPredict(meta, instances, ex.g.maxElements)
+	} else {
+		req, derr = checked.decode()
+	}
+	if derr != nil {
+		return Response{}, derr
+	}
+	req.ModelName, req.ModelVersion = ex.route.model, version
 
 	var res *pb.ModelInferResponse
 	err = ex.g.call(ctx, "ModelInfer", func(c pb.InferenceClient) error {
@@ -101,15 +106,6 @@ func (ex *exchange) infer(ctx context.Context) (Response, error) {
 	}
 	ex.g.maybeShadow(m, req, res)
 	return jsonResponse(http.StatusOK, body, ex.header), nil
-}
-
-// batchItems counts the request's batch items for the daily item quota:
-// the first dimension of the first input when the model batches, else 1.
-func batchItems(meta *pb.ModelMetadataResponse, req *pb.ModelInferRequest) int {
-	if meta.GetMaxBatchSize() <= 0 || len(req.Inputs) == 0 || len(req.Inputs[0].Shape) == 0 {
-		return 1
-	}
-	return int(req.Inputs[0].Shape[0])
 }
 
 // modelMetadata serves GET /v2/models/{m}[/versions/{v}].
