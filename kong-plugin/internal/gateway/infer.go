@@ -220,8 +220,44 @@ func (ex *exchange) repositoryIndex(ctx context.Context) (Response, error) {
 		if ex.authorize(ex.g.routing.model(m.GetName())) != nil {
 			continue
 		}
-		out = append(out, indexEntryJSON{Name: m.GetName(), Version: m.GetVersion(), State: m.GetState(), Reason: m.GetReason()})
+		reason := indexReason(m)
+		if reason != "" {
+			ex.g.log.Info("repository index: a model version is not serving as configured", "model", m.GetName(),
+				"version", m.GetVersion(), "state", m.GetState(), "reason", reason, "detail", m.GetReason())
+		}
+		out = append(out, indexEntryJSON{Name: m.GetName(), Version: m.GetVersion(), State: m.GetState(), Reason: reason})
 	}
 	b, _ := json.Marshal(out)
 	return jsonResponse(http.StatusOK, b, ex.header), nil
+}
+
+// The index's reason codes. The sidecar's own reason text (file paths,
+// digests, ONNX Runtime errors, key variable names) is for the operator:
+// it goes to the log, and a client reads one of these codes.
+const (
+	reasonLoadFailed    = "load_failed"    // FAILED: the version's files did not load
+	reasonReloadFailed  = "reload_failed"  // READY: changed files failed to load, the previous ones still serve
+	reasonModelConfig   = "config_invalid" // UNAVAILABLE without a version: the model's config.yaml is refused
+	reasonNotAvailable  = "unavailable"    // UNAVAILABLE: e.g. the version policy names a missing folder
+	reasonSeeServerLogs = "see_server_log" // any other state with a reason
+)
+
+// indexReason is the reason code for an index entry; "" when the sidecar
+// gave no reason.
+func indexReason(m *pb.RepositoryIndexResponse_ModelIndex) string {
+	if m.GetReason() == "" {
+		return ""
+	}
+	switch m.GetState() {
+	case "FAILED":
+		return reasonLoadFailed
+	case "READY":
+		return reasonReloadFailed
+	case "UNAVAILABLE":
+		if m.GetVersion() == "" {
+			return reasonModelConfig
+		}
+		return reasonNotAvailable
+	}
+	return reasonSeeServerLogs
 }
