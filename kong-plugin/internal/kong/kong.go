@@ -1,10 +1,10 @@
 // Package kong is the Kong adapter: the only place with Kong types. It
 // turns Kong's access phase into a gateway.Request with a fixed, small
 // number of PDK calls (method, path, all headers at once, the raw body for
-// POST once the gateway has authenticated the caller, then exit; plus load_consumer and authenticate when
-// auth.kong_consumer is on, and get_forwarded_ip in an open gateway with a
-// traffic split) and hands the gateway's Response to
-// kong.response.exit.
+// POST once the gateway has authenticated the caller, then exit; plus
+// load_consumer and authenticate when auth.kong_consumer is on, and
+// get_forwarded_ip in an open gateway with a traffic split) and hands the
+// gateway's Response to kong.response.exit.
 package kong
 
 import (
