@@ -125,6 +125,12 @@ func TestRequestOrder(t *testing.T) {
 			t.Errorf("%s, declared 16M elements: %d %v %s", path, res.Status, res.Header, res.Body)
 		}
 	}
+	// More instances than the model batches: refused before quota too.
+	nine := `{"instances":[1,2,3,4,5,6,7,8,9]}`
+	if res := call(g, "POST", "/v1/models/adder/versions/1:predict", keyBob, nine); res.Status != http.StatusBadRequest ||
+		header(res.Header, "X-RateLimit-Limit-Day") != "" {
+		t.Errorf("nine instances for a batch of 8: %d %v %s", res.Status, res.Header, res.Body)
+	}
 	// Data that fits its shape's size but does not parse: the quota was
 	// taken first, so the 400 carries its headers.
 	bad := strings.Replace(adderBody, "[1,2,3,4]", `[1,2,3,"x"]`, 1)

@@ -61,7 +61,11 @@ func (ex *exchange) infer(ctx context.Context) (Response, error) {
 	}
 	ex.known = true
 	items := len(instances)
-	if !predict {
+	if predict {
+		if err := checkPredictCount(meta, instances); err != nil {
+			return Response{}, err
+		}
+	} else {
 		items = checked.batchItems(meta)
 	}
 	release, qerr := ex.takeQuota(ctx, items)
