@@ -44,3 +44,19 @@ func bearer(t *testing.T, key *rsa.PrivateKey, subject string) http.Header {
 	}
 	return http.Header{"Authorization": {"Bearer " + token}}
 }
+
+// TestIssuerSubjectsHaveTheirOwnNamespace: a token for sub=demo from the
+// DEMO issuer is the issuer's subject demo on the trial tier, not the
+// API-key consumer demo on the free tier, and it never touches that
+// consumer's quota counters (issue 12, item 2).
+func TestIssuerSubjectsHaveTheirOwnNamespace(t *testing.T) {
+	s := startServe(t, testutil.RepoRoot(), "kong.yml")
+	status, header, body := s.do(t, http.MethodPost, "/v1/models/sentiment:predict", bearer(t, demoSigner(t), "demo"), `{"text": "fine"}`)
+	if status != http.StatusOK || header.Get("X-Ratelimit-Limit-Hour") != "5" || header.Get("X-Ratelimit-Limit-Minute") != "" {
+		t.Errorf("token for sub=demo: %d %v %s, want the trial tier's hourly limit of 5", status, header, body)
+	}
+	status, header, body = s.do(t, http.MethodPost, "/v1/models/sentiment:predict", http.Header{"Apikey": {demoKey}}, `{"text": "fine"}`)
+	if status != http.StatusOK || header.Get("X-Ratelimit-Limit-Minute") != "600" || header.Get("X-Ratelimit-Remaining-Minute") != "599" {
+		t.Errorf("API key of consumer demo after the token: %d %v %s, want the free tier, its counter untouched", status, header, body)
+	}
+}

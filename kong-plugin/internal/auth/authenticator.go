@@ -15,7 +15,8 @@ import (
 
 // Identity is who a request authenticated as.
 type Identity struct {
-	// Consumer is the consumer name (from the config, or a JWT's consumer claim).
+	// Consumer is the consumer name: a configured consumer's, or
+	// `<issuer name>:<subject>` for a JWT subject its issuer does not map.
 	Consumer string
 	// Tier is the consumer's quota tier.
 	Tier string
@@ -122,16 +123,4 @@ func (a *Authenticator) authenticateKey(key string) (Identity, error) {
 func (a *Authenticator) lookupKey(key string) (consumerEntry, bool) {
 	entry, ok := a.keys[sha256.Sum256([]byte(key))]
 	return entry, ok
-}
-
-// consumerFor maps an authenticated JWT subject to its consumer: a listed
-// consumer keeps its tier, others get the issuer's default tier if it has one.
-func (a *Authenticator) consumerFor(name, defaultTier string) (consumerEntry, bool) {
-	if entry, ok := a.consumers[name]; ok {
-		return entry, true
-	}
-	if defaultTier == "" {
-		return consumerEntry{}, false
-	}
-	return consumerEntry{name: name, tier: defaultTier}, true
 }

@@ -24,10 +24,12 @@ type Config struct {
 	KongConsumer bool `json:"kong_consumer"`
 }
 
-// Consumer is one consumer: a name (also the JWT subject that maps to it), the
-// quota tier it belongs to and the SHA-256 digests of its API keys.
+// Consumer is one consumer: a name, the quota tier it belongs to and the
+// SHA-256 digests of its API keys. A JWT is served as a configured consumer
+// only where its issuer's `subjects` map says so.
 type Consumer struct {
-	// Name identifies the consumer in quotas, routing pins and allow lists.
+	// Name identifies the consumer in quotas, routing pins, allow lists and
+	// Kong's consumer lookup. It never contains ":" (see NamespaceSeparator).
 	Name string `json:"name"`
 	// Tier names a tier of the quotas section.
 	Tier string `json:"tier"`
@@ -43,6 +45,15 @@ type Consumer struct {
 type Issuer struct {
 	// Issuer is the exact `iss` claim value tokens must carry.
 	Issuer string `json:"issuer"`
+	// Name is the namespace of the issuer's subjects: a subject s is the
+	// consumer `<name>:<s>` in quotas, pins, allow lists, metrics and Kong's
+	// consumer lookup. Default: the issuer value itself.
+	Name string `json:"name"`
+	// Subjects maps subjects to configured consumers (auth.consumers[].name)
+	// explicitly: a token for a listed subject is served as that consumer,
+	// with its tier, pins, allow lists and quota counters. No other subject
+	// is ever served as a configured consumer.
+	Subjects map[string]string `json:"subjects"`
 	// Algorithms are the allowed `alg` values: HS256, HS384, HS512, RS256,
 	// RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA.
 	Algorithms []string `json:"algorithms"`
@@ -59,8 +70,8 @@ type Issuer struct {
 	Audiences []string `json:"audiences"`
 	// ConsumerClaim is the claim naming the consumer; default "sub".
 	ConsumerClaim string `json:"consumer_claim"`
-	// DefaultTier is the tier of subjects not listed in Consumers. Empty
-	// means only listed consumers are accepted from this issuer.
+	// DefaultTier is the tier of subjects not mapped by Subjects. Empty
+	// means only mapped subjects are accepted from this issuer.
 	DefaultTier string `json:"default_tier"`
 	// Leeway is the clock skew tolerated on exp and nbf ("30s"); default 0.
 	Leeway string `json:"leeway"`
@@ -85,6 +96,8 @@ func (c Config) Validate() error {
 		where := fmt.Sprintf("auth.consumers[%d]", i)
 		if cons.Name == "" {
 			add("%s.name: required", where)
+		} else if err := checkConfiguredName(cons.Name); err != nil {
+			add("%s.name: %w", where, err)
 		} else if names[cons.Name] {
 			add("%s.name: duplicate consumer %q", where, cons.Name)
 		}
@@ -106,17 +119,57 @@ func (c Config) Validate() error {
 	}
 
 	issuers := map[string]bool{}
+	namespaces := map[string]int{}
 	for i, iss := range c.JWT {
 		where := fmt.Sprintf("auth.jwt[%d]", i)
+		duplicate := issuers[iss.Issuer]
 		if iss.Issuer == "" {
 			add("%s.issuer: required", where)
-		} else if issuers[iss.Issuer] {
+		} else if duplicate {
 			add("%s.issuer: duplicate issuer %q", where, iss.Issuer)
 		}
 		issuers[iss.Issuer] = true
 		errs = append(errs, iss.validate(where)...)
+		if iss.Name != "" {
+			if err := checkConfiguredName(iss.Name); err != nil {
+				add("%s.name: %w", where, err)
+			}
+		}
+		if ns := iss.Namespace(); ns != "" && !(duplicate && iss.Name == "") {
+			if other, dup := namespaces[ns]; dup {
+				add("%s.name: namespace %q is already auth.jwt[%d]'s", where, ns, other)
+			}
+			namespaces[ns] = i
+		}
+		for subject, consumer := range iss.Subjects {
+			if err := checkNameChars(subject); err != nil {
+				add("%s.subjects: subject %q: %w", where, subject, err)
+			}
+			if !names[consumer] {
+				add("%s.subjects.%s: %q is not in auth.consumers", where, subject, consumer)
+			}
+		}
+	}
+	// A namespace that is another's plus ":..." would let one issuer's
+	// subject ("b:c" from "a") be another's ("c" from "a:b").
+	for ns, i := range namespaces {
+		for other := range namespaces {
+			if ns != other && strings.HasPrefix(ns, other+NamespaceSeparator) {
+				add("auth.jwt[%d].name: namespace %q starts with auth.jwt[%d]'s %q and %q: set distinct names",
+					i, ns, namespaces[other], other, NamespaceSeparator)
+			}
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// Namespace is the prefix of the consumer names of the issuer's subjects:
+// Name, else the issuer value.
+func (iss Issuer) Namespace() string {
+	if iss.Name != "" {
+		return iss.Name
+	}
+	return iss.Issuer
 }
 
 // TierNames lists every tier the section refers to (consumer tiers and

@@ -150,3 +150,42 @@ func withAlg(jwk map[string]string, alg string) map[string]string {
 	jwk["alg"] = alg
 	return jwk
 }
+
+// TestValidateNames: configured names never contain the namespace
+// separator, so no JWT subject can be a configured consumer; issuers'
+// namespaces are distinct and none is another's plus ":"; a subjects map
+// names configured consumers only.
+func TestValidateNames(t *testing.T) {
+	pub := "file:/k.pem"
+	cfg := Config{
+		Consumers: []Consumer{{Name: "idp:alice", Tier: "t"}, {Name: "bob smith", Tier: "t"}, {Name: "carol", Tier: "t"}},
+		JWT: []Issuer{
+			{Issuer: "https://a.example", Name: "a:b", Algorithms: []string{"RS256"}, PublicKey: pub},
+			{Issuer: "https://b.example", Name: "b", Algorithms: []string{"RS256"}, PublicKey: pub,
+				Subjects: map[string]string{"x": "carol", "y": "nobody"}},
+			{Issuer: "https://c.example", Name: "b", Algorithms: []string{"RS256"}, PublicKey: pub},
+			{Issuer: "https://d.example", Algorithms: []string{"RS256"}, PublicKey: pub},
+			{Issuer: "https://d.example:443", Algorithms: []string{"RS256"}, PublicKey: pub},
+		},
+	}
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted the names")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`auth.consumers[0].name: contains ":"`,
+		`auth.consumers[1].name: contains ' '`,
+		`auth.jwt[0].name: contains ":"`,
+		`auth.jwt[1].subjects.y: "nobody" is not in auth.consumers`,
+		`auth.jwt[2].name: namespace "b" is already auth.jwt[1]'s`,
+		`auth.jwt[4].name: namespace "https://d.example:443" starts with auth.jwt[3]'s "https://d.example"`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q in:\n%s", want, msg)
+		}
+	}
+	if n := strings.Count(msg, "\n") + 1; n != 6 {
+		t.Errorf("%d problems reported, want 6:\n%s", n, msg)
+	}
+}

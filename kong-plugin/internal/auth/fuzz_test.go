@@ -103,3 +103,27 @@ func FuzzJWKS(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSubjectConsumer: whatever consumer name a token's subject becomes is
+// inside its issuer's namespace, passes the name rule, and can never be a
+// configured consumer's name (those have no separator).
+func FuzzSubjectConsumer(f *testing.F) {
+	for _, s := range []string{"alice", "demo", "a:b", "", " ", "x\n", "\u00e9t\u00e9", strings.Repeat("x", 300), "urn:user:42"} {
+		f.Add("corp", s)
+	}
+	f.Fuzz(func(t *testing.T, namespace, subject string) {
+		if checkConfiguredName(namespace) != nil {
+			return
+		}
+		name, err := SubjectConsumer(namespace, subject)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(name, namespace+NamespaceSeparator) || name[len(namespace)+1:] != subject {
+			t.Fatalf("%q from namespace %q and subject %q", name, namespace, subject)
+		}
+		if checkNameChars(name) != nil || checkConfiguredName(name) == nil {
+			t.Fatalf("%q: passes the configured-name rule or fails the name rule", name)
+		}
+	})
+}

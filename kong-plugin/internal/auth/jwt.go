@@ -21,6 +21,8 @@ type issuer struct {
 	parser        *jwt.Parser
 	consumerClaim string
 	defaultTier   string
+	namespace     string
+	subjects      map[string]consumerEntry // subjects mapped to configured consumers
 }
 
 func compileIssuer(ic Issuer, a *Authenticator) (*issuer, error) {
@@ -29,6 +31,11 @@ func compileIssuer(ic Issuer, a *Authenticator) (*issuer, error) {
 		algorithms:    slices.Clone(ic.Algorithms),
 		consumerClaim: ic.ConsumerClaim,
 		defaultTier:   ic.DefaultTier,
+		namespace:     ic.Namespace(),
+		subjects:      make(map[string]consumerEntry, len(ic.Subjects)),
+	}
+	for subject, consumer := range ic.Subjects {
+		iss.subjects[subject] = a.consumers[consumer] // Validate checked it exists
 	}
 	if iss.consumerClaim == "" {
 		iss.consumerClaim = DefaultConsumerClaim
@@ -146,22 +153,36 @@ func (a *Authenticator) authenticateJWT(raw string) (Identity, error) {
 	if _, err := iss.parser.ParseWithClaims(raw, claims, iss.keyFunc); err != nil {
 		return Identity{}, fail(jwtReason(err), true, fmt.Errorf("issuer %s: %w", iss.name, err))
 	}
-	name, _ := claims[iss.consumerClaim].(string)
-	if name == "" || len(name) > maxConsumerName {
+	subject, _ := claims[iss.consumerClaim].(string)
+	if subject == "" {
 		return Identity{}, fail(ReasonUnknownConsumer, true,
-			fmt.Errorf("issuer %s: claim %q is missing, not a string or too long", iss.name, iss.consumerClaim))
+			fmt.Errorf("issuer %s: claim %q is missing or not a string", iss.name, iss.consumerClaim))
 	}
-	entry, ok := a.consumerFor(name, iss.defaultTier)
-	if !ok {
-		return Identity{}, fail(ReasonUnknownConsumer, true,
-			fmt.Errorf("issuer %s: consumer is not listed and the issuer has no default_tier", iss.name))
+	entry, err := iss.consumer(subject)
+	if err != nil {
+		return Identity{}, fail(ReasonUnknownConsumer, true, fmt.Errorf("issuer %s: %w", iss.name, err))
 	}
 	return Identity{Consumer: entry.name, Tier: entry.tier, Method: MethodJWT}, nil
 }
 
-// maxConsumerName bounds a consumer name taken from a token: it becomes part
-// of quota keys and log fields.
-const maxConsumerName = 256
+// consumer maps an authenticated subject to its consumer: the configured
+// consumer the issuer's subjects map names, else `<namespace>:<subject>`
+// on the issuer's default tier. A subject is never a configured consumer by
+// its name alone: every issuer's subjects live in its own namespace.
+func (iss *issuer) consumer(subject string) (consumerEntry, error) {
+	if entry, ok := iss.subjects[subject]; ok {
+		return entry, nil
+	}
+	if iss.defaultTier == "" {
+		return consumerEntry{}, errors.New("the subject is not in the issuer's subjects and the issuer has no default_tier")
+	}
+	name, err := SubjectConsumer(iss.namespace, subject)
+	if err != nil {
+		// The subject is attacker-chosen: say what is wrong, not what it is.
+		return consumerEntry{}, fmt.Errorf("claim %q is not a valid consumer name", iss.consumerClaim)
+	}
+	return consumerEntry{name: name, tier: iss.defaultTier}, nil
+}
 
 // jwtReason maps golang-jwt's error kinds to a bounded Reason. The error
 // texts of golang-jwt name the failed check, never the token, so they are

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
+	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/shared/tensor"
 )
 
@@ -65,6 +66,41 @@ func FuzzDecodeInfer(f *testing.F) {
 			if o == "" {
 				t.Fatal("accepted an output without a name")
 			}
+		}
+	})
+}
+
+// FuzzCheckInfer checks the step before quota: whatever it accepts has
+// element counts its data's bytes can hold (so nothing later allocates for a
+// declared size), and decoding it is either a request or a 400.
+func FuzzCheckInfer(f *testing.F) {
+	for _, s := range []string{
+		`{"inputs":[{"name":"a","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]}`,
+		`{"inputs":[{"name":"x","shape":[16777216],"datatype":"BYTES","data":[""]}]}`,
+		`{"inputs":[{"name":"x","shape":[16777216],"datatype":"INT64","data":[1]}]}`,
+		`{"inputs":[{"name":"x","shape":[3],"datatype":"BYTES","data":["","",""]}],"parameters":{"timeout":5}}`,
+		`{"inputs":[{"name":"x","shape":[4611686018427387904,0],"datatype":"FP64","data":[]}]}`,
+	} {
+		f.Add([]byte(s), int64(1<<24))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, maxElements int64) {
+		c, gerr := checkInfer(body, maxElements)
+		if gerr != nil {
+			if gerr.Kind != KindBadRequest {
+				t.Fatalf("a bad body must be a 400, got kind %d: %v", gerr.Kind, gerr)
+			}
+			return
+		}
+		for i, in := range c.req.Inputs {
+			if n := c.counts[i]; n > 0 && n*(minElementBytes(c.types[i])+1)-1 > int64(len(in.Data)) {
+				t.Fatalf("input %s: %d elements accepted from %d bytes of data", in.Name, n, len(in.Data))
+			}
+		}
+		if items := c.batchItems(&pb.ModelMetadataResponse{MaxBatchSize: 8}); int64(items) > int64(len(body)) {
+			t.Fatalf("%d batch items from a %d-byte body", items, len(body))
+		}
+		if _, derr := c.decode(); derr != nil && derr.Kind != KindBadRequest {
+			t.Fatalf("decoding a checked body must succeed or be a 400, got kind %d: %v", derr.Kind, derr)
 		}
 	})
 }

@@ -28,6 +28,11 @@ type Request struct {
 	RawQuery string
 	Header   http.Header
 	Body     []byte
+	// ReadBody, when set, fetches the body once the caller is
+	// authenticated; a front-end whose body read costs something (a Kong
+	// PDK round trip) sets it instead of Body. An error is answered 413:
+	// the front-end could not hold the body.
+	ReadBody func() ([]byte, error)
 	// Deadline is a front-end's own deadline for the request, capped by
 	// limits.max_timeout; zero means limits.default_timeout. The Kong
 	// adapter and modelgate serve leave it zero: a client asks for its

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -95,6 +96,9 @@ func (ex *exchange) run(ctx context.Context) Response {
 	if err := ex.authenticate(); err != nil {
 		return ex.finish(errorResponse(err, nil))
 	}
+	if err := ex.readBody(); err != nil {
+		return ex.finish(errorResponse(err, nil))
+	}
 	var res Response
 	var e error
 	switch r.endpoint {
@@ -158,6 +162,23 @@ func (ex *exchange) authenticate() *Error {
 		return e
 	}
 	ex.identity = id
+	return nil
+}
+
+// readBody fetches the body from a front-end that reads it on demand
+// (Request.ReadBody), once the caller is authenticated: a request without
+// valid credentials never costs the front-end the body's read.
+func (ex *exchange) readBody() *Error {
+	if ex.req.ReadBody == nil {
+		return nil
+	}
+	body, err := ex.req.ReadBody()
+	ex.req.ReadBody = nil
+	if err != nil {
+		ex.g.log.Warn("the front-end could not read the request body", "err", err)
+		return wrap(KindTooLarge, fmt.Sprintf("the request body could not be read; the limit is %d bytes", ex.g.maxBody), err)
+	}
+	ex.req.Body = body
 	return nil
 }
 

@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/modelgate/modelgate/shared/pb"
 )
 
 // infer serves POST .../infer (Open Inference Protocol) and :predict (TF
-// Serving style): authorize, check the body, pick the version, count the
-// batch, take quota, one ModelInfer, answer, then maybe shadow.
+// Serving style): authorize, check the body, pick the version, check the
+// body's structure, shapes and sizes, take the request's quota, decode the
+// data, one ModelInfer, answer, then maybe shadow. Nothing is allocated for
+// the data before its quota is taken, and then only for the bytes present.
 func (ex *exchange) infer(ctx context.Context) (Response, error) {
 	m := ex.g.routing.model(ex.route.model)
 	if err := ex.authorize(m); err != nil {
@@ -34,9 +35,9 @@ func (ex *exchange) infer(ctx context.Context) (Response, error) {
 	}
 	predict := ex.route.endpoint == epPredict
 
-	// Parse before metadata: a malformed body is the client's 400 whatever
+	// Check before metadata: a malformed body is the client's 400 whatever
 	// the model, and costs no sidecar call.
-	var req *pb.ModelInferRequest
+	var checked *checkedInfer
 	var instances []json.RawMessage
 	if predict {
 		var err *Error
@@ -45,13 +46,12 @@ func (ex *exchange) infer(ctx context.Context) (Response, error) {
 		}
 	} else {
 		var err *Error
-		var timeout time.Duration
-		if req, timeout, err = decodeInferTimeout(ex.req.Body, ex.g.maxElements); err != nil {
+		if checked, err = checkInfer(ex.req.Body, ex.g.maxElements); err != nil {
 			return Response{}, err
 		}
-		if timeout > 0 {
+		if checked.timeout > 0 {
 			var cancel context.CancelFunc
-			ctx, cancel = ex.withTimeout(timeout)
+			ctx, cancel = ex.withTimeout(checked.timeout)
 			defer cancel()
 		}
 	}
@@ -62,20 +62,29 @@ func (ex *exchange) infer(ctx context.Context) (Response, error) {
 	ex.known = true
 	items := len(instances)
 	if predict {
-		var berr *Error
-		if req, berr = buildPredict(meta, instances, ex.g.maxElements); berr != nil {
-			return Response{}, berr
+		if err := checkPredictCount(meta, instances); err != nil {
+			return Response{}, err
 		}
 	} else {
-		items = batchItems(meta, req)
+		items = checked.batchItems(meta)
 	}
-	req.ModelName, req.ModelVersion = ex.route.model, version
-
 	release, qerr := ex.takeQuota(ctx, items)
 	if qerr != nil {
 		return Response{}, qerr
 	}
 	defer release()
+
+	var req *pb.ModelInferRequest
+	var derr *Error
+	if predict {
+		req, derr = buildPredict(meta, instances, ex.g.maxElements)
+	} else {
+		req, derr = checked.decode()
+	}
+	if derr != nil {
+		return Response{}, derr
+	}
+	req.ModelName, req.ModelVersion = ex.route.model, version
 
 	var res *pb.ModelInferResponse
 	err = ex.g.call(ctx, "ModelInfer", func(c pb.InferenceClient) error {
@@ -101,15 +110,6 @@ func (ex *exchange) infer(ctx context.Context) (Response, error) {
 	}
 	ex.g.maybeShadow(m, req, res)
 	return jsonResponse(http.StatusOK, body, ex.header), nil
-}
-
-// batchItems counts the request's batch items for the daily item quota:
-// the first dimension of the first input when the model batches, else 1.
-func batchItems(meta *pb.ModelMetadataResponse, req *pb.ModelInferRequest) int {
-	if meta.GetMaxBatchSize() <= 0 || len(req.Inputs) == 0 || len(req.Inputs[0].Shape) == 0 {
-		return 1
-	}
-	return int(req.Inputs[0].Shape[0])
 }
 
 // modelMetadata serves GET /v2/models/{m}[/versions/{v}].
@@ -224,8 +224,44 @@ func (ex *exchange) repositoryIndex(ctx context.Context) (Response, error) {
 		if ex.authorize(ex.g.routing.model(m.GetName())) != nil {
 			continue
 		}
-		out = append(out, indexEntryJSON{Name: m.GetName(), Version: m.GetVersion(), State: m.GetState(), Reason: m.GetReason()})
+		reason := indexReason(m)
+		if reason != "" {
+			ex.g.log.Info("repository index: a model version is not serving as configured", "model", m.GetName(),
+				"version", m.GetVersion(), "state", m.GetState(), "reason", reason, "detail", m.GetReason())
+		}
+		out = append(out, indexEntryJSON{Name: m.GetName(), Version: m.GetVersion(), State: m.GetState(), Reason: reason})
 	}
 	b, _ := json.Marshal(out)
 	return jsonResponse(http.StatusOK, b, ex.header), nil
+}
+
+// The index's reason codes. The sidecar's own reason text (file paths,
+// digests, ONNX Runtime errors, key variable names) is for the operator:
+// it goes to the log, and a client reads one of these codes.
+const (
+	reasonLoadFailed    = "load_failed"    // FAILED: the version's files did not load
+	reasonReloadFailed  = "reload_failed"  // READY: changed files failed to load, the previous ones still serve
+	reasonModelConfig   = "config_invalid" // UNAVAILABLE without a version: the model's config.yaml is refused
+	reasonNotAvailable  = "unavailable"    // UNAVAILABLE: e.g. the version policy names a missing folder
+	reasonSeeServerLogs = "see_server_log" // any other state with a reason
+)
+
+// indexReason is the reason code for an index entry; "" when the sidecar
+// gave no reason.
+func indexReason(m *pb.RepositoryIndexResponse_ModelIndex) string {
+	if m.GetReason() == "" {
+		return ""
+	}
+	switch m.GetState() {
+	case "FAILED":
+		return reasonLoadFailed
+	case "READY":
+		return reasonReloadFailed
+	case "UNAVAILABLE":
+		if m.GetVersion() == "" {
+			return reasonModelConfig
+		}
+		return reasonNotAvailable
+	}
+	return reasonSeeServerLogs
 }

@@ -28,7 +28,11 @@ type dataParser struct {
 }
 
 // parseData parses src as the elements of a tensor of want elements of type dt.
+// It allocates for the bytes of src, never for a count src cannot hold.
 func parseData(dt tensor.DataType, src []byte, want int64) ([]byte, error) {
+	if err := checkDataSize(dt, src, want); err != nil {
+		return nil, err
+	}
 	p := &dataParser{src: src, dt: dt, max: want}
 	if dt != tensor.Bytes {
 		p.out = make([]byte, 0, want*int64(dt.Size()))
@@ -50,6 +54,33 @@ func parseData(dt tensor.DataType, src []byte, want int64) ([]byte, error) {
 		return tensor.EncodeBytes(p.strs), nil
 	}
 	return p.out, nil
+}
+
+// minElementBytes is the fewest bytes of JSON that hold one element of dt:
+// `""` for a string, else a digit. (A BOOL takes 4, but a 1-byte bound keeps
+// the parser's message for `[1]` as a BOOL: it is not true or false.)
+func minElementBytes(dt tensor.DataType) int64 {
+	if dt == tensor.Bytes {
+		return 2
+	}
+	return 1
+}
+
+// checkDataSize refuses a count of elements that src is too short to hold
+// (each element takes its own bytes and a comma), before anything is
+// allocated for them: a client's shape is a claim, the body's bytes are a
+// fact. The elements that pass are at most len(src)/2.
+func checkDataSize(dt tensor.DataType, src []byte, want int64) error {
+	if want <= 0 {
+		return nil
+	}
+	// want elements take want*(min+1)-1 bytes; divide rather than multiply
+	// so that no shape overflows.
+	if most := (int64(len(src)) + 1) / (minElementBytes(dt) + 1); want > most {
+		return fmt.Errorf("%w: the shape needs %d elements, the %d bytes of data hold at most %d",
+			tensor.ErrShape, want, len(src), most)
+	}
+	return nil
 }
 
 func (p *dataParser) skipSpace() {

@@ -43,23 +43,60 @@ type oipOutput struct {
 // decodeInfer parses an OIP request body into the sidecar's request
 // (model name and version left for the caller). Every problem is a 400.
 func decodeInfer(body []byte, maxElements int64) (*pb.ModelInferRequest, *Error) {
-	req, _, err := decodeInferTimeout(body, maxElements)
-	return req, err
+	c, err := checkInfer(body, maxElements)
+	if err != nil {
+		return nil, err
+	}
+	return c.decode()
 }
 
-// decodeInferTimeout is decodeInfer that also returns the client's
-// parameters.timeout (0 when it set none).
-func decodeInferTimeout(body []byte, maxElements int64) (*pb.ModelInferRequest, time.Duration, *Error) {
-	var req oipRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, 0, wrap(KindBadRequest, "malformed JSON: "+jsonProblem(err), err)
+// checkedInfer is an OIP request whose structure, shapes and sizes were
+// checked against the body, its tensors' data not yet decoded: the gateway
+// takes quota between the two steps, so a request's cost is charged before
+// the gateway spends memory on its data.
+type checkedInfer struct {
+	req     oipRequest
+	types   []tensor.DataType
+	counts  []int64       // elements per input, each within what its data's bytes can hold
+	timeout time.Duration // the client's parameters.timeout; 0 when it set none
+}
+
+// checkInfer parses the body's envelope (everything but the elements of
+// each `data`) and checks each input's shape against max_elements and
+// against the bytes of its data. It allocates for the bytes present only.
+func checkInfer(body []byte, maxElements int64) (*checkedInfer, *Error) {
+	c := &checkedInfer{}
+	if err := json.Unmarshal(body, &c.req); err != nil {
+		return nil, wrap(KindBadRequest, "malformed JSON: "+jsonProblem(err), err)
 	}
-	timeout, terr := requestTimeout(req.Parameters.Timeout)
+	timeout, terr := requestTimeout(c.req.Parameters.Timeout)
 	if terr != nil {
-		return nil, 0, terr
+		return nil, terr
 	}
-	out, err := inferRequest(req, maxElements)
-	return out, timeout, err
+	c.timeout = timeout
+	if len(c.req.Inputs) == 0 {
+		return nil, errorf(KindBadRequest, "the request has no inputs")
+	}
+	c.types = make([]tensor.DataType, len(c.req.Inputs))
+	c.counts = make([]int64, len(c.req.Inputs))
+	seen := make(map[string]bool, len(c.req.Inputs))
+	for i, in := range c.req.Inputs {
+		dt, n, err := checkInput(in, maxElements)
+		if err != nil {
+			return nil, wrap(KindBadRequest, fmt.Sprintf("input %s: %v", inputName(in, i), err), err)
+		}
+		if seen[in.Name] {
+			return nil, errorf(KindBadRequest, "input %s is given twice", in.Name)
+		}
+		seen[in.Name] = true
+		c.types[i], c.counts[i] = dt, n
+	}
+	for _, o := range c.req.Outputs {
+		if o.Name == "" {
+			return nil, errorf(KindBadRequest, "an output without a name")
+		}
+	}
+	return c, nil
 }
 
 // requestTimeout converts Triton's microseconds; values too large for a
@@ -76,59 +113,68 @@ func requestTimeout(us *int64) (time.Duration, *Error) {
 	return time.Duration(*us) * time.Microsecond, nil
 }
 
-func inferRequest(req oipRequest, maxElements int64) (*pb.ModelInferRequest, *Error) {
-	if len(req.Inputs) == 0 {
-		return nil, errorf(KindBadRequest, "the request has no inputs")
+func inputName(in oipInput, i int) string {
+	if in.Name == "" {
+		return "#" + strconv.Itoa(i)
 	}
-	out := &pb.ModelInferRequest{Id: req.ID, Inputs: make([]*pb.InferTensor, 0, len(req.Inputs))}
-	seen := map[string]bool{}
-	for i, in := range req.Inputs {
-		t, err := decodeInput(in, maxElements)
-		if err != nil {
-			name := in.Name
-			if name == "" {
-				name = "#" + strconv.Itoa(i)
-			}
-			return nil, wrap(KindBadRequest, fmt.Sprintf("input %s: %v", name, err), err)
-		}
-		if seen[in.Name] {
-			return nil, errorf(KindBadRequest, "input %s is given twice", in.Name)
-		}
-		seen[in.Name] = true
-		out.Inputs = append(out.Inputs, t)
-	}
-	for _, o := range req.Outputs {
-		if o.Name == "" {
-			return nil, errorf(KindBadRequest, "an output without a name")
-		}
-		out.Outputs = append(out.Outputs, o.Name)
-	}
-	return out, nil
+	return in.Name
 }
 
-func decodeInput(in oipInput, maxElements int64) (*pb.InferTensor, error) {
+// checkInput checks one input's fields and returns its datatype and
+// element count, the count bounded by max_elements and by its data's bytes.
+func checkInput(in oipInput, maxElements int64) (tensor.DataType, int64, error) {
 	if in.Name == "" {
-		return nil, errors.New("name is required")
+		return "", 0, errors.New("name is required")
 	}
 	dt, err := tensor.ParseDataType(in.Datatype)
 	if err != nil {
-		return nil, err
+		return "", 0, err
 	}
 	if in.Shape == nil {
-		return nil, errors.New("shape is required")
+		return "", 0, errors.New("shape is required")
 	}
 	n, err := tensor.ElementCount(in.Shape, maxElements)
 	if err != nil {
-		return nil, err
+		return "", 0, err
 	}
 	if len(in.Data) == 0 {
-		return nil, errors.New("data is required")
+		return "", 0, errors.New("data is required")
 	}
-	raw, err := parseData(dt, in.Data, n)
-	if err != nil {
-		return nil, err
+	if err := checkDataSize(dt, in.Data, n); err != nil {
+		return "", 0, err
 	}
-	return &pb.InferTensor{Name: in.Name, Datatype: string(dt), Shape: in.Shape, Raw: raw}, nil
+	return dt, n, nil
+}
+
+// batchItems counts the request's batch items for the daily item quota:
+// the first dimension of the first input when the model batches, else 1.
+// checkInfer has bounded that dimension by the body's bytes.
+func (c *checkedInfer) batchItems(meta *pb.ModelMetadataResponse) int {
+	in := c.req.Inputs
+	switch {
+	case meta.GetMaxBatchSize() <= 0 || len(in[0].Shape) == 0:
+		return 1
+	case c.counts[0] == 0:
+		// A shape like [1e12, 0] holds nothing, whatever its first dimension.
+		return 0
+	}
+	return int(in[0].Shape[0])
+}
+
+// decode turns each input's data into the raw bytes the sidecar takes.
+func (c *checkedInfer) decode() (*pb.ModelInferRequest, *Error) {
+	out := &pb.ModelInferRequest{Id: c.req.ID, Inputs: make([]*pb.InferTensor, 0, len(c.req.Inputs))}
+	for i, in := range c.req.Inputs {
+		raw, err := parseData(c.types[i], in.Data, c.counts[i])
+		if err != nil {
+			return nil, wrap(KindBadRequest, fmt.Sprintf("input %s: %v", in.Name, err), err)
+		}
+		out.Inputs = append(out.Inputs, &pb.InferTensor{Name: in.Name, Datatype: string(c.types[i]), Shape: in.Shape, Raw: raw})
+	}
+	for _, o := range c.req.Outputs {
+		out.Outputs = append(out.Outputs, o.Name)
+	}
+	return out, nil
 }
 
 // jsonProblem says where JSON went wrong without echoing the body.

@@ -34,18 +34,28 @@ func decodePredict(body []byte) ([]json.RawMessage, *Error) {
 	return req.Instances, nil
 }
 
+// checkPredictCount checks the number of instances against the model's
+// batch size, before quota is taken for them.
+func checkPredictCount(meta *pb.ModelMetadataResponse, instances []json.RawMessage) *Error {
+	batched := meta.GetMaxBatchSize() > 0
+	if !batched && len(instances) != 1 {
+		return errorf(KindBadRequest, "model %s does not batch: send exactly one instance", meta.GetName())
+	}
+	if len(instances) > int(meta.GetMaxBatchSize()) && batched {
+		return errorf(KindBadRequest, "model %s takes at most %d instances per request, got %d",
+			meta.GetName(), meta.GetMaxBatchSize(), len(instances))
+	}
+	return nil
+}
+
 // buildPredict turns instances into the sidecar's inputs, following the
 // model's metadata: strings go to the model's BYTES input (the text a text
 // model tokenizes); values go to a model's only input; objects name the inputs.
 func buildPredict(meta *pb.ModelMetadataResponse, instances []json.RawMessage, maxElements int64) (*pb.ModelInferRequest, *Error) {
+	if err := checkPredictCount(meta, instances); err != nil {
+		return nil, err
+	}
 	batched := meta.GetMaxBatchSize() > 0
-	if !batched && len(instances) != 1 {
-		return nil, errorf(KindBadRequest, "model %s does not batch: send exactly one instance", meta.GetName())
-	}
-	if len(instances) > int(meta.GetMaxBatchSize()) && batched {
-		return nil, errorf(KindBadRequest, "model %s takes at most %d instances per request, got %d",
-			meta.GetName(), meta.GetMaxBatchSize(), len(instances))
-	}
 	first := bytes.TrimSpace(instances[0])
 	inputs := meta.GetInputs()
 	switch {

@@ -1,15 +1,14 @@
 // Package kong is the Kong adapter: the only place with Kong types. It
 // turns Kong's access phase into a gateway.Request with a fixed, small
 // number of PDK calls (method, path, all headers at once, the raw body for
-// POST, then exit; plus load_consumer and authenticate when
-// auth.kong_consumer is on, and get_forwarded_ip in an open gateway with a
-// traffic split) and hands the gateway's Response to
-// kong.response.exit.
+// POST once the gateway has authenticated the caller, then exit; plus
+// load_consumer and authenticate when auth.kong_consumer is on, and
+// get_forwarded_ip in an open gateway with a traffic split) and hands the
+// gateway's Response to kong.response.exit.
 package kong
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -85,15 +84,11 @@ func (c *Config) access(kong *pdk.PDK) gateway.Response {
 	req := gateway.Request{Method: method, Header: canonical(headers)}
 	req.Path, req.RawQuery, _ = strings.Cut(pathQuery, "?")
 	if method != http.MethodGet && method != http.MethodHead {
-		body, err := kong.Request.GetRawBody()
-		if err != nil {
-			// Kong only hands over a body that fits nginx's client body
-			// buffer (or its temp file): see the README's body settings.
-			slog.Warn("kong.request.get_raw_body failed", "err", err)
-			return gateway.ErrorResponse(gateway.KindTooLarge,
-				fmt.Sprintf("the request body could not be read; the limit is %d bytes", g.MaxBodyBytes()))
-		}
-		req.Body = body
+		// The gateway asks for the body only after authentication, so a
+		// 401 costs no get_raw_body round trip. Kong only hands over a body
+		// that fits nginx's client body buffer (or its temp file): see the
+		// README's body settings.
+		req.ReadBody = kong.Request.GetRawBody
 	}
 	if g.UsesClientIP() {
 		// As modelgate serve uses the connection's address: Kong's
