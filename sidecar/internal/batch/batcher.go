@@ -66,6 +66,10 @@ type Config struct {
 	// request pays for that. Requests that run solo (merging off, or no
 	// items) are never padded.
 	PadToPreferred bool
+	// MaxPaddedElements bounds the element count of one padded input of a
+	// merged batch (<= 0: DefaultMaxPaddedElements); a request that would
+	// pad past it runs in a later batch.
+	MaxPaddedElements int64
 }
 
 // DefaultMaxQueueSize is the queue bound when Config.MaxQueueSize is unset.

@@ -31,6 +31,7 @@ func (b *Batcher) form() ([]*request, bool) {
 		return batch, true
 	}
 	size := first.items
+	extent := b.newPadExtent(first)
 	deadline := first.enqueued.Add(b.cfg.MaxQueueDelay)
 	for size < b.cfg.MaxBatchSize {
 		r := b.takeNow()
@@ -46,7 +47,7 @@ func (b *Batcher) form() ([]*request, bool) {
 		if b.dropIfDone(r) {
 			continue
 		}
-		if r.solo || r.key != first.key || size+r.items > b.cfg.MaxBatchSize {
+		if r.solo || r.key != first.key || size+r.items > b.cfg.MaxBatchSize || !b.fits(&extent, r, size+r.items) {
 			b.hold(r)
 			break
 		}

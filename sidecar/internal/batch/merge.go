@@ -71,10 +71,17 @@ func (b *Batcher) mergePadded(batch []*request, i int, shape []int64, items int)
 	if err != nil {
 		return nil, fmt.Errorf("%w: input %q: %w", ErrInvalidInput, t0.Name, err)
 	}
-	n, err := tensor.ElementCount(shape, 0)
+	// Checked before the allocation: form keeps items rows of this shape
+	// within the cap; bucket rows add at most what the operator's preferred
+	// sizes allow.
+	perRow, err := tensor.ElementCount(shape[1:], b.maxPadded())
+	if err == nil && perRow*int64(items) > b.maxPadded() {
+		err = fmt.Errorf("padded to %v it would hold %d elements, over the cap of %d", shape[1:], perRow*int64(items), b.maxPadded())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: input %q: %w", ErrInvalidInput, t0.Name, err)
 	}
+	n := perRow * shape[0]
 	raw := make([]byte, int(n)*elem)
 	rowBytes := len(raw) / int(shape[0])
 	fill(raw[:items*rowBytes], pad)

@@ -78,6 +78,7 @@ func (r *Repository) loadServed(ctx context.Context, model, version, modelDir st
 		runners[i] = sess
 	}
 	bc := batchConfig(cfg, s.Provider)
+	bc.MaxPaddedElements = r.opts.MaxElements
 	s.batcher = batch.New(bc, runners, r.opts.Metrics.Observer(model, version))
 	log.Info("model version loaded", "instances", len(s.sessions), "provider", s.Provider, "pad_to_preferred", bc.PadToPreferred)
 	return s, nil

@@ -52,6 +52,9 @@ type Options struct {
 	// config sets no instance_group.count; 0 = 1. A version on a GPU gets
 	// one session per device id instead.
 	Instances int
+	// MaxElements is the sidecar's --max-elements: it also caps one padded
+	// input of a merged batch (0: the batcher's default).
+	MaxElements int64
 	// DrainTimeout bounds how long an unload waits for in-flight requests
 	// (default 1 minute); then the version is closed anyway.
 	DrainTimeout time.Duration
