@@ -26,10 +26,18 @@ type panel struct {
 // serving path, with the raw in-process best as a dashed reference line and
 // the machine in the caption.
 func WriteSVG(path string, r *Report) error {
+	// The real workload when the run measured it.
+	workload := WorkloadSynthetic
+	if slices.ContainsFunc(r.Points, func(p Point) bool { return p.Workload == WorkloadSentences }) {
+		workload = WorkloadSentences
+	}
+	skip := func(p Point) bool {
+		return p.Workload != workload || p.Path == PathRaw || p.Path == PathSidecarRPC || p.Rate > 0
+	}
 	series := map[string][]Point{}
 	var order []string
 	for _, p := range r.Points {
-		if p.Path == PathRaw || p.Path == PathSidecarRPC || p.Rate > 0 {
+		if skip(p) {
 			continue
 		}
 		if _, ok := series[p.Path]; !ok {
@@ -40,11 +48,11 @@ func WriteSVG(path string, r *Report) error {
 	for _, s := range series {
 		slices.SortFunc(s, func(a, b Point) int { return a.Clients - b.Clients })
 	}
-	best, b1 := r.RawBest()
+	best, b1 := r.RawBestIn(workload)
 	maxClients := 1
 	var maxItems, maxP99 float64 = best.ItemsPerSecond, b1.P99Micros / 1000
 	for _, p := range r.Points {
-		if p.Path == PathRaw || p.Path == PathSidecarRPC || p.Rate > 0 {
+		if skip(p) {
 			continue
 		}
 		maxClients = max(maxClients, p.Clients)

@@ -1,8 +1,12 @@
-// Command modelgate-bench measures modelgate on this machine in one run:
-// raw ONNX Runtime in-process (the limit), the sidecar over its socket, and
-// (with -suite all) the full paths through `modelgate serve` and the Kong
-// wire protocol. It prints a table with the ratios to the limit and writes
-// JSON and an SVG chart.
+// Command modelgate-bench measures modelgate on this machine in one run,
+// on two workloads. Sentences (-suite all): the shipped sentiment model fed
+// real review sentences, through `modelgate serve` and the Kong wire
+// protocol, beside raw ONNX Runtime in-process fed the same token ids and
+// the peers of bench/peers (a lean Go server, Node + onnxruntime-node,
+// Flask + TorchScript). Synthetic: the benchmark model fed 64 random ids
+// per row, raw, over the sidecar's socket and (with -suite all) through both
+// full paths. It prints a table with the ratios, CPU per request of every
+// process and the issue's goals, and writes JSON, Markdown and an SVG chart.
 //
 //	modelgate-bench -suite sidecar            # make bench-sidecar
 //	modelgate-bench -suite all -out out       # make bench
@@ -33,6 +37,11 @@ func main() {
 	flag.BoolVar(&o.profile, "profile", false, "write CPU profiles into -out")
 	flag.StringVar(&o.svg, "svg", "", "also write the chart here (e.g. docs/bench.svg)")
 	flag.IntVar(&o.threads, "intra-op-threads", 0, "ONNX Runtime intra-op threads, in-process and in every sidecar (0 = ONNX Runtime's default)")
+	flag.StringVar(&o.sentimentDir, "sentiment", "deploy/models/sentiment", "the shipped model folder of the sentences workload")
+	flag.StringVar(&o.sentimentVersion, "sentiment-version", "1", "the version of -sentiment measured")
+	flag.StringVar(&o.sentencesFile, "sentences", "deploy/train/data/heldout.tsv", "the real sentences (a TSV with a text column)")
+	peers := flag.String("peers", "lean,node,flask", "peers run beside modelgate on the sentences workload (comma-separated; empty for none): "+
+		"lean (the ceiling, Go), node (Node + onnxruntime-node, needs make bench-deps), flask (Flask + TorchScript under gunicorn)")
 	flag.StringVar(&o.queueDelay, "max-queue-delay", "2ms", "max_queue_delay of the batching variant")
 	// Every power of two up to the maximum: a batch goes as soon as the
 	// instance is free, with whatever queued meanwhile, and a lone request
@@ -46,6 +55,11 @@ func main() {
 			os.Exit(2)
 		}
 		o.preferred = append(o.preferred, n)
+	}
+	for _, p := range strings.Split(*peers, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			o.peers = append(o.peers, p)
+		}
 	}
 	o.command = "modelgate-bench " + strings.Join(os.Args[1:], " ")
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
