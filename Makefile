@@ -18,7 +18,7 @@ GIT_COMMIT ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git d
 LDFLAGS := -X github.com/modelgate/modelgate/internal/version.Commit=$(GIT_COMMIT)
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench soak run train image image-gpu clean
+.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench bench-readme soak run train image image-gpu clean
 
 all: build
 
@@ -129,6 +129,11 @@ bench-sidecar: bench-deps build
 ## protocol) at 1, 16 and 64 clients: out/bench.json and out/bench.svg. PROFILE=1 adds CPU profiles.
 bench: bench-deps build
 	$(GO) run ./bench/cmd/modelgate-bench -suite all -bin $(BIN) -out out $(if $(PROFILE),-profile)
+
+## bench-readme: put the last `make bench` run's tables (out/bench.md) into README.md's benchmark
+## section, between its bench markers, and its chart into docs/bench.svg.
+bench-readme:
+	$(GO) run ./bench/cmd/modelgate-bench -out out -readme README.md
 
 ## soak: the long resilience cases (memory after 100,000 requests), which `make test` and CI leave out.
 soak: test-deps build

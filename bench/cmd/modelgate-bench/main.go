@@ -10,6 +10,7 @@
 //
 //	modelgate-bench -suite sidecar            # make bench-sidecar
 //	modelgate-bench -suite all -out out       # make bench
+//	modelgate-bench -out out -readme README.md  # make bench-readme
 package main
 
 import (
@@ -19,10 +20,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/modelgate/modelgate/bench"
 )
 
 func main() {
@@ -46,6 +50,7 @@ func main() {
 	// Every power of two up to the maximum: a batch goes as soon as the
 	// instance is free, with whatever queued meanwhile, and a lone request
 	// never waits out max_queue_delay.
+	readme := flag.String("readme", "", "splice -out's bench.md into this README between its bench markers and copy bench.svg to docs/bench.svg beside it, without measuring (make bench-readme)")
 	preferred := flag.String("preferred", "1,2,4,8,16,32,64", "preferred_batch_sizes of the batching variant (comma-separated)")
 	flag.Parse()
 	for _, f := range strings.Split(*preferred, ",") {
@@ -64,10 +69,42 @@ func main() {
 	o.command = "modelgate-bench " + strings.Join(os.Args[1:], " ")
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 
+	if *readme != "" {
+		if err := spliceReadme(*readme, o.out); err != nil {
+			fmt.Fprintln(os.Stderr, "modelgate-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "modelgate-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// spliceReadme puts the last run's tables (out/bench.md) into readme and its
+// chart (out/bench.svg) into docs/bench.svg next to readme.
+func spliceReadme(readme, out string) error {
+	md, err := os.ReadFile(filepath.Join(out, "bench.md"))
+	if err != nil {
+		return fmt.Errorf("no run to splice (make bench first): %w", err)
+	}
+	text, err := os.ReadFile(readme)
+	if err != nil {
+		return err
+	}
+	spliced, err := bench.SpliceReadme(text, md)
+	if err != nil {
+		return fmt.Errorf("%s: %w", readme, err)
+	}
+	svg, err := os.ReadFile(filepath.Join(out, "bench.svg"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(readme), "docs", "bench.svg"), svg, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(readme, spliced, 0o644)
 }
