@@ -64,7 +64,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 
 func threadsText(n int) string {
 	if n == 0 {
-		return "ONNX Runtime's default"
+		return "each one's default (ONNX Runtime's in-process, the sidecar's own choice in the sidecars)"
 	}
 	return fmt.Sprint(n)
 }

@@ -224,7 +224,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	if r.Batching != "" {
 		fmt.Fprintf(w, "batching: %s\n", r.Batching)
 	}
-	fmt.Fprintf(w, "threads:  ONNX Runtime intra-op threads %d (0 = its default) in-process and in the sidecars\n", r.Threads)
+	fmt.Fprintf(w, "threads:  ONNX Runtime intra-op threads %d (0 = each one's default: ONNX Runtime's in-process, the sidecar's own choice in the sidecars)\n", r.Threads)
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := "workload\tpath\tclients|rate\tbatch\titems/s\tp50 ms\tp99 ms\terrors\titems/s / raw best\tp50 / raw b1\t"

@@ -46,14 +46,14 @@ func main() {
 	flag.StringVar(&o.sentencesFile, "sentences", "deploy/train/data/heldout.tsv", "the real sentences (a TSV with a text column)")
 	peers := flag.String("peers", "lean,node,flask", "peers run beside modelgate on the sentences workload (comma-separated; empty for none): "+
 		"lean (the ceiling, Go), node (Node + onnxruntime-node, needs make bench-deps), flask (Flask + TorchScript under gunicorn)")
-	flag.StringVar(&o.queueDelay, "max-queue-delay", "2ms", "max_queue_delay of the batching variant")
-	// Every power of two up to the maximum: a batch goes as soon as the
-	// instance is free, with whatever queued meanwhile, and a lone request
-	// never waits out max_queue_delay.
+	flag.StringVar(&o.queueDelay, "max-queue-delay", "", "max_queue_delay of the synthetic batching variant (empty: none, the sidecar's default: a batch goes as soon as the instance is free)")
 	readme := flag.String("readme", "", "splice -out's bench.md into this README between its bench markers and copy bench.svg to docs/bench.svg beside it, without measuring (make bench-readme)")
-	preferred := flag.String("preferred", "1,2,4,8,16,32,64", "preferred_batch_sizes of the batching variant (comma-separated)")
+	preferred := flag.String("preferred", "", "preferred_batch_sizes of the synthetic batching variant (comma-separated; empty: none)")
 	flag.Parse()
 	for _, f := range strings.Split(*preferred, ",") {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n <= 0 {
 			fmt.Fprintf(os.Stderr, "modelgate-bench: -preferred: %q is not a batch size\n", f)

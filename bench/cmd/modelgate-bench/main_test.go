@@ -32,7 +32,7 @@ func TestWholeRunInMiniature(t *testing.T) {
 	o := options{
 		suite: "all", out: out, modelDir: filepath.Join(t.TempDir(), "models"), binDir: filepath.Dir(sidecar),
 		ortLib: lib, svg: svg, command: "test", duration: 300 * time.Millisecond, rounds: 1,
-		queueDelay: "1ms", preferred: []int{1, 2, 4, 8, 16, 32, 64}, profile: true,
+		profile:      true, // the batching variant as make bench has it: no max_queue_delay, no preferred sizes
 		sentimentDir: "deploy/models/sentiment", sentimentVersion: "1", sentencesFile: "deploy/train/data/heldout.tsv",
 		peers: []string{peerLean},
 	}

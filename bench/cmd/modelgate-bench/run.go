@@ -213,7 +213,11 @@ func run(ctx context.Context, o options) error {
 			"they took CPU from whichever point they overlapped, so this run's ratios are unreliable; rerun on a quiet machine", other))
 	}
 	rep.Threads = o.threads
-	rep.Batching = fmt.Sprintf("batching on: max_batch_size 64, max_queue_delay %s, preferred_batch_sizes %v, 1 instance; batching off: max_batch_size 128, no dynamic_batching", o.queueDelay, o.preferred)
+	delay := o.queueDelay
+	if delay == "" {
+		delay = "none"
+	}
+	rep.Batching = fmt.Sprintf("sentences: the shipped config.yaml; synthetic batching on: max_batch_size 64, max_queue_delay %s, preferred_batch_sizes %v, 1 instance; synthetic batching off: max_batch_size 128, no dynamic_batching", delay, o.preferred)
 	return finish(o, rep)
 }
 
