@@ -125,8 +125,11 @@ fuzz:
 bench-sidecar: bench-deps build
 	$(GO) run ./bench/cmd/modelgate-bench -suite sidecar -bin $(BIN) -out out
 
-## bench: bench-sidecar plus the full paths (modelgate serve with auth and quotas; the Kong wire
-## protocol) at 1, 16 and 64 clients: out/bench.json and out/bench.svg. PROFILE=1 adds CPU profiles.
+## bench: two workloads at 1, 16 and 64 clients. Sentences: the shipped sentiment model fed the
+## held-out sentences through modelgate serve (auth, quotas) and the Kong wire protocol, beside raw
+## ORT and the peers of bench/peers (lean Go ceiling, Node + onnxruntime-node, Flask + TorchScript).
+## Synthetic: bench-sidecar plus both full paths. Goals with ratios, CPU µs per request of every
+## process: stdout, out/bench.json, out/bench.md, out/bench.svg. PROFILE=1 adds CPU profiles.
 bench: bench-deps build
 	$(GO) run ./bench/cmd/modelgate-bench -suite all -bin $(BIN) -out out $(if $(PROFILE),-profile)
 
