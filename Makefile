@@ -18,7 +18,7 @@ GIT_COMMIT ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git d
 LDFLAGS := -X github.com/modelgate/modelgate/internal/version.Commit=$(GIT_COMMIT)
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench soak run train image image-gpu clean
+.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench bench-readme soak run train image image-gpu clean
 
 all: build
 
@@ -73,8 +73,14 @@ train:
 RUN_DEBS := gcc=gcc libc6-dev=/usr/include/stdio.h npm=npm
 MODELGEN_DEBS := python3=/usr/bin/python3 python3-numpy=py:numpy python3-onnx=py:onnx
 TEST_DEBS := $(RUN_DEBS) redis-server=redis-server curl=curl openssl=openssl $(MODELGEN_DEBS)
-## What `make bench` needs: the same (its model generator is the test models' one).
-BENCH_DEBS := $(TEST_DEBS)
+## What `make bench` needs: the same (its model generator is the test models' one), plus the
+## peers it runs side by side (bench/peers): nodejs for the Node + onnxruntime-node service;
+## python3-torch, python3-flask and gunicorn for the original article's Flask + TorchScript service.
+BENCH_DEBS := $(TEST_DEBS) nodejs=node python3-torch=py:torch python3-flask=py:flask gunicorn=gunicorn
+## The Node peer's onnxruntime-node, installed into bench/peers/node/node_modules (git-ignored)
+## with --ignore-scripts: its install script downloads from outside the registries, and the
+## package already ships the .node binding and libonnxruntime.
+NODE_PEER := bench/peers/node
 
 ## test-deps: install the Debian packages above that are missing, fetch ONNX Runtime, then check
 ## that every one of them is there (a missing one fails here, named, before any test runs).
@@ -87,10 +93,12 @@ run-deps:
 	@scripts/debdeps.sh install $(RUN_DEBS)
 	@$(MAKE) --no-print-directory ort
 
-## bench-deps: the same for the benchmarks.
+## bench-deps: the same for the benchmarks, and the Node peer's onnxruntime-node.
 bench-deps:
 	@scripts/debdeps.sh install $(BENCH_DEBS)
 	@$(MAKE) --no-print-directory ort
+	@test -e $(NODE_PEER)/node_modules/onnxruntime-node/package.json || \
+	  (cd $(NODE_PEER) && npm install --ignore-scripts --no-package-lock --no-audit --no-fund --silent)
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
@@ -118,10 +126,18 @@ fuzz:
 bench-sidecar: bench-deps build
 	$(GO) run ./bench/cmd/modelgate-bench -suite sidecar -bin $(BIN) -out out
 
-## bench: bench-sidecar plus the full paths (modelgate serve with auth and quotas; the Kong wire
-## protocol) at 1, 16 and 64 clients: out/bench.json and out/bench.svg. PROFILE=1 adds CPU profiles.
+## bench: two workloads at 1, 16 and 64 clients. Sentences: the shipped sentiment model fed the
+## held-out sentences through modelgate serve (auth, quotas) and the Kong wire protocol, beside raw
+## ORT and the peers of bench/peers (lean Go ceiling, Node + onnxruntime-node, Flask + TorchScript).
+## Synthetic: bench-sidecar plus both full paths. Goals with ratios, CPU µs per request of every
+## process: stdout, out/bench.json, out/bench.md, out/bench.svg. PROFILE=1 adds CPU profiles.
 bench: bench-deps build
 	$(GO) run ./bench/cmd/modelgate-bench -suite all -bin $(BIN) -out out $(if $(PROFILE),-profile)
+
+## bench-readme: put the last `make bench` run's tables (out/bench.md) into README.md's benchmark
+## section, between its bench markers, and its chart into docs/bench.svg.
+bench-readme:
+	$(GO) run ./bench/cmd/modelgate-bench -out out -readme README.md
 
 ## soak: the long resilience cases (memory after 100,000 requests), which `make test` and CI leave out.
 soak: test-deps build

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -53,6 +54,34 @@ func HTTPInferFunc(client *http.Client, url string, header http.Header, m Model,
 	for i := range bodies {
 		bodies[i] = m.InferBody(rng, batch)
 	}
+	return HTTPBodiesFunc(client, url, header, bodies, batch, `"outputs"`)
+}
+
+// TextInferBodies are Open Inference Protocol JSON requests of one BYTES
+// item each, one per sentence: the text input a client of the shipped
+// sentiment model sends.
+func TextInferBodies(input string, sentences []string) [][]byte {
+	bodies := make([][]byte, len(sentences))
+	for i, s := range sentences {
+		text, _ := json.Marshal(s)
+		bodies[i] = fmt.Appendf(nil, `{"inputs":[{"name":%q,"datatype":"BYTES","shape":[1],"data":[%s]}]}`, input, text)
+	}
+	return bodies
+}
+
+// PeerBodies are the peers' requests, {"text": sentence}, one per sentence.
+func PeerBodies(sentences []string) [][]byte {
+	bodies := make([][]byte, len(sentences))
+	for i, s := range sentences {
+		bodies[i], _ = json.Marshal(map[string]string{"text": s})
+	}
+	return bodies
+}
+
+// HTTPBodiesFunc returns a load function that POSTs the bodies in turn to
+// url with header set on every request, each request items items. Any
+// status but 200, or an answer without want, is a failure.
+func HTTPBodiesFunc(client *http.Client, url string, header http.Header, bodies [][]byte, items int, want string) load.Func {
 	var next atomic.Uint64
 	return func(ctx context.Context) (int, error) {
 		body := bodies[next.Add(1)%uint64(len(bodies))]
@@ -76,9 +105,9 @@ func HTTPInferFunc(client *http.Client, url string, header http.Header, m Model,
 		if resp.StatusCode != http.StatusOK {
 			return 0, &load.StatusError{Status: resp.StatusCode, Body: string(out)}
 		}
-		if !bytes.Contains(out, []byte(`"outputs"`)) {
-			return 0, fmt.Errorf("answer without outputs: %.200s", out)
+		if !bytes.Contains(out, []byte(want)) {
+			return 0, fmt.Errorf("answer without %s: %.200s", want, out)
 		}
-		return batch, nil
+		return items, nil
 	}
 }

@@ -12,10 +12,12 @@ import (
 // Case is one configuration to measure: Clients closed-loop callers of Fn,
 // each request carrying Batch items.
 type Case struct {
-	Path    string
-	Clients int
-	Batch   int
-	Fn      load.Func
+	// Workload is what the requests carry (WorkloadSentences, WorkloadSynthetic).
+	Workload string
+	Path     string
+	Clients  int
+	Batch    int
+	Fn       load.Func
 	// Probe, when set, reads cumulative server-side counters (see
 	// SidecarProbe); the point gets their change over its slices.
 	Probe func() map[string]float64
@@ -91,7 +93,7 @@ func Interleave(ctx context.Context, cases []Case, procs []Proc, d time.Duration
 	}
 	points := make([]Point, len(cases))
 	for i, c := range cases {
-		p := Point{Path: c.Path, Clients: c.Clients, Batch: c.Batch, Summary: results[i].Summarize()}
+		p := Point{Workload: c.Workload, Path: c.Path, Clients: c.Clients, Batch: c.Batch, Summary: results[i].Summarize()}
 		p.OverallItemsPerSecond = p.ItemsPerSecond
 		p.ItemsPerSecond = median(rates[i])
 		if elapsed := results[i].Elapsed.Seconds(); elapsed > 0 {
@@ -102,6 +104,12 @@ func Interleave(ctx context.Context, cases []Case, procs []Proc, d time.Duration
 				other -= cpu[i][j]
 			}
 			p.Cores[OtherProcs] = max(0, other.Seconds()/elapsed)
+		}
+		if n := results[i].Requests; n > 0 {
+			p.CPUMicros = map[string]float64{}
+			for j, proc := range procs {
+				p.CPUMicros[proc.Name] = float64(cpu[i][j].Microseconds()) / float64(n)
+			}
 		}
 		if counters[i] != nil {
 			p.Server = serverTimes(counters[i])

@@ -24,6 +24,11 @@ func KongInferFunc(srv *kongharness.Server, id int32, path string, header http.H
 	for i := range bodies {
 		bodies[i] = m.InferBody(rng, batch)
 	}
+	return KongBodiesFunc(srv, id, path, header, bodies, batch)
+}
+
+// KongBodiesFunc is KongInferFunc for given request bodies, each of items items.
+func KongBodiesFunc(srv *kongharness.Server, id int32, path string, header http.Header, bodies [][]byte, items int) load.Func {
 	hdr := header.Clone()
 	hdr.Set("Content-Type", "application/json")
 	var next atomic.Uint64
@@ -39,7 +44,7 @@ func KongInferFunc(srv *kongharness.Server, id int32, path string, header http.H
 		if !bytes.Contains(res.Body, []byte(`"outputs"`)) {
 			return 0, fmt.Errorf("answer without outputs: %.200s", res.Body)
 		}
-		return batch, nil
+		return items, nil
 	}
 }
 

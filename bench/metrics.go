@@ -16,6 +16,7 @@ var sidecarSeries = []string{
 	"queue_duration_seconds_sum", "queue_duration_seconds_count",
 	"compute_duration_seconds_sum", "compute_duration_seconds_count",
 	"batch_size_sum", "batch_size_count",
+	"ort_cpu_seconds_total",
 }
 
 // SidecarProbe returns a function reading a sidecar's cumulative request,
@@ -65,6 +66,10 @@ type ServerTimes struct {
 	QueueMicros   float64 `json:"queue_mean_us"`
 	ComputeMicros float64 `json:"compute_mean_us_per_batch"`
 	MeanBatch     float64 `json:"mean_batch"`
+	// ORTCPUMicros is the CPU per request the sidecar spent inside ONNX
+	// Runtime runs, as it measures itself (modelgate_sidecar_ort_cpu_seconds_total);
+	// 0 when the sidecar does not export it.
+	ORTCPUMicros float64 `json:"ort_cpu_us_per_request"`
 }
 
 func serverTimes(c map[string]float64) *ServerTimes {
@@ -82,5 +87,6 @@ func serverTimes(c map[string]float64) *ServerTimes {
 		QueueMicros:   mean("queue_duration_seconds", 1e6),
 		ComputeMicros: mean("compute_duration_seconds", 1e6),
 		MeanBatch:     mean("batch_size", 1),
+		ORTCPUMicros:  1e6 * c["ort_cpu_seconds_total"] / c["request_duration_seconds_count"],
 	}
 }

@@ -40,7 +40,9 @@ type Variant struct {
 	Batching *Batching
 }
 
-// Batching is the dynamic_batching section of a config.yaml.
+// Batching is the dynamic_batching section of a config.yaml; an empty
+// MaxQueueDelay leaves it out (the sidecar's default: a batch goes as soon as
+// an instance is free, with whatever queued meanwhile).
 type Batching struct {
 	MaxQueueDelay  string
 	PreferredSizes []int
@@ -78,7 +80,10 @@ func (v Variant) config(m Model) string {
 	fmt.Fprintf(&b, "inputs:\n  - name: %s\n    datatype: INT64\n    dims: [%d]\n", m.Input, m.SeqLen)
 	fmt.Fprintf(&b, "outputs:\n  - name: %s\n    datatype: FP32\n    dims: [%d]\n", m.Output, m.Classes)
 	if v.Batching != nil {
-		fmt.Fprintf(&b, "dynamic_batching:\n  max_queue_delay: %s\n  max_queue_size: 4096\n", v.Batching.MaxQueueDelay)
+		b.WriteString("dynamic_batching:\n  max_queue_size: 4096\n")
+		if v.Batching.MaxQueueDelay != "" {
+			fmt.Fprintf(&b, "  max_queue_delay: %s\n", v.Batching.MaxQueueDelay)
+		}
 		if len(v.Batching.PreferredSizes) > 0 {
 			fmt.Fprintf(&b, "  preferred_batch_sizes: %s\n", intList(v.Batching.PreferredSizes))
 		}

@@ -19,6 +19,8 @@ const clockTick = 10 * time.Millisecond
 type Proc struct {
 	Name string
 	Pid  int
+	// Tree adds the CPU of Pid's live children (gunicorn's workers).
+	Tree bool
 }
 
 // CPUTime is the user plus system CPU time pid has used, from /proc/PID/stat.
@@ -76,6 +78,12 @@ func cpuSnapshot(procs []Proc) []time.Duration {
 	out := make([]time.Duration, len(procs))
 	for i, p := range procs {
 		out[i], _ = CPUTime(p.Pid)
+		if p.Tree {
+			for _, child := range Children(p.Pid, "") {
+				t, _ := CPUTime(child)
+				out[i] += t
+			}
+		}
 	}
 	return out
 }

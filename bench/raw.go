@@ -29,7 +29,8 @@ func OpenORT(lib string) (*ORT, error) {
 func (*ORT) Close() error { return ort.DestroyEnvironment() }
 
 // Inspect fills m's input and output names, sequence length and class count
-// from the ONNX file at m.Path (the model's first input and first output).
+// from the ONNX file at m.Path (the model's first input and first output). A
+// dynamic sequence length needs m.SeqLen set (the tokenizer's max_length).
 func (*ORT) Inspect(m Model) (Model, error) {
 	ins, outs, err := ort.GetInputOutputInfo(m.Path)
 	if err != nil {
@@ -42,7 +43,11 @@ func (*ORT) Inspect(m Model) (Model, error) {
 		return m, fmt.Errorf("%s: input %s is %s, want INT64 token ids", m.Path, ins[0].Name, ins[0].DataType)
 	}
 	m.Input, m.Output = ins[0].Name, outs[0].Name
-	m.SeqLen, m.Classes = int(ins[0].Dimensions[1]), int(outs[0].Dimensions[1])
+	if d := int(ins[0].Dimensions[1]); d > 0 || m.SeqLen == 0 {
+		// A model with a dynamic sequence length keeps the length m was given.
+		m.SeqLen = d
+	}
+	m.Classes = int(outs[0].Dimensions[1])
 	if m.SeqLen <= 0 || m.Classes <= 0 {
 		return m, fmt.Errorf("%s: sequence length and class count must be static, got %v -> %v", m.Path, ins[0], outs[0])
 	}
@@ -113,4 +118,37 @@ func (s *RawSession) Close() {
 		t.Destroy()
 	}
 	s.sess.Destroy()
+}
+
+// TextFunc returns a load function running one batch of real sentences,
+// tokenized as the sidecar does, from one caller: the raw path of the
+// sentences workload. The batches (at most 16, cycling through sentences)
+// are made once, so the function measures Run alone.
+func (s *RawSession) TextFunc(batch int, tok *Tokenizer, sentences []string) (load.Func, error) {
+	var ins []ort.Value
+	out, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(batch), int64(s.m.Classes)))
+	if err != nil {
+		return nil, err
+	}
+	s.tensors = append(s.tensors, out)
+	for k := 0; k < 16 && k*batch < max(len(sentences), batch); k++ {
+		ids := make([]int64, 0, batch*tok.MaxLength)
+		for j := range batch {
+			ids = tok.IDs(ids, sentences[(k*batch+j)%len(sentences)])
+		}
+		in, err := ort.NewTensor(ort.NewShape(int64(batch), int64(tok.MaxLength)), ids)
+		if err != nil {
+			return nil, err
+		}
+		s.tensors = append(s.tensors, in)
+		ins = append(ins, in)
+	}
+	var mu sync.Mutex
+	next := 0
+	return func(context.Context) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		next = (next + 1) % len(ins)
+		return batch, s.sess.Run([]ort.Value{ins[next]}, []ort.Value{out})
+	}, nil
 }

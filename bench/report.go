@@ -29,12 +29,29 @@ const (
 	// PathServeOpen is the serve path driven open-loop: Poisson arrivals at
 	// a fixed rate, latency from each request's scheduled time.
 	PathServeOpen = "modelgate serve, open loop (Poisson)"
+	// The peers (bench/peers), run side by side on the sentences workload:
+	// what a user might write instead, and the ceiling of a lean server.
+	PathNode  = "peer: Node + onnxruntime-node"
+	PathFlask = "peer: Flask + TorchScript, gunicorn -w 2"
+	PathLean  = "ceiling: lean Go server, in-process ORT"
+)
+
+// The workloads a point can measure.
+const (
+	// WorkloadSentences is the shipped sentiment model (version 1) fed real
+	// review sentences as text: the product's real workload, where the
+	// gateway's own cost shows.
+	WorkloadSentences = "sentences"
+	// WorkloadSynthetic is the benchmark model fed 64 random ids per row:
+	// the regime where the model's cost dominates (large models, GPUs).
+	WorkloadSynthetic = "synthetic"
 )
 
 // Point is one measured configuration.
 type Point struct {
-	Path    string `json:"path"`
-	Clients int    `json:"clients"`
+	Workload string `json:"workload"`
+	Path     string `json:"path"`
+	Clients  int    `json:"clients"`
 	// Batch is the items per request.
 	Batch int `json:"batch"`
 	// Rate is the request rate of an open-loop point (Clients is then 0).
@@ -49,7 +66,10 @@ type Point struct {
 	OverallItemsPerSecond float64 `json:"items_per_s_overall"`
 	// Cores is the CPU each accounted process used while this point ran,
 	// in cores busy on average (from /proc; 10 ms resolution).
-	Cores          map[string]float64 `json:"cores_busy,omitempty"`
+	Cores map[string]float64 `json:"cores_busy,omitempty"`
+	// CPUMicros is the CPU each accounted process used per request while
+	// this point ran, in microseconds (from /proc).
+	CPUMicros      map[string]float64 `json:"cpu_us_per_request,omitempty"`
 	ItemsRatio     float64            `json:"items_ratio_to_raw_best"`
 	P50Ratio       float64            `json:"p50_ratio_to_raw_batch1"`
 	P50AddedMicros float64            `json:"p50_added_us_over_raw_batch1"`
@@ -63,12 +83,21 @@ func (p Point) load() string {
 	return fmt.Sprint(p.Clients)
 }
 
-// coresText is the cores the process name used, or "-" when not measured.
-func (p Point) coresText(name string) string {
-	if p.Cores == nil {
+// cpuText is the CPU µs per request the process name used, or "-".
+func (p Point) cpuText(name string) string {
+	v, ok := p.CPUMicros[name]
+	if !ok {
 		return "-"
 	}
-	return fmt.Sprintf("%.2f", p.Cores[name])
+	return fmt.Sprintf("%.0f", v)
+}
+
+// ortText is the sidecar's CPU µs per request inside ONNX Runtime runs, or "-".
+func (p Point) ortText() string {
+	if p.Server == nil || p.Server.ORTCPUMicros == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", p.Server.ORTCPUMicros)
 }
 
 // Goal is a target the issue sets, as measured in this run.
@@ -109,10 +138,14 @@ type Report struct {
 	Profiles []string `json:"profiles,omitempty"`
 }
 
-// RawBest is the raw point with the most items/s, and RawBatch1 the raw batch-1 point.
-func (r *Report) RawBest() (best, batch1 Point) {
+// RawBest is the synthetic workload's raw point with the most items/s, and
+// batch1 its raw batch-1 point.
+func (r *Report) RawBest() (best, batch1 Point) { return r.RawBestIn(WorkloadSynthetic) }
+
+// RawBestIn is RawBest for workload.
+func (r *Report) RawBestIn(workload string) (best, batch1 Point) {
 	for _, p := range r.Points {
-		if p.Path != PathRaw {
+		if p.Path != PathRaw || p.Workload != workload {
 			continue
 		}
 		if p.ItemsPerSecond > best.ItemsPerSecond {
@@ -125,11 +158,11 @@ func (r *Report) RawBest() (best, batch1 Point) {
 	return best, batch1
 }
 
-// Relate fills every point's ratios against the raw points.
+// Relate fills every point's ratios against the raw points of its workload.
 func (r *Report) Relate() {
-	best, b1 := r.RawBest()
 	for i := range r.Points {
 		p := &r.Points[i]
+		best, b1 := r.RawBestIn(p.Workload)
 		if best.ItemsPerSecond > 0 {
 			p.ItemsRatio = p.ItemsPerSecond / best.ItemsPerSecond
 		}
@@ -140,34 +173,36 @@ func (r *Report) Relate() {
 	}
 }
 
-// columns are the CPU columns: the run's processes, then everything else.
-func (r *Report) columns() []string {
-	if len(r.Procs) == 0 {
-		return nil
-	}
-	return append(slices.Clone(r.Procs), OtherProcs)
-}
-
 // pathOrder is the order paths are listed in: from the limit outwards.
-var pathOrder = []string{PathRaw, PathSidecarRPC, PathSidecar, PathSidecarBatched, PathServe, PathKong, PathServeOpen}
+var pathOrder = []string{PathRaw, PathSidecarRPC, PathSidecar, PathSidecarBatched, PathServe, PathKong, PathServeOpen, PathLean, PathNode, PathFlask}
+
+// workloadOrder is the order workloads are listed in: the real one first.
+var workloadOrder = []string{WorkloadSentences, WorkloadSynthetic}
 
 // Sort orders the points by path (limit first), then clients, then batch.
 func (r *Report) Sort() {
-	rank := func(p string) int {
-		if i := slices.Index(pathOrder, p); i >= 0 {
+	rank := func(order []string, p string) int {
+		if i := slices.Index(order, p); i >= 0 {
 			return i
 		}
-		return len(pathOrder)
+		return len(order)
 	}
 	slices.SortStableFunc(r.Points, func(a, b Point) int {
-		return cmp.Or(cmp.Compare(rank(a.Path), rank(b.Path)), cmp.Compare(a.Clients, b.Clients), cmp.Compare(a.Rate, b.Rate), cmp.Compare(a.Batch, b.Batch))
+		return cmp.Or(cmp.Compare(rank(workloadOrder, a.Workload), rank(workloadOrder, b.Workload)),
+			cmp.Compare(rank(pathOrder, a.Path), rank(pathOrder, b.Path)), cmp.Compare(a.Clients, b.Clients), cmp.Compare(a.Rate, b.Rate), cmp.Compare(a.Batch, b.Batch))
 	})
 }
 
-// Find returns the point of path at clients concurrent single-item clients.
+// Find returns the synthetic workload's point of path at clients
+// concurrent single-item clients.
 func (r *Report) Find(path string, clients int) (Point, bool) {
+	return r.FindIn(WorkloadSynthetic, path, clients)
+}
+
+// FindIn returns workload's point of path at clients concurrent clients.
+func (r *Report) FindIn(workload, path string, clients int) (Point, bool) {
 	for _, p := range r.Points {
-		if p.Path == path && p.Clients == clients {
+		if p.Workload == workload && p.Path == path && p.Clients == clients {
 			return p, true
 		}
 	}
@@ -189,21 +224,21 @@ func (r *Report) WriteTable(w io.Writer) {
 	if r.Batching != "" {
 		fmt.Fprintf(w, "batching: %s\n", r.Batching)
 	}
-	fmt.Fprintf(w, "threads:  ONNX Runtime intra-op threads %d (0 = its default) in-process and in the sidecars\n", r.Threads)
+	fmt.Fprintf(w, "threads:  ONNX Runtime intra-op threads %d (0 = each one's default: ONNX Runtime's in-process, the sidecar's own choice in the sidecars)\n", r.Threads)
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "path\tclients|rate\tbatch\titems/s\tp50 ms\tp99 ms\terrors\titems/s / raw best\tp50 / raw b1\t"
-	for _, name := range r.columns() {
-		head += "cores " + name + "\t"
+	head := "workload\tpath\tclients|rate\tbatch\titems/s\tp50 ms\tp99 ms\terrors\titems/s / raw best\tp50 / raw b1\t"
+	for _, name := range r.Procs {
+		head += "CPU us/req " + name + "\t"
 	}
-	fmt.Fprintln(tw, head)
+	fmt.Fprintln(tw, head+"us/req in ORT (sidecar)\t")
 	for _, p := range r.Points {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.3f\t%.3f\t%d\t%.2f\t%.2f\t", p.Path, p.load(), p.Batch,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.0f\t%.3f\t%.3f\t%d\t%.2f\t%.2f\t", p.Workload, p.Path, p.load(), p.Batch,
 			p.ItemsPerSecond, p.P50Micros/1000, p.P99Micros/1000, errorCount(p.Errors), p.ItemsRatio, p.P50Ratio)
-		for _, name := range r.columns() {
-			fmt.Fprintf(tw, "%s\t", p.coresText(name))
+		for _, name := range r.Procs {
+			fmt.Fprintf(tw, "%s\t", p.cpuText(name))
 		}
-		fmt.Fprintln(tw)
+		fmt.Fprintf(tw, "%s\t\n", p.ortText())
 	}
 	tw.Flush()
 	if len(r.Goals) > 0 {
@@ -258,10 +293,10 @@ func (r *Report) writeServerTable(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nwhere a request's time goes (means, from the client and from the sidecar's metrics):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path\tclients\tclient mean ms\tsidecar request ms\tof it queue ms\tONNX run ms (per batch)\tmean batch\toutside the sidecar ms\t")
+	fmt.Fprintln(tw, "workload\tpath\tclients\tclient mean ms\tsidecar request ms\tof it queue ms\tONNX run ms (per batch)\tmean batch\toutside the sidecar ms\t")
 	for _, p := range r.Points {
 		if s := p.Server; s != nil {
-			fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\t%.3f\t\n", p.Path, p.load(), p.MeanMicros/1000,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\t%.3f\t\n", p.Workload, p.Path, p.load(), p.MeanMicros/1000,
 				s.RequestMicros/1000, s.QueueMicros/1000, s.ComputeMicros/1000, s.MeanBatch, (p.MeanMicros-s.RequestMicros)/1000)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 func point(path string, clients, batch int, itemsPerSec, p50us, p99us float64) Point {
-	return Point{Path: path, Clients: clients, Batch: batch, Summary: load.Summary{ItemsPerSecond: itemsPerSec, P50Micros: p50us, P99Micros: p99us}}
+	return Point{Workload: WorkloadSynthetic, Path: path, Clients: clients, Batch: batch, Summary: load.Summary{ItemsPerSecond: itemsPerSec, P50Micros: p50us, P99Micros: p99us}}
 }
 
 func testReport() *Report {
@@ -44,6 +44,33 @@ func TestRelateAgainstRawBestAndBatch1(t *testing.T) {
 	s, _ := r.Find(PathSidecar, 1)
 	if s.P50AddedMicros != 100 || math.Abs(s.ItemsRatio-0.2) > 1e-12 {
 		t.Fatalf("sidecar at 1: added %v us, ratio %v", s.P50AddedMicros, s.ItemsRatio)
+	}
+}
+
+// TestRelatePerWorkload: each workload's points are judged against its own
+// raw points, never the other workload's.
+func TestRelatePerWorkload(t *testing.T) {
+	r := testReport()
+	sentence := func(path string, clients, batch int, itemsPerSec, p50us float64) Point {
+		p := point(path, clients, batch, itemsPerSec, p50us, p50us)
+		p.Workload = WorkloadSentences
+		return p
+	}
+	r.Points = append(r.Points, sentence(PathRaw, 1, 1, 10000, 100), sentence(PathRaw, 1, 32, 40000, 800),
+		sentence(PathServe, 64, 1, 10000, 6000), sentence(PathServe, 1, 1, 2000, 400))
+	r.Relate()
+	if p, _ := r.FindIn(WorkloadSentences, PathServe, 64); p.ItemsRatio != 0.25 {
+		t.Errorf("sentences serve at 64: items ratio %v, want 0.25 (of the sentences raw best)", p.ItemsRatio)
+	}
+	if p, _ := r.FindIn(WorkloadSentences, PathServe, 1); p.P50AddedMicros != 300 {
+		t.Errorf("sentences serve at 1: p50 added %v us, want 300 (over the sentences raw batch 1)", p.P50AddedMicros)
+	}
+	if p, _ := r.Find(PathServe, 64); p.ItemsRatio != 0.75 {
+		t.Errorf("synthetic serve at 64: items ratio %v, want 0.75", p.ItemsRatio)
+	}
+	r.Sort()
+	if r.Points[0].Workload != WorkloadSentences || r.Points[len(r.Points)-1].Workload != WorkloadSynthetic {
+		t.Errorf("the sentences workload must be listed first: %v ... %v", r.Points[0], r.Points[len(r.Points)-1])
 	}
 }
 
@@ -100,13 +127,15 @@ func TestMarkdownTable(t *testing.T) {
 	r := testReport()
 	r.Procs = []string{"bench"}
 	r.Points[0].Cores = map[string]float64{"bench": 1.5}
+	r.Points[0].CPUMicros = map[string]float64{"bench": 151.4}
+	r.Points[6].Server = &ServerTimes{RequestMicros: 900, MeanBatch: 3, ORTCPUMicros: 87.6}
 	r.Relate()
 	r.AddGoal("share", 75, 70, "%", false)
 	r.NotDone = []string{"Kong path"}
 	var b strings.Builder
 	r.WriteMarkdown(&b)
 	out := b.String()
-	for _, want := range []string{"| raw ORT in-process | 1 | 32 | 8000 |", "| cores: bench |", "| 1.50 |", "| share | 75.00 % | >= 70.00 % | met |", "- not measured: Kong path"} {
+	for _, want := range []string{"| synthetic | raw ORT in-process | 1 | 32 | 8000 |", "| CPU µs/req: bench |", "| 151 | - |", "| 1 | 6000 | 10.000 | 20.000 | 0 | 0.75 | 20.00 | - | 88 |", "| share | 75.00 % | >= 70.00 % | met |", "- not measured: Kong path"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)
 		}

@@ -16,9 +16,9 @@ import (
 )
 
 // fullPathCases starts `modelgate serve` (auth and quotas on, the sidecar
-// launched by it on the batching repository) and returns its cases at 1, 16
-// and 64 clients.
-func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp string, rep *bench.Report) ([]bench.Case, *bench.Serve, func(), error) {
+// launched by it on the benchmark repository) and returns its cases at 1, 16
+// and 64 clients, of both workloads when sent is set.
+func fullPathCases(ctx context.Context, o options, m bench.Model, sent *sentences, repo, tmp string, rep *bench.Report) ([]bench.Case, *bench.Serve, func(), error) {
 	nothing := func() {}
 	dir, metrics, args, err := o.pathSetup(rep, tmp, "serve", "serve-sidecar.cpu.prof", "modelgate serve's sidecar")
 	if err != nil {
@@ -63,6 +63,9 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, repo, tmp stri
 		fn := bench.HTTPInferFunc(bench.NewHTTPClient(clients), s.URL+"/v2/models/"+modelBatched+"/infer", header, m, 1, uint64(100+clients))
 		cases = append(cases, bench.Case{Path: bench.PathServe, Clients: clients, Batch: 1, Fn: fn,
 			Probe: bench.SidecarProbe("http://"+metrics+"/metrics", modelBatched)})
+	}
+	if sent != nil {
+		cases = append(cases, sent.httpCases(s.URL, header, bench.SidecarProbe("http://"+metrics+"/metrics", modelSentiment))...)
 	}
 	return cases, s, stop, nil
 }

@@ -16,9 +16,9 @@ import (
 // kongCases starts the real plugin server (bin/modelgate) as Kong does,
 // starts a plugin instance with the serve path's config (auth and quotas
 // on, its own sidecar launched on the batching repository) and returns its
-// cases at 1, 16 and 64 clients, each request one access event on its own
+// cases at 1, 16 and 64 clients (of both workloads when sent is set), each request one access event on its own
 // connection, plus the processes whose CPU the points account.
-func kongCases(ctx context.Context, o options, m bench.Model, repo, tmp string, rep *bench.Report) ([]bench.Case, []bench.Proc, func(), error) {
+func kongCases(ctx context.Context, o options, m bench.Model, sent *sentences, repo, tmp string, rep *bench.Report) ([]bench.Case, []bench.Proc, func(), error) {
 	nothing := func() {}
 	dir, metrics, args, err := o.pathSetup(rep, tmp, "kong", "kong-sidecar.cpu.prof", "the Kong plugin server's sidecar")
 	if err != nil {
@@ -57,8 +57,16 @@ func kongCases(ctx context.Context, o options, m bench.Model, repo, tmp string, 
 		cases = append(cases, bench.Case{Path: bench.PathKong, Clients: clients, Batch: 1, Fn: fn,
 			Probe: bench.SidecarProbe("http://"+metrics+"/metrics", modelBatched)})
 	}
-	procs := []bench.Proc{{Name: "kong plugin server", Pid: srv.Pid()},
-		{Name: "kong's sidecar", Pid: bench.ChildPid(srv.Pid(), "modelgate-sidecar")}}
+	if sent != nil {
+		bodies := bench.TextInferBodies(sent.tok.Input, sent.texts)
+		probe := bench.SidecarProbe("http://"+metrics+"/metrics", modelSentiment)
+		for _, clients := range []int{1, 16, 64} {
+			fn := bench.KongBodiesFunc(srv, inst.ID, sent.inferPath(), header, bodies, 1)
+			cases = append(cases, bench.Case{Workload: bench.WorkloadSentences, Path: bench.PathKong, Clients: clients, Batch: 1, Fn: fn, Probe: probe})
+		}
+	}
+	procs := []bench.Proc{{Name: procKong, Pid: srv.Pid()},
+		{Name: procKongSidecar, Pid: bench.ChildPid(srv.Pid(), "modelgate-sidecar")}}
 	return cases, procs, stop, nil
 }
 

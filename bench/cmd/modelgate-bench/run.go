@@ -24,7 +24,20 @@ type options struct {
 	// queueDelay and preferred configure the batched variant.
 	queueDelay string
 	preferred  []int
+	// The sentences workload: the model folder, its version, the sentences
+	// file, and the peers measured beside it.
+	sentimentDir, sentimentVersion, sentencesFile string
+	peers                                         []string
 }
+
+// The processes a run accounts, by their names in Point.CPUMicros and Cores.
+const (
+	procBench        = "bench"
+	procServe        = "serve"
+	procServeSidecar = "serve's sidecar"
+	procKong         = "kong plugin server"
+	procKongSidecar  = "kong's sidecar"
+)
 
 // The two sidecar variants: same model, batching off and on.
 const (
@@ -32,8 +45,13 @@ const (
 	modelBatched = "classifier_batched"
 )
 
-// sidecarArgs are the flags every sidecar of the run gets beyond its repository.
+// sidecarArgs are the flags every sidecar of the run gets beyond its
+// repository: none but -intra-op-threads when set, so that the sidecar's own
+// defaults (the shipped config) are what is measured.
 func (o options) sidecarArgs() []string {
+	if o.threads <= 0 {
+		return nil
+	}
 	return []string{"--intra-op-threads", fmt.Sprint(o.threads)}
 }
 
@@ -95,13 +113,25 @@ func run(ctx context.Context, o options) error {
 	}
 	defer raw.Close()
 	var cases []bench.Case
-	procs := []bench.Proc{{Name: "bench", Pid: os.Getpid()}}
+	procs := []bench.Proc{{Name: procBench, Pid: os.Getpid()}}
 	for _, b := range []int{1, 8, 32, 128} {
 		fn, err := raw.Func(b, uint64(b))
 		if err != nil {
 			return err
 		}
-		cases = append(cases, bench.Case{Path: bench.PathRaw, Clients: 1, Batch: b, Fn: fn})
+		cases = append(cases, bench.Case{Workload: bench.WorkloadSynthetic, Path: bench.PathRaw, Clients: 1, Batch: b, Fn: fn})
+	}
+	var sent *sentences
+	if o.suite == "all" {
+		if sent, err = loadSentences(o); err != nil {
+			return err
+		}
+		more, closeRaw, err := sent.rawCases(rt, o.threads)
+		if err != nil {
+			return err
+		}
+		defer closeRaw()
+		cases = append(cases, more...)
 	}
 
 	if o.suite != "raw" {
@@ -117,6 +147,11 @@ func run(ctx context.Context, o options) error {
 		}); err != nil {
 			return err
 		}
+		if sent != nil {
+			if err := sent.copyInto(repo); err != nil {
+				return err
+			}
+		}
 		more, sc, stop, err := sidecarCases(ctx, o, m, repo, tmp, o.suite == "all", rep)
 		defer stop()
 		if err != nil {
@@ -125,17 +160,17 @@ func run(ctx context.Context, o options) error {
 		cases = append(cases, more...)
 		procs = append(procs, bench.Proc{Name: "sidecar", Pid: sc.Pid()})
 		if o.suite == "all" {
-			more, s, stop, err := fullPathCases(ctx, o, m, repo, tmp, rep)
+			more, s, stop, err := fullPathCases(ctx, o, m, sent, repo, tmp, rep)
 			defer stop()
 			if err != nil {
 				return err
 			}
 			cases = append(cases, more...)
 			if s != nil {
-				procs = append(procs, bench.Proc{Name: "serve", Pid: s.Pid()},
-					bench.Proc{Name: "serve's sidecar", Pid: bench.ChildPid(s.Pid(), "modelgate-sidecar")})
+				procs = append(procs, bench.Proc{Name: procServe, Pid: s.Pid()},
+					bench.Proc{Name: procServeSidecar, Pid: bench.ChildPid(s.Pid(), "modelgate-sidecar")})
 			}
-			more, kprocs, stopKong, err := kongCases(ctx, o, m, repo, tmp, rep)
+			more, kprocs, stopKong, err := kongCases(ctx, o, m, sent, repo, tmp, rep)
 			defer stopKong()
 			if err != nil {
 				// The other paths are still worth their run.
@@ -144,9 +179,18 @@ func run(ctx context.Context, o options) error {
 			}
 			cases = append(cases, more...)
 			procs = append(procs, kprocs...)
+			more, pprocs, stopPeers := peerCases(ctx, o, sent, tmp, rep)
+			defer stopPeers()
+			cases = append(cases, more...)
+			procs = append(procs, pprocs...)
 		}
 	}
 
+	for i := range cases {
+		if cases[i].Workload == "" {
+			cases[i].Workload = bench.WorkloadSynthetic
+		}
+	}
 	slog.Info("measuring", "cases", len(cases), "per_case", o.duration, "rounds", o.rounds)
 	for _, p := range procs {
 		rep.Procs = append(rep.Procs, p.Name)
@@ -169,7 +213,11 @@ func run(ctx context.Context, o options) error {
 			"they took CPU from whichever point they overlapped, so this run's ratios are unreliable; rerun on a quiet machine", other))
 	}
 	rep.Threads = o.threads
-	rep.Batching = fmt.Sprintf("batching on: max_batch_size 64, max_queue_delay %s, preferred_batch_sizes %v, 1 instance; batching off: max_batch_size 128, no dynamic_batching", o.queueDelay, o.preferred)
+	delay := o.queueDelay
+	if delay == "" {
+		delay = "none"
+	}
+	rep.Batching = fmt.Sprintf("sentences: the shipped config.yaml; synthetic batching on: max_batch_size 64, max_queue_delay %s, preferred_batch_sizes %v, 1 instance; synthetic batching off: max_batch_size 128, no dynamic_batching", delay, o.preferred)
 	return finish(o, rep)
 }
 
@@ -274,6 +322,60 @@ func addGoals(rep *bench.Report, suite string) {
 			rep.AddGoal(path+" 1 client, p50 added over raw batch 1 (issue 6)", p.P50AddedMicros/1000, 0.5, "ms", true)
 		}
 	}
+	addSentenceGoals(rep)
+}
+
+// sentenceGoal is one path's targets on the sentences workload (issue 10,
+// goal 2): req/s at 64 clients over the Node peer's, p50 at one client over
+// raw batch-1 p50, and CPU per request outside ONNX Runtime at 64 clients.
+type sentenceGoal struct {
+	path          string
+	overNode      float64
+	addedP50Ms    float64
+	gateway       string // the process of Point.CPUMicros that is the gateway
+	sidecar       string // and the one that is its sidecar
+	outsideORTMax float64
+}
+
+var sentenceGoals = []sentenceGoal{
+	{path: bench.PathServe, overNode: 2.0, addedP50Ms: 0.4, gateway: procServe, sidecar: procServeSidecar, outsideORTMax: 60},
+	{path: bench.PathKong, overNode: 1.5, addedP50Ms: 0.6, gateway: procKong, sidecar: procKongSidecar, outsideORTMax: 60},
+}
+
+// addSentenceGoals adds issue 10's goals, each measured in this run, and
+// notes how close each path comes to the lean ceiling and how large its
+// batches grew.
+func addSentenceGoals(rep *bench.Report) {
+	w := bench.WorkloadSentences
+	_, b1 := rep.RawBestIn(w)
+	node, nodeOK := rep.FindIn(w, bench.PathNode, 64)
+	lean, leanOK := rep.FindIn(w, bench.PathLean, 64)
+	if !nodeOK || node.ItemsPerSecond <= 0 {
+		rep.Notes = append(rep.Notes, "goal 10 (a) not measured: the Node peer did not run (make bench-deps; -peers)")
+	}
+	for _, g := range sentenceGoals {
+		if p, ok := rep.FindIn(w, g.path, 64); ok {
+			if nodeOK && node.ItemsPerSecond > 0 {
+				rep.AddGoal(fmt.Sprintf("sentences: %s 64 clients, req/s over the Node peer's (issue 10 a)", g.path), p.ItemsPerSecond/node.ItemsPerSecond, g.overNode, "x", false)
+			}
+			if s := p.Server; s != nil && s.ORTCPUMicros > 0 && p.CPUMicros != nil {
+				outside := p.CPUMicros[g.gateway] + p.CPUMicros[g.sidecar] - s.ORTCPUMicros
+				rep.AddGoal(fmt.Sprintf("sentences: %s 64 clients, gateway + sidecar CPU outside ORT per request (issue 10 c)", g.path), outside, g.outsideORTMax, "us", true)
+			}
+			if leanOK && lean.ItemsPerSecond > 0 {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("sentences: %s at 64 clients reaches %.0f%% of the lean ceiling's req/s (%.0f of %.0f)",
+					g.path, 100*p.ItemsPerSecond/lean.ItemsPerSecond, p.ItemsPerSecond, lean.ItemsPerSecond))
+			}
+		}
+		if p, ok := rep.FindIn(w, g.path, 1); ok && b1.P50Micros > 0 {
+			rep.AddGoal(fmt.Sprintf("sentences: %s 1 client, p50 added over raw batch 1 (issue 10 b)", g.path), p.P50AddedMicros/1000, g.addedP50Ms, "ms", true)
+		}
+		for _, clients := range []int{16, 64} {
+			if p, ok := rep.FindIn(w, g.path, clients); ok && p.Server != nil {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("sentences: %s at %d clients: mean batch %.1f (the sidecar's batch_size)", g.path, clients, p.Server.MeanBatch))
+			}
+		}
+	}
 }
 
 func profileSelf(path string) (func(), error) {
@@ -295,7 +397,7 @@ func openLoop(ctx context.Context, o options, cases []bench.Case, points []bench
 	var fn load.Func
 	var capacity float64
 	for i, c := range cases {
-		if c.Path == bench.PathServe && c.Clients == 64 {
+		if c.Workload == bench.WorkloadSynthetic && c.Path == bench.PathServe && c.Clients == 64 {
 			fn, capacity = c.Fn, points[i].ItemsPerSecond
 		}
 	}
@@ -310,7 +412,7 @@ func openLoop(ctx context.Context, o options, cases []bench.Case, points []bench
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		out = append(out, bench.Point{Path: bench.PathServeOpen, Rate: rate, Batch: 1, Summary: r.Summarize()})
+		out = append(out, bench.Point{Workload: bench.WorkloadSynthetic, Path: bench.PathServeOpen, Rate: rate, Batch: 1, Summary: r.Summarize()})
 	}
 	return out, nil
 }

@@ -33,6 +33,7 @@ type Metrics struct {
 	queue        *prometheus.HistogramVec
 	compute      *prometheus.HistogramVec
 	batchSize    *prometheus.HistogramVec
+	ortCPU       *prometheus.CounterVec
 	loaded       *prometheus.GaugeVec
 	loadFailures *prometheus.CounterVec
 	inflight     prometheus.Gauge
@@ -63,6 +64,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: Namespace, Name: "batch_size",
 			Help: "Items per ONNX Runtime run.", Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}, mv),
+		ortCPU: newORTCPU(mv),
 		loaded: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "loaded_versions",
 			Help: "Model versions ready to serve.",
@@ -76,7 +78,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Inference requests received and not yet answered.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.queue, m.compute, m.batchSize, m.loaded, m.loadFailures, m.inflight)
+	reg.MustRegister(m.requests, m.duration, m.queue, m.compute, m.batchSize, m.ortCPU, m.loaded, m.loadFailures, m.inflight)
 	return m
 }
 
@@ -113,6 +115,7 @@ func (m *Metrics) Forget(model, version string) {
 	m.queue.Delete(labels)
 	m.compute.Delete(labels)
 	m.batchSize.Delete(labels)
+	m.ortCPU.Delete(labels)
 }
 
 // BatchObserver records one model version's batches; it satisfies the

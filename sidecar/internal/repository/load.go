@@ -75,7 +75,7 @@ func (r *Repository) loadServed(ctx context.Context, model, version, modelDir st
 	}
 	runners := make([]batch.Runner, len(s.sessions))
 	for i, sess := range s.sessions {
-		runners[i] = sess
+		runners[i] = cpuTimed{Runner: sess, add: r.opts.Metrics.ORTCPU(model, version)}
 	}
 	bc := batchConfig(cfg, s.Provider)
 	bc.MaxPaddedElements = r.opts.MaxElements
