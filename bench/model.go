@@ -88,7 +88,8 @@ func (v Variant) config(m Model) string {
 			fmt.Fprintf(&b, "  preferred_batch_sizes: %s\n", intList(v.Batching.PreferredSizes))
 		}
 	}
-	b.WriteString("instance_group:\n  count: 1\n  execution_providers: [cpu]\n")
+	// No count: the sidecar chooses instances and threads, as for the shipped model.
+	b.WriteString("instance_group:\n  execution_providers: [cpu]\n")
 	return b.String()
 }
 

@@ -40,7 +40,7 @@ func main() {
 	flag.StringVar(&o.ortLib, "ort-lib", os.Getenv("ORT_LIB"), "ONNX Runtime shared library")
 	flag.BoolVar(&o.profile, "profile", false, "write CPU profiles into -out")
 	flag.StringVar(&o.svg, "svg", "", "also write the chart here (e.g. docs/bench.svg)")
-	flag.IntVar(&o.threads, "intra-op-threads", 0, "ONNX Runtime intra-op threads, in-process and in every sidecar (0 = ONNX Runtime's default)")
+	flag.IntVar(&o.threads, "intra-op-threads", 0, "ONNX Runtime intra-op threads, in-process and in every sidecar (0: ONNX Runtime's default in-process, the sidecar's own choice in each sidecar)")
 	flag.StringVar(&o.sentimentDir, "sentiment", "deploy/models/sentiment", "the shipped model folder of the sentences workload")
 	flag.StringVar(&o.sentimentVersion, "sentiment-version", "1", "the version of -sentiment measured")
 	flag.StringVar(&o.sentencesFile, "sentences", "deploy/train/data/heldout.tsv", "the real sentences (a TSV with a text column)")
