@@ -80,7 +80,8 @@ func serve(f *flags) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
-	repo := repository.New(repository.Options{Dir: f.models, IntraOpThreads: f.intraOpThreads, NoSpinning: !f.allowSpinning, Metrics: m, Logger: log})
+	repo := repository.New(repository.Options{Dir: f.models, IntraOpThreads: f.intraOpThreads, NoSpinning: !f.allowSpinning,
+		RequireBoundModels: f.requireBound, Metrics: m, Logger: log})
 
 	log.Info("loading model repository", "models", f.models, "onnxruntime", ort.Version())
 	if err := repo.Poll(ctx); err != nil {
