@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/modelgate/modelgate/kong-plugin/internal/secret"
 )
 
 // Identity is who a request authenticated as.
@@ -30,7 +32,8 @@ const (
 )
 
 // Authenticator checks credentials against a compiled auth config. It is
-// immutable after New and safe for concurrent use.
+// immutable after New, but for issuers' key files, which it follows (see
+// secret.Source), and safe for concurrent use.
 type Authenticator struct {
 	// keys maps the SHA-256 of each API key to its consumer. Lookup is by the
 	// digest of the presented key: see lookupKey for why that is safe
@@ -40,6 +43,17 @@ type Authenticator struct {
 	issuers   map[string]*issuer
 	// now is the clock, replaceable in tests of expiry.
 	now func() time.Time
+	// watch says how key files are followed (see WithSecretWatch).
+	watch secret.WatchOptions
+}
+
+// Option configures New.
+type Option func(*Authenticator)
+
+// WithSecretWatch sets how issuers' key files are re-read when they change
+// (the interval, and the logger that reports rotations).
+func WithSecretWatch(opts secret.WatchOptions) Option {
+	return func(a *Authenticator) { a.watch = opts }
 }
 
 type consumerEntry struct {
@@ -48,7 +62,7 @@ type consumerEntry struct {
 
 // New validates cfg and compiles it: key digests decoded, PEM and JWKS keys
 // parsed, HMAC secrets resolved. Errors name the config field, never a secret.
-func New(cfg Config) (*Authenticator, error) {
+func New(cfg Config, opts ...Option) (*Authenticator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -57,6 +71,9 @@ func New(cfg Config) (*Authenticator, error) {
 		consumers: map[string]consumerEntry{},
 		issuers:   map[string]*issuer{},
 		now:       time.Now,
+	}
+	for _, o := range opts {
+		o(a)
 	}
 	for _, c := range cfg.Consumers {
 		entry := consumerEntry{name: c.Name, tier: c.Tier}

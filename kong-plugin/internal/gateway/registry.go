@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/quota"
+	"github.com/modelgate/modelgate/kong-plugin/internal/secret"
 )
 
 // registry is the plugin server's one process-global state. Kong starts a
@@ -192,7 +193,7 @@ func retireSuperseded(now time.Time, idle time.Duration) bool {
 // differ only in their tiers or fault_tolerant count in one store (the
 // first Limiter built for that policy and Redis), so raising a tier's limit
 // keeps every consumer's counts. Called with registry.mu held.
-func sharedLimiter(c quota.Config, m *metrics) (*quota.Limiter, error) {
+func sharedLimiter(c quota.Config, m *metrics, log *slog.Logger) (*quota.Limiter, error) {
 	key := c.Key()
 	if l, ok := registry.limiters[key]; ok {
 		return l, nil
@@ -203,7 +204,7 @@ func sharedLimiter(c quota.Config, m *metrics) (*quota.Limiter, error) {
 	if first, ok := registry.stores[c.StoreKey()]; ok {
 		l, err = first.Share(c, hook)
 	} else {
-		l, err = quota.New(c, hook)
+		l, err = quota.New(c, hook, quota.WithSecretWatch(secret.WatchOptions{Logger: log}))
 		if err == nil {
 			registry.stores[c.StoreKey()] = l
 		}

@@ -1,0 +1,105 @@
+package auth
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/modelgate/modelgate/internal/testutil"
+	"github.com/modelgate/modelgate/kong-plugin/internal/secret"
+)
+
+// kubeletDir lays out files as kubelet mounts a Secret volume: the data in
+// a timestamped folder, a ..data symlink to it, and each file a symlink
+// through ..data. update swaps ..data atomically to a new folder and removes
+// the old one, as kubelet's atomic writer does on a Secret update.
+type kubeletDir struct {
+	t   testing.TB
+	dir string
+	gen int
+}
+
+func newKubeletDir(t testing.TB, files map[string][]byte) *kubeletDir {
+	k := &kubeletDir{t: t, dir: t.TempDir()}
+	k.update(files)
+	for name := range files {
+		if err := os.Symlink(filepath.Join("..data", name), filepath.Join(k.dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return k
+}
+
+func (k *kubeletDir) update(files map[string][]byte) {
+	k.t.Helper()
+	k.gen++
+	data := fmt.Sprintf("..2026_11_30_04_00_%02d.%d", k.gen, k.gen)
+	if err := os.Mkdir(filepath.Join(k.dir, data), 0o755); err != nil {
+		k.t.Fatal(err)
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(k.dir, data, name), b, 0o444); err != nil {
+			k.t.Fatal(err)
+		}
+	}
+	old, _ := os.Readlink(filepath.Join(k.dir, "..data"))
+	tmp := filepath.Join(k.dir, "..data_tmp")
+	if err := os.Symlink(data, tmp); err != nil {
+		k.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(k.dir, "..data")); err != nil {
+		k.t.Fatal(err)
+	}
+	if old != "" {
+		if err := os.RemoveAll(filepath.Join(k.dir, old)); err != nil {
+			k.t.Fatal(err)
+		}
+	}
+}
+
+// TestIssuerKeyRotation mounts an issuer's public keys as kubelet does, then
+// removes the old key with a Secret update: a token signed with the removed
+// key is refused, one signed with the key that stays is accepted, without
+// a new Authenticator.
+func TestIssuerKeyRotation(t *testing.T) {
+	k := keys(t)
+	mount := newKubeletDir(t, map[string][]byte{"jwt.pub": pemOf(t, &k.rsa.PublicKey, &k.rsaOther.PublicKey)})
+	const iss = "https://idp.example"
+	a, err := New(Config{JWT: []Issuer{{
+		Issuer: iss, Algorithms: []string{"RS256"}, DefaultTier: "trial",
+		PublicKey: "file:" + filepath.Join(mount.dir, "jwt.pub"),
+	}}}, WithSecretWatch(secret.WatchOptions{CheckInterval: -1, Logger: testutil.Logger(t)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	compromised := sign(t, jwt.SigningMethodRS256, k.rsa, claimsFor(iss, "alice", "", now), nil)
+	kept := sign(t, jwt.SigningMethodRS256, k.rsaOther, claimsFor(iss, "bob", "", now), nil)
+	for _, token := range []string{compromised, kept} {
+		if _, err := a.Authenticate(bearer(token)); err != nil {
+			t.Fatalf("before the rotation: %v", err)
+		}
+	}
+
+	mount.update(map[string][]byte{"jwt.pub": pemOf(t, &k.rsaOther.PublicKey)})
+	if id, err := a.Authenticate(bearer(compromised)); err == nil {
+		t.Errorf("a token signed by the removed key was accepted as %+v", id)
+	}
+	if _, err := a.Authenticate(bearer(kept)); err != nil {
+		t.Errorf("a token signed by the remaining key: %v", err)
+	}
+
+	// A rotated file that would leave RS256 without a key is refused, and
+	// the keys in use stay.
+	mount.update(map[string][]byte{"jwt.pub": pemOf(t, &k.p256.PublicKey)})
+	if _, err := a.Authenticate(bearer(kept)); err != nil {
+		t.Errorf("after a refused rotation: %v", err)
+	}
+	if _, err := a.Authenticate(bearer(compromised)); err == nil {
+		t.Error("after a refused rotation, the removed key is back")
+	}
+}
