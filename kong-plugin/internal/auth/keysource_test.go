@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +102,39 @@ func TestIssuerKeyRotation(t *testing.T) {
 	}
 	if _, err := a.Authenticate(bearer(compromised)); err == nil {
 		t.Error("after a refused rotation, the removed key is back")
+	}
+}
+
+// TestAPIKeyFileRotation takes a consumer's key digests from a file mounted
+// as kubelet mounts a Secret, then removes one key with a Secret update:
+// that key is refused from then on, the other still works.
+func TestAPIKeyFileRotation(t *testing.T) {
+	old, kept := "mg_test_old_key_0123456789abcdef", "mg_test_kept_key_0123456789abcde"
+	file := "# alice's keys\n" + digest(old) + "  old\n\n" + digest(kept) + "\n"
+	mount := newKubeletDir(t, map[string][]byte{"alice.sha256": []byte(file)})
+	a, err := New(Config{Consumers: []Consumer{{Name: "alice", Tier: "free",
+		KeySHA256: []string{"file:" + filepath.Join(mount.dir, "alice.sha256")}}}},
+		WithSecretWatch(secret.WatchOptions{CheckInterval: -1, Logger: testutil.Logger(t)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{old, kept} {
+		if id, err := a.Authenticate(map[string][]string{"Apikey": {key}}); err != nil || id.Consumer != "alice" {
+			t.Fatalf("before the rotation: %+v %v", id, err)
+		}
+	}
+	mount.update(map[string][]byte{"alice.sha256": []byte(digest(kept) + "\n")})
+	if id, err := a.Authenticate(map[string][]string{"Apikey": {old}}); err == nil {
+		t.Errorf("a removed key was accepted as %+v", id)
+	}
+	if _, err := a.Authenticate(map[string][]string{"Apikey": {kept}}); err != nil {
+		t.Errorf("the remaining key: %v", err)
+	}
+
+	// A file holding a key instead of its digest is refused, naming the line only.
+	bad := writeFile(t, "bad.sha256", []byte(digest(kept)+"\n"+kept+"\n"))
+	_, err = New(Config{Consumers: []Consumer{{Name: "bob", Tier: "free", KeySHA256: []string{bad}}}})
+	if err == nil || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), kept) {
+		t.Errorf("a key in a digest file: %v", err)
 	}
 }

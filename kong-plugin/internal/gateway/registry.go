@@ -44,6 +44,8 @@ var registry = struct {
 	metrics *metrics
 	// janitor is true while a goroutine retires superseded sidecars.
 	janitor bool
+	// demo accepts the repository's DEMO credentials (SetDemoMode).
+	demo bool
 }{
 	gateways: map[string]*Gateway{},
 	sidecars: map[string]*supervisor{},
@@ -79,6 +81,15 @@ func Get(cfg *config.Config) (*Gateway, error) {
 	return g, err
 }
 
+// SetDemoMode makes Get accept configs holding the repository's public
+// DEMO credentials (config.CheckCredentials); the plugin server and
+// `modelgate serve` call it once at start when MODELGATE_DEMO=1.
+func SetDemoMode(on bool) {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	registry.demo = on
+}
+
 // built is Get's answer for one config object.
 type built struct {
 	g   *Gateway
@@ -94,6 +105,9 @@ func getByContent(cfg *config.Config) (*Gateway, error) {
 		return g, nil
 	}
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := c.CheckCredentials(registry.demo); err != nil {
 		return nil, err
 	}
 	if registry.metrics == nil {
