@@ -110,7 +110,7 @@ FUZZ_TARGETS := ./shared/tensor:FuzzCheckRaw ./shared/tensor:FuzzDecodeBytes ./s
   ./kong-plugin/internal/gateway:FuzzDecodeInfer ./kong-plugin/internal/gateway:FuzzParseData \
   ./kong-plugin/internal/gateway:FuzzParseRoute ./kong-plugin/internal/gateway:FuzzDecodePredict \
   ./kong-plugin/internal/auth:FuzzCredential ./kong-plugin/internal/auth:FuzzJWKS
-FUZZ_TARGETS += ./sidecar/internal/modelfile:FuzzParseKey ./sidecar/internal/modelfile:FuzzDecrypt
+FUZZ_TARGETS += ./sidecar/internal/modelfile:FuzzParseKey ./sidecar/internal/modelfile:FuzzDecrypt ./kong-plugin/internal/auth:FuzzDigestFile
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
 	  $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done

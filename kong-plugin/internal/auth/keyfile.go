@@ -39,7 +39,7 @@ func parseDigestFile(data []byte) (map[[sha256.Size]byte]struct{}, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		h, _, _ := strings.Cut(line, " ")
+		h := strings.Fields(line)[0]
 		if err := checkDigest(h); err != nil {
 			// Never echo the line: it might be a key pasted by mistake.
 			return nil, fmt.Errorf("line %d: %w", n, err)

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -137,4 +139,31 @@ func TestAPIKeyFileRotation(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), kept) {
 		t.Errorf("a key in a digest file: %v", err)
 	}
+}
+
+// FuzzDigestFile: a digest file yields only digests its lines hold, and an
+// error is one of the fixed messages (which never carry the file's content;
+// TestAPIKeyFileRotation checks a key in the file is not echoed).
+func FuzzDigestFile(f *testing.F) {
+	f.Add([]byte(digest("k") + "  app\n# comment\n\n"))
+	f.Add([]byte("mg_not_a_digest\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := parseDigestFile(data)
+		if err != nil {
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "line ") && msg != "no SHA-256 digest in the file" && !errors.Is(err, bufio.ErrTooLong) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			return
+		}
+		if len(got) == 0 {
+			t.Fatal("accepted a file without digests")
+		}
+		for d := range got {
+			if !strings.Contains(strings.ToLower(string(data)), fmt.Sprintf("%x", d)) {
+				t.Fatalf("digest %x is not in the file", d)
+			}
+		}
+	})
 }

@@ -85,7 +85,7 @@ func (c Config) CheckCredentials(demo bool) error {
 func holdsDemoDigest(data []byte) bool {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
-		if h, _, _ := strings.Cut(strings.TrimSpace(sc.Text()), " "); strings.EqualFold(h, DemoAPIKeySHA256) {
+		if f := strings.Fields(sc.Text()); len(f) > 0 && strings.EqualFold(f[0], DemoAPIKeySHA256) {
 			return true
 		}
 	}
