@@ -24,7 +24,7 @@ func loadCompose(t *testing.T, files ...string) *types.Project {
 	root := testutil.RepoRoot()
 	details := types.ConfigDetails{
 		WorkingDir:  filepath.Join(root, "deploy"),
-		Environment: types.Mapping{"REDIS_PASSWORD": "test-only"},
+		Environment: types.Mapping{},
 	}
 	for _, f := range files {
 		details.ConfigFiles = append(details.ConfigFiles, types.ConfigFile{Filename: filepath.Join(root, f)})
