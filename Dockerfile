@@ -8,10 +8,12 @@
 #   docker build --target sidecar -t modelgate-sidecar .           the sidecar on its own (attach mode)
 #   docker build --build-arg VARIANT=gpu -t modelgate:gpu .        CUDA execution provider (x86-64)
 #
-# Alone, the default image runs the root kong.yml: the plugin server launches
-# the sidecar itself. deploy/docker-compose.yml and deploy/k8s run the sidecar
-# as its own container instead and point Kong at /opt/modelgate/deploy/kong.yml
-# (attach mode over /run/modelgate/sidecar.sock, quotas in Redis).
+# The image's default config is the production one, deploy/kong/kong.yml
+# (attach mode over /run/modelgate/sidecar.sock, quotas in Redis, secrets
+# from /etc/modelgate/secrets, no DEMO credential), as deploy/docker-compose.yml
+# and deploy/k8s run it. The root kong.yml (the plugin server launches the
+# sidecar; the public DEMO credentials) runs on a laptop only:
+#   docker run -e KONG_DECLARATIVE_CONFIG=/opt/modelgate/kong.yml -e MODELGATE_DEMO=1 -p 8000:8000 modelgate
 
 # Every base image is pinned. The Go stage is Debian bookworm (glibc 2.36) on
 # purpose: the binaries are cgo and must run on Kong's Ubuntu 24.04 (glibc 2.39);
@@ -144,7 +146,7 @@ RUN set -eu; \
 COPY deploy/models/ /opt/modelgate/deploy/models/
 COPY deploy/keys/demo-jwt-rs256.pub /opt/modelgate/deploy/keys/
 COPY kong.yml /opt/modelgate/kong.yml
-COPY deploy/kong.yml /opt/modelgate/deploy/kong.yml
+COPY deploy/kong/kong.yml /opt/modelgate/deploy/kong/kong.yml
 RUN set -eu; \
     ln -s deploy/models /opt/modelgate/models; \
     chmod -R a+rX,go-w /opt/modelgate
@@ -168,13 +170,15 @@ WORKDIR /opt/modelgate
 # through (kong/templates/nginx.lua renders it as `env PATH; env ORT_LIB; ...;`):
 # PATH (the root kong.yml finds modelgate-sidecar on it), ORT_LIB and
 # LD_LIBRARY_PATH for the launched sidecar, MODELGATE_MODEL_KEY for its
-# encrypted models (key_env), MODELGATE_LOG_LEVEL for the plugin server. A
-# variable set with `docker run -e` but not named here never arrives.
+# encrypted models (key_env), MODELGATE_LOG_LEVEL for the plugin server, and
+# MODELGATE_DEMO, which lets the root kong.yml's public DEMO credentials
+# through (unset, the plugin refuses them). A variable set with `docker run
+# -e` but not named here never arrives.
 #
 # START_CMD names Kong's prefix: go-pdk listens on <-kong-prefix>/modelgate.socket,
 # which must be KONG_PLUGINSERVER_MODELGATE_SOCKET.
 ENV KONG_DATABASE=off \
-    KONG_DECLARATIVE_CONFIG=/opt/modelgate/kong.yml \
+    KONG_DECLARATIVE_CONFIG=/opt/modelgate/deploy/kong/kong.yml \
     KONG_PLUGINS=bundled,modelgate \
     KONG_PLUGINSERVER_NAMES=modelgate \
     KONG_PLUGINSERVER_MODELGATE_SOCKET=/usr/local/kong/modelgate.socket \
@@ -191,7 +195,7 @@ ENV KONG_DATABASE=off \
     KONG_ADMIN_ERROR_LOG=/dev/stderr \
     ORT_LIB=/usr/local/lib/onnxruntime/libonnxruntime.so.1 \
     MODELGATE_LOG_LEVEL=info \
-    KONG_NGINX_MAIN_ENV="PATH; env ORT_LIB; env LD_LIBRARY_PATH; env MODELGATE_MODEL_KEY; env MODELGATE_LOG_LEVEL"
+    KONG_NGINX_MAIN_ENV="PATH; env ORT_LIB; env LD_LIBRARY_PATH; env MODELGATE_MODEL_KEY; env MODELGATE_LOG_LEVEL; env MODELGATE_DEMO"
 
 # ---------------------------------------------------------------- sidecar image
 # The same files with the sidecar as the entrypoint, for attach mode (compose,

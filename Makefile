@@ -54,9 +54,11 @@ $(BIN)/modelgate-sidecar: $(GOFILES) go.mod go.sum
 	$(GO) build -ldflags '$(LDFLAGS)' -o $@ ./sidecar/cmd/modelgate-sidecar
 
 ## run: install gcc and npm if missing, fetch ONNX Runtime, build, and start the standalone gateway (modelgate serve) on :8000
-## with kong.yml and the example models in deploy/models; Ctrl+C stops it and its sidecar.
+## with kong.yml and the example models in deploy/models; Ctrl+C stops it and its sidecar. kong.yml holds the
+## public DEMO credentials, which the plugin refuses unless MODELGATE_DEMO=1 says this is a laptop demo.
 run: run-deps build
-	PATH="$(BIN):$$PATH" $(BIN)/modelgate serve --config kong.yml --listen :8000
+	@echo "make run: DEMO mode (MODELGATE_DEMO=1): the public DEMO API key and JWT key of kong.yml are accepted; never expose this port"
+	MODELGATE_DEMO=1 PATH="$(BIN):$$PATH" $(BIN)/modelgate serve --config kong.yml --listen :8000
 
 ## train: retrain the example sentiment model into deploy/models/sentiment (CPU, a few minutes;
 ## CI never does). Debian's torch calls the system BLAS: OpenBLAS makes it ~20x faster than
@@ -117,6 +119,7 @@ FUZZ_TARGETS := ./shared/tensor:FuzzCheckRaw ./shared/tensor:FuzzDecodeBytes ./s
   ./kong-plugin/internal/gateway:FuzzParseData \
   ./kong-plugin/internal/gateway:FuzzParseRoute ./kong-plugin/internal/gateway:FuzzDecodePredict \
   ./kong-plugin/internal/auth:FuzzCredential ./kong-plugin/internal/auth:FuzzJWKS ./kong-plugin/internal/auth:FuzzSubjectConsumer
+FUZZ_TARGETS += ./sidecar/internal/modelfile:FuzzParseKey ./sidecar/internal/modelfile:FuzzDecrypt ./kong-plugin/internal/auth:FuzzDigestFile
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
 	  $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done

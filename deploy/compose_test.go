@@ -24,7 +24,7 @@ func loadCompose(t *testing.T, files ...string) *types.Project {
 	root := testutil.RepoRoot()
 	details := types.ConfigDetails{
 		WorkingDir:  filepath.Join(root, "deploy"),
-		Environment: types.Mapping{"REDIS_PASSWORD": "test-only"},
+		Environment: types.Mapping{},
 	}
 	for _, f := range files {
 		details.ConfigFiles = append(details.ConfigFiles, types.ConfigFile{Filename: filepath.Join(root, f)})
@@ -114,8 +114,8 @@ func TestComposeLoads(t *testing.T) {
 	if decl == nil {
 		t.Fatal("compose kong: KONG_DECLARATIVE_CONFIG not set")
 	}
-	if got := mountedFile(t, kong, *decl); got != filepath.Join(testutil.RepoRoot(), "deploy/kong.yml") {
-		t.Errorf("compose kong: %s is %s, not deploy/kong.yml", *decl, got)
+	if got := mountedFile(t, kong, *decl); got != filepath.Join(testutil.RepoRoot(), "deploy/kong/kong.yml") {
+		t.Errorf("compose kong: %s is %s, not deploy/kong/kong.yml", *decl, got)
 	}
 	if hc := kong.HealthCheck; hc == nil || !slices.Equal(hc.Test, types.HealthCheckTest{"CMD", "kong", "health"}) {
 		t.Error("compose kong: health check is not `kong health`")
@@ -135,14 +135,14 @@ func TestComposeLoads(t *testing.T) {
 		}
 	}
 
-	// Secrets: every file deploy/kong.yml reads is mounted there.
+	// Secrets: every file deploy/kong/kong.yml reads is mounted there.
 	targets := map[string]bool{}
 	for _, s := range kong.Secrets {
 		targets[s.Target] = true
 	}
 	for _, f := range productionSecretFiles(t) {
 		if !targets[secretsDir+"/"+f] {
-			t.Errorf("compose kong: deploy/kong.yml reads %s/%s, which no secret provides", secretsDir, f)
+			t.Errorf("compose kong: deploy/kong/kong.yml reads %s/%s, which no secret provides", secretsDir, f)
 		}
 	}
 

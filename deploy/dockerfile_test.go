@@ -287,7 +287,7 @@ func TestDockerfileKongSettings(t *testing.T) {
 		"KONG_PLUGINSERVER_MODELGATE_START_CMD": pluginServerStart,
 		"KONG_PLUGINSERVER_MODELGATE_QUERY_CMD": pluginServerQuery,
 		"KONG_PLUGINSERVER_MODELGATE_SOCKET":    pluginServerSocket,
-		"KONG_DECLARATIVE_CONFIG":               "/opt/modelgate/kong.yml",
+		"KONG_DECLARATIVE_CONFIG":               "/opt/modelgate/deploy/kong/kong.yml",
 	}
 	for k, v := range want {
 		if env[k] != v {
@@ -307,7 +307,7 @@ func TestDockerfileKongSettings(t *testing.T) {
 
 	// nginx's body limit is the plugin's max_body_bytes, in every kong.yml
 	// the image carries.
-	for _, f := range []string{"kong.yml", "deploy/kong.yml"} {
+	for _, f := range []string{"kong.yml", "deploy/kong/kong.yml"} {
 		for _, cfg := range modelgatePlugins(t, f, repoFile(t, f)) {
 			limit, _ := dig(cfg, "limits", "max_body_bytes").(int)
 			if limit == 0 {

@@ -1,8 +1,8 @@
 package deploy
 
 import (
-	"bytes"
 	"fmt"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -90,6 +90,37 @@ type kustomization struct {
 		NewName string `json:"newName,omitempty"`
 		NewTag  string `json:"newTag,omitempty"`
 	} `json:"images"`
+	SecretGenerator []struct {
+		Name    string   `json:"name"`
+		Files   []string `json:"files"`
+		Options struct {
+			DisableNameSuffixHash bool              `json:"disableNameSuffixHash"`
+			Labels                map[string]string `json:"labels"`
+		} `json:"options"`
+	} `json:"secretGenerator"`
+}
+
+// generatedSecrets maps each Secret kustomization.yaml's secretGenerator
+// makes to its keys and their files (relative to deploy/k8s), which
+// deploy/secrets.sh writes and the repository never holds.
+func generatedSecrets(t *testing.T) map[string]map[string]string {
+	t.Helper()
+	var k kustomization
+	if err := yaml.UnmarshalStrict(repoFile(t, "deploy/k8s/kustomization.yaml"), &k); err != nil {
+		t.Fatalf("deploy/k8s/kustomization.yaml: %v", err)
+	}
+	out := map[string]map[string]string{}
+	for _, g := range k.SecretGenerator {
+		out[g.Name] = map[string]string{}
+		for _, f := range g.Files {
+			key, file, ok := strings.Cut(f, "=")
+			if !ok {
+				key, file = path.Base(f), f
+			}
+			out[g.Name][key] = file
+		}
+	}
+	return out
 }
 
 // k8sObjects decodes every manifest kustomization.yaml lists, and checks
@@ -112,6 +143,16 @@ func k8sObjects(t *testing.T) []any {
 	var objs []any
 	for _, r := range k.Resources {
 		objs = append(objs, decodeManifests(t, "deploy/k8s/"+r)...)
+	}
+	// The generated Secrets, with their keys and no values (they exist
+	// only where deploy/secrets.sh ran).
+	for name, keys := range generatedSecrets(t) {
+		sec := &corev1.Secret{StringData: map[string]string{}}
+		sec.Name = name
+		for key := range keys {
+			sec.StringData[key] = ""
+		}
+		objs = append(objs, sec)
 	}
 	return objs
 }
@@ -309,8 +350,8 @@ func TestK8sGatewayPod(t *testing.T) {
 	if cm == nil {
 		t.Fatalf("ConfigMap %s is not in the manifests", cfgVol.ConfigMap.Name)
 	}
-	if got := cm.Data[filepath.Base(decl)]; got != string(repoFile(t, "deploy/kong.yml")) {
-		t.Errorf("ConfigMap %s's %s differs from deploy/kong.yml: copy it over (same text, indented)", cm.Name, filepath.Base(decl))
+	if got := cm.Data[filepath.Base(decl)]; got != string(repoFile(t, "deploy/kong/kong.yml")) {
+		t.Errorf("ConfigMap %s's %s differs from deploy/kong/kong.yml: copy it over (same text, indented)", cm.Name, filepath.Base(decl))
 	}
 
 	secMount := mountOf(kong, secretsDir)
@@ -380,7 +421,7 @@ func TestK8sRedisAndDisruptions(t *testing.T) {
 		t.Error("no Service selects the gateway pods")
 	}
 	if redisSvc == nil {
-		t.Fatalf("no Service %q (deploy/kong.yml's quotas.redis.addr)", redisService)
+		t.Fatalf("no Service %q (deploy/kong/kong.yml's quotas.redis.addr)", redisService)
 	}
 	if len(redisSvc.Spec.Ports) != 1 || redisSvc.Spec.Ports[0].Port != redisPort {
 		t.Errorf("Service %s: want port %d", redisSvc.Name, redisPort)
@@ -407,17 +448,42 @@ func TestK8sRedisAndDisruptions(t *testing.T) {
 	}
 }
 
-// TestK8sSecretKeyMatchesRepo keeps the example Secret's JWT public key the
-// repository's demo key (deploy/keys), so the k8s example accepts the same
-// tokens as compose and the root kong.yml.
-func TestK8sSecretKeyMatchesRepo(t *testing.T) {
-	for _, s := range objectsOf[corev1.Secret](k8sObjects(t)) {
-		if v, ok := s.StringData["jwt-rs256.pub"]; ok {
-			if !bytes.Equal([]byte(v), repoFile(t, "deploy/keys/demo-jwt-rs256.pub")) {
-				t.Errorf("Secret %s: jwt-rs256.pub differs from deploy/keys/demo-jwt-rs256.pub", s.Name)
+// TestK8sSecretsAreGenerated: no manifest carries a credential. The Secret
+// the pods mount comes from kustomize's secretGenerator, from the files
+// `deploy/secrets.sh deploy/k8s/secrets` writes (git ignores them), with no
+// name suffix so an update reaches the running pods' files.
+func TestK8sSecretsAreGenerated(t *testing.T) {
+	for _, f := range []string{"configmap.yaml", "daemonset.yaml", "models.yaml", "namespace.yaml", "pdb.yaml", "redis.yaml", "service.yaml"} {
+		for _, o := range decodeManifests(t, "deploy/k8s/"+f) {
+			if _, ok := o.(*corev1.Secret); ok {
+				t.Errorf("deploy/k8s/%s holds a Secret: credentials come from deploy/secrets.sh only", f)
 			}
-			return
 		}
 	}
-	t.Error("no Secret holds jwt-rs256.pub")
+	var k kustomization
+	if err := yaml.UnmarshalStrict(repoFile(t, "deploy/k8s/kustomization.yaml"), &k); err != nil {
+		t.Fatal(err)
+	}
+	if len(k.SecretGenerator) == 0 {
+		t.Fatal("kustomization.yaml has no secretGenerator")
+	}
+	written := map[string]bool{}
+	for _, f := range scriptOutputs(t) {
+		written[f] = true
+	}
+	for _, g := range k.SecretGenerator {
+		if !g.Options.DisableNameSuffixHash {
+			t.Errorf("secretGenerator %s: a name suffix makes every update a new Secret the running pods never see", g.Name)
+		}
+		for key, file := range generatedSecrets(t)[g.Name] {
+			if dir, base := path.Split(file); dir != "secrets/" || !written[base] || key != base {
+				t.Errorf("secretGenerator %s: %s=%s is not a file deploy/secrets.sh writes into deploy/k8s/secrets", g.Name, key, file)
+			}
+		}
+	}
+	for _, dir := range []string{"/deploy/k8s/secrets/", "/deploy/secrets/"} {
+		if !slices.Contains(strings.Split(string(repoFile(t, ".gitignore")), "\n"), dir) {
+			t.Errorf(".gitignore does not list %s, where deploy/secrets.sh writes", dir)
+		}
+	}
 }

@@ -65,9 +65,9 @@ func TestPluginServerEnvironment(t *testing.T) {
 		want []string // NAME (any value) or NAME=VALUE
 	}{
 		{
-			"image alone, docker run -e MODELGATE_MODEL_KEY -e MODELGATE_LOG_LEVEL",
-			append(slices.Clone(image), "MODELGATE_MODEL_KEY=00112233", "MODELGATE_LOG_LEVEL=debug"),
-			[]string{"PATH", "ORT_LIB", "MODELGATE_MODEL_KEY=00112233", "MODELGATE_LOG_LEVEL=debug"},
+			"image alone, docker run -e MODELGATE_MODEL_KEY -e MODELGATE_LOG_LEVEL -e MODELGATE_DEMO",
+			append(slices.Clone(image), "MODELGATE_MODEL_KEY=00112233", "MODELGATE_LOG_LEVEL=debug", "MODELGATE_DEMO=1"),
+			[]string{"PATH", "ORT_LIB", "MODELGATE_MODEL_KEY=00112233", "MODELGATE_LOG_LEVEL=debug", "MODELGATE_DEMO=1"},
 		},
 		{"image alone, defaults", image, []string{"PATH", "ORT_LIB", "MODELGATE_LOG_LEVEL"}},
 		{"docker-compose.yml kong", compose, []string{"MODELGATE_LOG_LEVEL"}},
@@ -127,7 +127,7 @@ func TestK8sKongWarmsUpThroughTheProxy(t *testing.T) {
 	if port := p.HTTPGet.Port; port.String() != "proxy" && port.IntValue() != proxyPort {
 		t.Errorf("kong: startupProbe on port %s, want the proxy port", port.String())
 	}
-	timeout, _ := time.ParseDuration(dig(modelgatePlugins(t, "deploy/kong.yml", repoFile(t, "deploy/kong.yml"))[0], "limits", "default_timeout").(string))
+	timeout, _ := time.ParseDuration(dig(modelgatePlugins(t, "deploy/kong/kong.yml", repoFile(t, "deploy/kong/kong.yml"))[0], "limits", "default_timeout").(string))
 	if time.Duration(p.TimeoutSeconds)*time.Second <= timeout {
 		t.Errorf("kong: startupProbe timeout %ds; the request may wait limits.default_timeout (%v) for the sidecar's first start", p.TimeoutSeconds, timeout)
 	}

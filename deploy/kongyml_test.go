@@ -21,16 +21,16 @@ import (
 
 // kongConfigs are the Kong declarative configs a deployment runs: the root
 // one (the image's default, launch mode) and the production one.
-var kongConfigs = []string{"kong.yml", "deploy/kong.yml"}
+var kongConfigs = []string{"kong.yml", "deploy/kong/kong.yml"}
 
-// productionMaxMessageBytes is deploy/kong.yml's sidecar.max_message_bytes,
+// productionMaxMessageBytes is deploy/kong/kong.yml's sidecar.max_message_bytes,
 // which every attached sidecar's --max-message-bytes must equal.
 func productionMaxMessageBytes(t *testing.T) int {
 	t.Helper()
-	cfg := modelgatePlugins(t, "deploy/kong.yml", repoFile(t, "deploy/kong.yml"))[0]
+	cfg := modelgatePlugins(t, "deploy/kong/kong.yml", repoFile(t, "deploy/kong/kong.yml"))[0]
 	n, _ := dig(cfg, "sidecar", "max_message_bytes").(int)
 	if n <= 0 {
-		t.Fatal("deploy/kong.yml: sidecar.max_message_bytes is not set")
+		t.Fatal("deploy/kong/kong.yml: sidecar.max_message_bytes is not set")
 	}
 	return n
 }
@@ -112,7 +112,7 @@ func secretRefs(v any) []string {
 // TestProductionKongYml checks the attach-mode config compose and
 // Kubernetes run: the socket, Redis, the secrets and the metrics port.
 func TestProductionKongYml(t *testing.T) {
-	cfg := modelgatePlugins(t, "deploy/kong.yml", repoFile(t, "deploy/kong.yml"))[0]
+	cfg := modelgatePlugins(t, "deploy/kong/kong.yml", repoFile(t, "deploy/kong/kong.yml"))[0]
 	for path, want := range map[string]any{
 		"sidecar.mode":      "attach",
 		"sidecar.socket":    socketPath,
@@ -121,27 +121,27 @@ func TestProductionKongYml(t *testing.T) {
 		"metrics.addr":      ":" + strconv.Itoa(pluginMetricsPort),
 	} {
 		if got := dig(cfg, strings.Split(path, ".")...); got != want {
-			t.Errorf("deploy/kong.yml: %s is %v, want %v", path, got, want)
+			t.Errorf("deploy/kong/kong.yml: %s is %v, want %v", path, got, want)
 		}
 	}
 	refs := secretRefs(cfg)
 	if len(refs) == 0 {
-		t.Error("deploy/kong.yml: no secret references (JWT key, Redis password)")
+		t.Error("deploy/kong/kong.yml: no secret references (JWT key, Redis password)")
 	}
 	for _, ref := range refs {
 		// nginx clears its workers' environment, so env: would resolve to
 		// nothing in the plugin server Kong starts.
 		if !strings.HasPrefix(ref, "file:"+secretsDir+"/") {
-			t.Errorf("deploy/kong.yml: secret %q: want file:%s/... (a mounted secret)", ref, secretsDir)
+			t.Errorf("deploy/kong/kong.yml: secret %q: want file:%s/... (a mounted secret)", ref, secretsDir)
 		}
 	}
 }
 
-// productionSecretFiles are the files under secretsDir deploy/kong.yml reads.
+// productionSecretFiles are the files under secretsDir deploy/kong/kong.yml reads.
 func productionSecretFiles(t *testing.T) []string {
 	t.Helper()
 	var files []string
-	for _, ref := range secretRefs(modelgatePlugins(t, "deploy/kong.yml", repoFile(t, "deploy/kong.yml"))[0]) {
+	for _, ref := range secretRefs(modelgatePlugins(t, "deploy/kong/kong.yml", repoFile(t, "deploy/kong/kong.yml"))[0]) {
 		files = append(files, strings.TrimPrefix(ref, "file:"+secretsDir+"/"))
 	}
 	slices.Sort(files)

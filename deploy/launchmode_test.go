@@ -3,14 +3,12 @@ package deploy
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,6 +25,7 @@ const demoAPIKey = "mg_demo_e61044aa8a46a9ee4a1912d0839d8a2f"
 // TestImageLaunchModeEnvironment runs the image alone as an operator with
 // encrypted models would: the root kong.yml (the sidecar launched by the
 // plugin server), the Kong image's environment plus `docker run -e
+// KONG_DECLARATIVE_CONFIG=/opt/modelgate/kong.yml -e MODELGATE_DEMO=1 -e
 // MODELGATE_MODEL_KEY=... -e MODELGATE_LOG_LEVEL=debug`, and the plugin
 // server started with only what Kong's nginx passes it (kongharness). The
 // sidecar can decrypt the models only if the key got through nginx.
@@ -62,7 +61,8 @@ func TestImageLaunchModeEnvironment(t *testing.T) {
 		}
 		env = append(env, kv)
 	}
-	env = append(env, "MODELGATE_MODEL_KEY="+hex.EncodeToString(key), "MODELGATE_LOG_LEVEL=debug")
+	env = append(env, "KONG_DECLARATIVE_CONFIG=/opt/modelgate/kong.yml", "MODELGATE_DEMO=1",
+		"MODELGATE_MODEL_KEY="+hex.EncodeToString(key), "MODELGATE_LOG_LEVEL=debug")
 
 	srv, err := kongharness.Start(ctx, testutil.Binary(t, "modelgate"), kongharness.Options{
 		Dir: opt, Environ: env, Output: testWriter{t, "plugin server"},
@@ -109,21 +109,14 @@ func TestImageLaunchModeEnvironment(t *testing.T) {
 	}
 }
 
-// encryptRepository copies the model repository src to dst with every
-// model.onnx replaced by model.onnx.enc (AES-256-GCM: a 12-byte nonce, then
-// the sealed model, the sidecar's format) and its checksum, and each
-// config.yaml told to take the key from $MODELGATE_MODEL_KEY.
+// encryptRepository copies the model repository src to dst, each config.yaml
+// told to take the key from $MODELGATE_MODEL_KEY, and encrypts every version
+// with `modelgate-sidecar encrypt` as an operator would (model.onnx.enc bound
+// to its model and version).
 func encryptRepository(t *testing.T, src, dst string, key []byte) {
 	t.Helper()
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = filepath.WalkDir(src, func(p string, e os.DirEntry, err error) error {
+	var versions []string
+	err := filepath.WalkDir(src, func(p string, e os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -137,19 +130,8 @@ func encryptRepository(t *testing.T, src, dst string, key []byte) {
 			return err
 		}
 		switch e.Name() {
-		case "model.onnx.sha256":
-			return nil
 		case "model.onnx":
-			nonce := make([]byte, 12)
-			if _, err := rand.Read(nonce); err != nil {
-				return err
-			}
-			enc := gcm.Seal(nonce, nonce, data, nil)
-			sum := sha256.Sum256(enc)
-			if err := os.WriteFile(out+".enc", enc, 0o644); err != nil {
-				return err
-			}
-			return os.WriteFile(out+".enc.sha256", []byte(hex.EncodeToString(sum[:])+"  model.onnx.enc\n"), 0o644)
+			versions = append(versions, filepath.Dir(out))
 		case "config.yaml":
 			data = append(data, "\nencryption:\n  key_env: MODELGATE_MODEL_KEY\n"...)
 		}
@@ -157,5 +139,12 @@ func encryptRepository(t *testing.T, src, dst string, key []byte) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, v := range versions {
+		cmd := exec.Command(testutil.Binary(t, "modelgate-sidecar"), "encrypt", "--key-env", "MODELGATE_MODEL_KEY", v)
+		cmd.Env = append(os.Environ(), "MODELGATE_MODEL_KEY="+hex.EncodeToString(key))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("modelgate-sidecar encrypt %s: %v %s", v, err, out)
+		}
 	}
 }

@@ -21,7 +21,7 @@ const (
 	socketVolume = "modelgate-socket"
 
 	// secretsDir is where compose secrets and the Kubernetes Secret land in
-	// the Kong container; deploy/kong.yml's file: references point into it.
+	// the Kong container; deploy/kong/kong.yml's file: references point into it.
 	secretsDir = "/etc/modelgate/secrets"
 
 	proxyPort          = 8000

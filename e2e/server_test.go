@@ -52,8 +52,9 @@ func (b *lockedBuffer) String() string {
 }
 
 // binEnv is the environment the gateway and README commands run with: the
-// sidecar binary first on PATH (kong.yml names it without a path) and the
-// ONNX Runtime library.
+// sidecar binary first on PATH (kong.yml names it without a path), the
+// ONNX Runtime library, and demo mode, as `make run` sets it (kong.yml's
+// DEMO credentials are refused without it).
 func binEnv(t *testing.T) []string {
 	t.Helper()
 	sidecarDir := filepath.Dir(testutil.Binary(t, "modelgate-sidecar"))
@@ -61,6 +62,7 @@ func binEnv(t *testing.T) []string {
 	return append(os.Environ(),
 		"PATH="+sidecarDir+string(os.PathListSeparator)+gatewayDir+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"ORT_LIB="+testutil.ORTLib(t),
+		"MODELGATE_DEMO=1",
 	)
 }
 

@@ -40,8 +40,9 @@ func TestKongYMLAsKongRunsIt(t *testing.T) {
 	sidecar := testutil.Binary(t, "modelgate-sidecar")
 	srv := startServer(t, kongharness.Options{
 		Dir: root,
+		// kong.yml holds the public DEMO credentials: demo mode, as `make run`.
 		Env: []string{"PATH=" + filepath.Dir(sidecar) + string(os.PathListSeparator) + os.Getenv("PATH"), "ORT_LIB=" + testutil.ORTLib(t),
-			"KONG_NGINX_MAIN_ENV=PATH; env ORT_LIB"}, // the image's way past nginx (Dockerfile)
+			"MODELGATE_DEMO=1", "KONG_NGINX_MAIN_ENV=PATH; env ORT_LIB; env MODELGATE_DEMO"}, // the image's way past nginx (Dockerfile)
 	})
 	inst, err := srv.StartInstance(ctx, "modelgate", cfg)
 	if err != nil {

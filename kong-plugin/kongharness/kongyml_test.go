@@ -55,7 +55,7 @@ func TestExampleKongYML(t *testing.T) {
 // Kong would load them: the root one (`make run`, the README) and the
 // production variant under deploy/.
 func TestRepositoryKongYML(t *testing.T) {
-	for _, f := range []string{"kong.yml", "deploy/kong.yml"} {
+	for _, f := range []string{"kong.yml", "deploy/kong/kong.yml"} {
 		checkKongYML(t, filepath.Join(testutil.RepoRoot(), f))
 	}
 }

@@ -14,7 +14,7 @@ import (
 // requests: /v2 itself (server metadata, which OIP clients call first) and
 // everything under /v2/ reach the modelgate routes; neighbours do not.
 func TestRepositoryKongYMLRoutes(t *testing.T) {
-	for _, file := range []string{"kong.yml", "deploy/kong.yml"} {
+	for _, file := range []string{"kong.yml", "deploy/kong/kong.yml"} {
 		data, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), file))
 		if err != nil {
 			t.Fatal(err)

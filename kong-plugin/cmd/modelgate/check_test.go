@@ -42,7 +42,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 // TestCheckRepositoryKongYML: the kong.yml files the project ships pass.
 func TestCheckRepositoryKongYML(t *testing.T) {
-	for _, f := range []string{"kong.yml", "deploy/kong.yml", "kong-plugin/kongharness/testdata/kong.yml"} {
+	for _, f := range []string{"kong.yml", "deploy/kong/kong.yml", "kong-plugin/kongharness/testdata/kong.yml"} {
 		code, stdout, stderr := runModelgateCheck(t, filepath.Join(testutil.RepoRoot(), f))
 		if code != 0 || !strings.Contains(stdout, ": OK") {
 			t.Errorf("%s: exit %d\n%s%s", f, code, stdout, stderr)

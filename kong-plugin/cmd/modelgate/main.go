@@ -22,6 +22,7 @@ import (
 
 	"github.com/Kong/go-pdk/server"
 
+	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
 	"github.com/modelgate/modelgate/kong-plugin/internal/kong"
 )
@@ -96,6 +97,7 @@ func usageError(msg string) int {
 // pluginServer runs go-pdk's plugin server, which reads os.Args itself.
 func pluginServer() int {
 	setupLogging()
+	setupDemoMode()
 	// Kong stops the plugin server with SIGTERM (SIGINT by hand): stop the
 	// launched sidecar with it instead of leaving an orphan.
 	sigs := make(chan os.Signal, 1)
@@ -113,6 +115,17 @@ func pluginServer() int {
 	}
 	gateway.Shutdown()
 	return 0
+}
+
+// setupDemoMode turns demo mode on when MODELGATE_DEMO=1: the repository's
+// public DEMO credentials (root kong.yml, deploy/keys) are accepted, as
+// `make run` wants; otherwise a config holding them is refused.
+func setupDemoMode() {
+	if os.Getenv(config.DemoEnv) != "1" {
+		return
+	}
+	gateway.SetDemoMode(true)
+	slog.Warn("DEMO mode (" + config.DemoEnv + "=1): the repository's public DEMO API key and JWT issuer key are accepted; never on a network")
 }
 
 // setupLogging writes structured logs to stderr, which Kong copies into its

@@ -25,6 +25,7 @@ func serveFlags() *flag.FlagSet { return serve.FlagSet(&serve.Options{}) }
 
 func runServe(args []string) int {
 	setupLogging()
+	setupDemoMode()
 	err := serve.Main(context.Background(), args)
 	if err == nil {
 		return 0

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/modelgate/modelgate/kong-plugin/internal/secret"
 )
 
 // Identity is who a request authenticated as.
@@ -31,16 +33,31 @@ const (
 )
 
 // Authenticator checks credentials against a compiled auth config. It is
-// immutable after New and safe for concurrent use.
+// immutable after New, but for issuers' key files, which it follows (see
+// secret.Source), and safe for concurrent use.
 type Authenticator struct {
 	// keys maps the SHA-256 of each API key to its consumer. Lookup is by the
 	// digest of the presented key: see lookupKey for why that is safe
 	// against timing attacks.
-	keys      map[[sha256.Size]byte]consumerEntry
+	keys map[[sha256.Size]byte]consumerEntry
+	// keyFiles are the consumers' key_sha256 file: references, followed
+	// when they change (keyfile.go).
+	keyFiles  []keyFile
 	consumers map[string]consumerEntry
 	issuers   map[string]*issuer
 	// now is the clock, replaceable in tests of expiry.
 	now func() time.Time
+	// watch says how key files are followed (see WithSecretWatch).
+	watch secret.WatchOptions
+}
+
+// Option configures New.
+type Option func(*Authenticator)
+
+// WithSecretWatch sets how issuers' key files are re-read when they change
+// (the interval, and the logger that reports rotations).
+func WithSecretWatch(opts secret.WatchOptions) Option {
+	return func(a *Authenticator) { a.watch = opts }
 }
 
 type consumerEntry struct {
@@ -49,7 +66,7 @@ type consumerEntry struct {
 
 // New validates cfg and compiles it: key digests decoded, PEM and JWKS keys
 // parsed, HMAC secrets resolved. Errors name the config field, never a secret.
-func New(cfg Config) (*Authenticator, error) {
+func New(cfg Config, opts ...Option) (*Authenticator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -59,10 +76,21 @@ func New(cfg Config) (*Authenticator, error) {
 		issuers:   map[string]*issuer{},
 		now:       time.Now,
 	}
+	for _, o := range opts {
+		o(a)
+	}
 	for _, c := range cfg.Consumers {
 		entry := consumerEntry{name: c.Name, tier: c.Tier}
 		a.consumers[c.Name] = entry
 		for _, h := range c.KeySHA256 {
+			if strings.HasPrefix(h, "file:") {
+				kf, err := watchKeyFile(h, entry, a.watch)
+				if err != nil {
+					return nil, fmt.Errorf("auth.consumers (%s).key_sha256: %w", c.Name, err)
+				}
+				a.keyFiles = append(a.keyFiles, kf)
+				continue
+			}
 			var digest [sha256.Size]byte
 			// Validate checked the length and the hex.
 			_, _ = hex.Decode(digest[:], []byte(strings.ToLower(h)))
@@ -96,7 +124,7 @@ func (a *Authenticator) Authenticate(h http.Header) (Identity, error) {
 	default:
 		// Challenge with the scheme the deployment uses most plainly: keys
 		// when any consumer has one, else bearer tokens.
-		return Identity{}, fail(ReasonMissing, len(a.keys) == 0 && len(a.issuers) > 0, nil)
+		return Identity{}, fail(ReasonMissing, len(a.keys) == 0 && len(a.keyFiles) == 0 && len(a.issuers) > 0, nil)
 	}
 }
 
@@ -121,6 +149,14 @@ func (a *Authenticator) authenticateKey(key string) (Identity, error) {
 // keeps the cost O(1) with thousands of consumers, where a loop of
 // subtle.ConstantTimeCompare over every digest would cost O(n) per request.
 func (a *Authenticator) lookupKey(key string) (consumerEntry, bool) {
-	entry, ok := a.keys[sha256.Sum256([]byte(key))]
-	return entry, ok
+	digest := sha256.Sum256([]byte(key))
+	if entry, ok := a.keys[digest]; ok {
+		return entry, true
+	}
+	for _, kf := range a.keyFiles {
+		if _, ok := kf.digests.Get()[digest]; ok {
+			return kf.entry, true
+		}
+	}
+	return consumerEntry{}, false
 }

@@ -34,7 +34,9 @@ type Consumer struct {
 	// Tier names a tier of the quotas section.
 	Tier string `json:"tier"`
 	// KeySHA256 holds the lowercase or uppercase hex SHA-256 of each API key
-	// (`modelgate keygen` prints it). Several keys allow rotation.
+	// (`modelgate keygen` prints it), or `file:PATH` references to files of
+	// such digests, one per line (deploy/secrets.sh writes one), followed
+	// when they change. Several keys allow rotation.
 	KeySHA256 []string `json:"key_sha256"`
 }
 
@@ -106,6 +108,12 @@ func (c Config) Validate() error {
 			add("%s.tier: required", where)
 		}
 		for j, h := range cons.KeySHA256 {
+			if strings.HasPrefix(h, "file:") {
+				if err := secret.Check(h); err != nil {
+					add("%s.key_sha256[%d]: %w", where, j, err)
+				}
+				continue
+			}
 			if err := checkDigest(h); err != nil {
 				add("%s.key_sha256[%d]: %w", where, j, err)
 				continue

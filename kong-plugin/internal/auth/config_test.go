@@ -130,7 +130,7 @@ func TestNewAcceptsCertificateAndPKCS1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(a.issuers["https://x.example"].publicKeys); n != 2 {
+	if n := len(a.issuers["https://x.example"].publicKeys.Get()); n != 2 {
 		t.Fatalf("%d keys loaded, want 2", n)
 	}
 }

@@ -16,8 +16,8 @@ import (
 type issuer struct {
 	name          string
 	algorithms    []string
-	hmacSecret    []byte
-	publicKeys    []verificationKey
+	hmacSecret    *secret.Source[[]byte]
+	publicKeys    *secret.Source[[]verificationKey]
 	parser        *jwt.Parser
 	consumerClaim string
 	defaultTier   string
@@ -40,41 +40,8 @@ func compileIssuer(ic Issuer, a *Authenticator) (*issuer, error) {
 	if iss.consumerClaim == "" {
 		iss.consumerClaim = DefaultConsumerClaim
 	}
-	var err error
-	switch {
-	case ic.Secret != "":
-		if iss.hmacSecret, err = secret.Resolve(ic.Secret); err != nil {
-			return nil, fmt.Errorf("secret: %w", err)
-		}
-		// RFC 7518 3.2: the key must be at least as long as the hash output.
-		if len(iss.hmacSecret) < 32 {
-			return nil, fmt.Errorf("secret: HMAC key of %d bytes is too short (minimum 32)", len(iss.hmacSecret))
-		}
-	case ic.PublicKey != "":
-		data, err := secret.Resolve(ic.PublicKey)
-		if err != nil {
-			return nil, fmt.Errorf("public_key: %w", err)
-		}
-		if iss.publicKeys, err = parsePEMKeys(data); err != nil {
-			return nil, fmt.Errorf("public_key: %w", err)
-		}
-	case ic.JWKS != "":
-		data, err := secret.Resolve(ic.JWKS)
-		if err != nil {
-			return nil, fmt.Errorf("jwks: %w", err)
-		}
-		if iss.publicKeys, err = parseJWKS(data); err != nil {
-			return nil, fmt.Errorf("jwks: %w", err)
-		}
-	}
-	// Each allowed algorithm must have at least one key that fits it, so a
-	// config mistake shows at load time instead of as 401s.
-	if iss.hmacSecret == nil {
-		for _, alg := range iss.algorithms {
-			if !slices.ContainsFunc(iss.publicKeys, func(k verificationKey) bool { return k.fits(alg) }) {
-				return nil, fmt.Errorf("algorithms: no configured key fits %s", alg)
-			}
-		}
+	if err := iss.loadKeys(ic, a.watch); err != nil {
+		return nil, err
 	}
 
 	var leeway time.Duration
@@ -110,11 +77,14 @@ func (iss *issuer) keyFunc(token *jwt.Token) (any, error) {
 		if iss.hmacSecret == nil {
 			return nil, errors.New("HMAC algorithm for an issuer with public keys")
 		}
-		return iss.hmacSecret, nil
+		return iss.hmacSecret.Get(), nil
+	}
+	if iss.publicKeys == nil {
+		return nil, errors.New("public-key algorithm for an issuer with an HMAC secret")
 	}
 	kid, _ := token.Header["kid"].(string)
 	var set jwt.VerificationKeySet
-	for _, k := range iss.publicKeys {
+	for _, k := range iss.publicKeys.Get() {
 		if k.fits(alg) && (kid == "" || k.kid == "" || k.kid == kid) {
 			set.Keys = append(set.Keys, k.key)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/modelgate/modelgate/kong-plugin/internal/auth"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/quota"
+	"github.com/modelgate/modelgate/kong-plugin/internal/secret"
 	"github.com/modelgate/modelgate/shared/pb"
 )
 
@@ -92,14 +93,14 @@ func build(c config.Config, m *metrics, log *slog.Logger) (*Gateway, error) {
 	g.timeout, _ = time.ParseDuration(c.Limits.DefaultTimeout)
 	g.maxTimeout, _ = time.ParseDuration(c.Limits.MaxTimeout)
 	if c.AuthEnabled() {
-		a, err := auth.New(c.Auth)
+		a, err := auth.New(c.Auth, auth.WithSecretWatch(secret.WatchOptions{Logger: log}))
 		if err != nil {
 			return nil, err
 		}
 		g.auth = a
 	}
 	if len(c.Quotas.Tiers) > 0 {
-		l, err := sharedLimiter(c.Quotas, m)
+		l, err := sharedLimiter(c.Quotas, m, log)
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/quota"
+	"github.com/modelgate/modelgate/kong-plugin/internal/secret"
 )
 
 // registry is the plugin server's one process-global state. Kong starts a
@@ -43,6 +44,8 @@ var registry = struct {
 	metrics *metrics
 	// janitor is true while a goroutine retires superseded sidecars.
 	janitor bool
+	// demo accepts the repository's DEMO credentials (SetDemoMode).
+	demo bool
 }{
 	gateways: map[string]*Gateway{},
 	sidecars: map[string]*supervisor{},
@@ -78,6 +81,15 @@ func Get(cfg *config.Config) (*Gateway, error) {
 	return g, err
 }
 
+// SetDemoMode makes Get accept configs holding the repository's public
+// DEMO credentials (config.CheckCredentials); the plugin server and
+// `modelgate serve` call it once at start when MODELGATE_DEMO=1.
+func SetDemoMode(on bool) {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	registry.demo = on
+}
+
 // built is Get's answer for one config object.
 type built struct {
 	g   *Gateway
@@ -93,6 +105,9 @@ func getByContent(cfg *config.Config) (*Gateway, error) {
 		return g, nil
 	}
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := c.CheckCredentials(registry.demo); err != nil {
 		return nil, err
 	}
 	if registry.metrics == nil {
@@ -192,7 +207,7 @@ func retireSuperseded(now time.Time, idle time.Duration) bool {
 // differ only in their tiers or fault_tolerant count in one store (the
 // first Limiter built for that policy and Redis), so raising a tier's limit
 // keeps every consumer's counts. Called with registry.mu held.
-func sharedLimiter(c quota.Config, m *metrics) (*quota.Limiter, error) {
+func sharedLimiter(c quota.Config, m *metrics, log *slog.Logger) (*quota.Limiter, error) {
 	key := c.Key()
 	if l, ok := registry.limiters[key]; ok {
 		return l, nil
@@ -203,7 +218,7 @@ func sharedLimiter(c quota.Config, m *metrics) (*quota.Limiter, error) {
 	if first, ok := registry.stores[c.StoreKey()]; ok {
 		l, err = first.Share(c, hook)
 	} else {
-		l, err = quota.New(c, hook)
+		l, err = quota.New(c, hook, quota.WithSecretWatch(secret.WatchOptions{Logger: log}))
 		if err == nil {
 			registry.stores[c.StoreKey()] = l
 		}

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/modelgate/modelgate/kong-plugin/internal/secret"
 )
 
 // ErrUnavailable is returned by Take when the counter store failed and the
@@ -55,6 +57,8 @@ type Limiter struct {
 	now func() time.Time
 	// storeKey is the StoreKey of the config the store was built for.
 	storeKey string
+	// watch says how the Redis password file is followed.
+	watch secret.WatchOptions
 }
 
 // store checks and takes quota atomically.
@@ -95,6 +99,12 @@ func WithErrorHook(hook func(error)) Option {
 	return func(l *Limiter) { l.onError = hook }
 }
 
+// WithSecretWatch sets how the Redis password file is re-read when it
+// changes (the interval, and the logger that reports rotations).
+func WithSecretWatch(opts secret.WatchOptions) Option {
+	return func(l *Limiter) { l.watch = opts }
+}
+
 // New validates cfg and builds its Limiter. With policy redis it creates the
 // client but does not connect: a Redis that is down at start is handled like
 // one that goes down later.
@@ -104,7 +114,7 @@ func New(cfg Config, opts ...Option) (*Limiter, error) {
 		return nil, err
 	}
 	if cfg.Policy == PolicyRedis {
-		s, err := newRedisStore(cfg.Redis, cfg.redisTimeout())
+		s, err := newRedisStore(cfg.Redis, cfg.redisTimeout(), l.watch)
 		if err != nil {
 			return nil, err
 		}

@@ -20,19 +20,18 @@ type redisStore struct {
 	timeout time.Duration
 }
 
-func newRedisStore(cfg Redis, timeout time.Duration) (*redisStore, error) {
-	var password string
+func newRedisStore(cfg Redis, timeout time.Duration, watch secret.WatchOptions) (*redisStore, error) {
+	var password *secret.Source[string]
 	if cfg.Password != "" {
-		b, err := secret.Resolve(cfg.Password)
+		var err error
+		password, err = secret.Watch(cfg.Password, func(b []byte) (string, error) { return string(b), nil }, watch)
 		if err != nil {
 			return nil, fmt.Errorf("quotas.redis.password: %w", err)
 		}
-		password = string(b)
 	}
 	opts := &redis.UniversalOptions{
 		Addrs:    []string{cfg.Addr},
 		Username: cfg.Username,
-		Password: password,
 		DB:       cfg.DB,
 		// Every wait is bounded by the one short timeout, and nothing is
 		// retried, dialling included: a retry (go-redis dials 5 times with
@@ -47,6 +46,12 @@ func newRedisStore(cfg Redis, timeout time.Duration) (*redisStore, error) {
 		MaxRetries:            -1,
 		DisableIdentity:       true,
 		IsClusterMode:         cfg.Cluster,
+	}
+	if password != nil {
+		// Asked at every new connection, so a rotated password file (a
+		// Kubernetes Secret update) is used from the next dial on, without a
+		// restart; connections already authenticated stay as they are.
+		opts.CredentialsProvider = func() (string, string) { return cfg.Username, password.Get() }
 	}
 	return &redisStore{client: redis.NewUniversalClient(opts), timeout: timeout}, nil
 }

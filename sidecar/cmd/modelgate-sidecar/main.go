@@ -4,6 +4,7 @@
 //
 //	modelgate-sidecar --models DIR [--socket PATH] [--metrics-addr ADDR] ...
 //	modelgate-sidecar probe --socket PATH [--ready]
+//	modelgate-sidecar encrypt (--key-env NAME | --key-file PATH) MODELS/MODEL/VERSION
 //	modelgate-sidecar --version [--ort-lib PATH]
 package main
 
@@ -33,12 +34,16 @@ type flags struct {
 	ortLib          string
 	logLevel        string
 	cpuProfile      string
+	requireBound    bool
 	version         bool
 }
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "probe" {
 		os.Exit(probe(os.Args[2:], os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "encrypt" {
+		os.Exit(encrypt(os.Args[2:], os.Stderr))
 	}
 	f, err := parseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -73,9 +78,10 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $ORT_LIB, else libonnxruntime.so.1)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile (pprof format) to this file from start until shutdown")
+	fs.BoolVar(&f.requireBound, "require-bound-models", false, "refuse encrypted models that do not bind their model name and version (format 1; re-encrypt them with `modelgate-sidecar encrypt`)")
 	fs.BoolVar(&f.version, "version", false, "print the version, the commit, the Go version, the ONNX Runtime API it needs and what the --ort-lib library offers, and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: modelgate-sidecar --models DIR [--socket PATH] [flags]\n       modelgate-sidecar probe --socket PATH [--ready]\n       modelgate-sidecar --version [--ort-lib PATH]\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: modelgate-sidecar --models DIR [--socket PATH] [flags]\n       modelgate-sidecar probe --socket PATH [--ready]\n       modelgate-sidecar encrypt (--key-env NAME | --key-file PATH) MODELS/MODEL/VERSION\n       modelgate-sidecar --version [--ort-lib PATH]\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -56,6 +56,13 @@ func startSidecar(t *testing.T, adderConfig, socket string) *sidecar {
 	if err := os.WriteFile(filepath.Join(models, "adder", "config.yaml"), []byte(adderConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return startSidecarOn(t, models, socket)
+}
+
+// startSidecarOn runs the binary as startSidecar does over the model
+// repository models, with extra flags.
+func startSidecarOn(t *testing.T, models, socket string, extra ...string) *sidecar {
+	t.Helper()
 	if socket == "" {
 		socket = filepath.Join(t.TempDir(), "run", "modelgate", "sidecar.sock")
 	}
@@ -68,6 +75,7 @@ func startSidecar(t *testing.T, adderConfig, socket string) *sidecar {
 	s.cmd = exec.Command(testutil.Binary(t, "modelgate-sidecar"), "--models", models, "--socket", s.socket,
 		"--metrics-addr", s.metrics, "--ort-lib", testutil.ORTLib(t), "--intra-op-threads", "1", "--poll-interval", "50ms",
 		"--allow-spinning=false") // the flag's path; the repository test covers spinning's default
+	s.cmd.Args = append(s.cmd.Args, extra...)
 	s.cmd.Stderr = t.Output()
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

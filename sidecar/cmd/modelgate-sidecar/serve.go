@@ -82,7 +82,7 @@ func serve(f *flags) int {
 	m := metrics.New(reg)
 	plan := threadPlan(f, pluginMode, log)
 	repo := repository.New(repository.Options{Dir: f.models, IntraOpThreads: plan.IntraOpThreads, NoSpinning: !plan.Spinning,
-		Instances: plan.Instances, MaxElements: f.maxElements, Metrics: m, Logger: log})
+		Instances: plan.Instances, MaxElements: f.maxElements, RequireBoundModels: f.requireBound, Metrics: m, Logger: log})
 
 	log.Info("loading model repository", "models", f.models, "onnxruntime", ort.Version())
 	if err := repo.Poll(ctx); err != nil {

@@ -4,6 +4,7 @@
 package modelfile
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -26,20 +27,40 @@ const (
 // ErrChecksum is wrapped by every checksum mismatch.
 var ErrChecksum = errors.New("checksum mismatch")
 
-// KeyFunc returns the AES-256 key for an encrypted model; it is called only
-// when the folder holds model.onnx.enc.
+// KeyFunc returns the AES-256 key for an encrypted model.
 type KeyFunc func() ([]byte, error)
 
-// Read returns the model bytes of the version folder dir and the hex sha256
-// of the file it read (the plain or the encrypted one).
-func Read(dir string, key KeyFunc) (model []byte, digest string, err error) {
+// Model is what Read returns.
+type Model struct {
+	// Bytes is the ONNX model (decrypted in memory for model.onnx.enc).
+	Bytes []byte
+	// Digest is the hex sha256 of the file read (the plain or the encrypted one).
+	Digest string
+	// Unbound is true for a format-1 encrypted file, which does not bind its
+	// model name and version; the caller warns about it.
+	Unbound bool
+}
+
+// ReadOptions say how Read treats an encrypted file.
+type ReadOptions struct {
+	// Key returns the AES-256 key; it is called only when the folder holds
+	// model.onnx.enc.
+	Key KeyFunc
+	// RequireBound refuses format-1 encrypted files (ErrUnbound).
+	RequireBound bool
+}
+
+// Read returns the model of the version folder dir, which holds the version
+// id: model.onnx, or model.onnx.enc decrypted for id, each checked against its
+// .sha256 file first.
+func Read(dir string, id Identity, opts ReadOptions) (Model, error) {
 	plain, encrypted := filepath.Join(dir, Plain), filepath.Join(dir, Encrypted)
 	hasPlain, hasEnc := exists(plain), exists(encrypted)
 	switch {
 	case hasPlain && hasEnc:
-		return nil, "", fmt.Errorf("%s holds both %s and %s; keep one", dir, Plain, Encrypted)
+		return Model{}, fmt.Errorf("%s holds both %s and %s; keep one", dir, Plain, Encrypted)
 	case !hasPlain && !hasEnc:
-		return nil, "", fmt.Errorf("%s holds neither %s nor %s", dir, Plain, Encrypted)
+		return Model{}, fmt.Errorf("%s holds neither %s nor %s", dir, Plain, Encrypted)
 	}
 	path := plain
 	if hasEnc {
@@ -47,23 +68,27 @@ func Read(dir string, key KeyFunc) (model []byte, digest string, err error) {
 	}
 	data, digest, err := readChecked(path)
 	if err != nil {
-		return nil, "", err
+		return Model{}, err
 	}
 	if !hasEnc {
-		return data, digest, nil
+		return Model{Bytes: data, Digest: digest}, nil
 	}
-	if key == nil {
-		return nil, "", fmt.Errorf("%s is encrypted but the model's config.yaml has no encryption section", path)
+	if opts.Key == nil {
+		return Model{}, fmt.Errorf("%s is encrypted but the model's config.yaml has no encryption section", path)
 	}
-	k, err := key()
+	if opts.RequireBound && !bytes.HasPrefix(data, BoundMagic) {
+		return Model{}, fmt.Errorf("%s: %w (--require-bound-models)", path, ErrUnbound)
+	}
+	k, err := opts.Key()
 	if err != nil {
-		return nil, "", err
+		return Model{}, err
 	}
-	model, err = Decrypt(k, data)
+	model, bound, err := Decrypt(k, data, id)
+	clear(k)
 	if err != nil {
-		return nil, "", fmt.Errorf("decrypting %s: %w", path, err)
+		return Model{}, fmt.Errorf("decrypting %s: %w", path, err)
 	}
-	return model, digest, nil
+	return Model{Bytes: model, Digest: digest, Unbound: !bound}, nil
 }
 
 // Digest returns the expected hex sha256 of the model file in dir, as its

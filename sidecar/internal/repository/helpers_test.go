@@ -18,9 +18,15 @@ import (
 // open returns a polled repository over dir, closed when the test ends.
 func open(t *testing.T, dir string) *Repository {
 	t.Helper()
+	return openWith(t, Options{Dir: dir})
+}
+
+// openWith is open with more options set (Dir among them).
+func openWith(t *testing.T, opts Options) *Repository {
+	t.Helper()
 	testmodels.InitORT(t)
-	r := New(Options{Dir: dir, Metrics: metrics.New(prometheus.NewRegistry()), IntraOpThreads: 1,
-		Logger: testutil.Logger(t)})
+	opts.Metrics, opts.IntraOpThreads, opts.Logger = metrics.New(prometheus.NewRegistry()), 1, testutil.Logger(t)
+	r := New(opts)
 	if err := r.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +40,7 @@ func encryptedAdderRepo(t *testing.T, key []byte) string {
 	t.Helper()
 	dir := testmodels.Repo(t, "adder")
 	v1 := filepath.Join(dir, "adder", "1")
-	enc, err := modelfile.Encrypt(key, testmodels.ModelBytes(t, "adder", "1"))
+	enc, err := modelfile.Encrypt(key, testmodels.ModelBytes(t, "adder", "1"), modelfile.Identity{Model: "adder", Version: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}

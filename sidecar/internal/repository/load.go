@@ -23,10 +23,15 @@ func (r *Repository) loadServed(ctx context.Context, model, version, modelDir st
 			_ = s.close(context.WithoutCancel(ctx))
 		}
 	}()
-	bytes, _, err := modelfile.Read(filepath.Join(modelDir, version), modelfile.KeyFromConfig(cfg.Encryption, modelDir))
+	file, err := modelfile.Read(filepath.Join(modelDir, version), modelfile.Identity{Model: model, Version: version},
+		modelfile.ReadOptions{Key: modelfile.KeyFromConfig(cfg.Encryption, modelDir), RequireBound: r.opts.RequireBoundModels})
 	if err != nil {
 		return nil, err
 	}
+	if file.Unbound {
+		log.Warn("encrypted model does not bind its model name and version: a copy from another version or model would load too; re-encrypt it (modelgate-sidecar encrypt), then run with --require-bound-models")
+	}
+	bytes := file.Bytes
 	// A decrypted model must not outlive the sessions built from it.
 	defer clear(bytes)
 

@@ -58,8 +58,11 @@ type Options struct {
 	// DrainTimeout bounds how long an unload waits for in-flight requests
 	// (default 1 minute); then the version is closed anyway.
 	DrainTimeout time.Duration
-	Metrics      *metrics.Metrics
-	Logger       *slog.Logger
+	// RequireBoundModels refuses encrypted models that do not bind their
+	// model name and version (format 1, modelfile.ErrUnbound).
+	RequireBoundModels bool
+	Metrics            *metrics.Metrics
+	Logger             *slog.Logger
 }
 
 // Repository is the set of models and their versions. It is safe for

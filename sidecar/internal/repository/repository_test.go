@@ -1,7 +1,12 @@
 package repository
 
 import (
+	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -13,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelgate/modelgate/sidecar/internal/modelfile"
 	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
 )
 
@@ -123,8 +129,9 @@ func TestEncryptedModel(t *testing.T) {
 }
 
 // TestEncryptedModelKeyFile loads an encrypted version through the
-// repository with encryption.key_file: a raw 32-byte key relative to the
-// model folder, then a 64-hex-character key at an absolute path.
+// repository with encryption.key_file: a base64 key relative to the model
+// folder, then a 64-hex-character key at an absolute path; 32 raw bytes are
+// refused with a reason that names the encodings.
 func TestEncryptedModelKeyFile(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
 	dir := encryptedAdderRepo(t, key)
@@ -134,9 +141,15 @@ func TestEncryptedModelKeyFile(t *testing.T) {
 	testmodels.Write(t, filepath.Join(dir, "adder", "keys", "model.key"), key)
 	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"),
 		adderConfig("latest: 1")+"encryption:\n  key_file: keys/model.key\n")
+	r0 := open(t, dir)
+	if st := states(r0, "adder"); st["1"] != StateFailed || !strings.Contains(reasonOf(r0, "adder", "1"), "64 hex digits or the standard base64") {
+		t.Errorf("raw key file: %v %q", st, reasonOf(r0, "adder", "1"))
+	}
+
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "keys", "model.key"), base64.StdEncoding.EncodeToString(key)+"\n")
 	r := open(t, dir)
 	if _, sum, err := addSum(t, r, "1"); err != nil || sum != 11 {
-		t.Fatalf("encrypted model, relative raw key file: sum %v, %v (%+v)", sum, err, r.Index())
+		t.Fatalf("encrypted model, relative base64 key file: sum %v, %v (%+v)", sum, err, r.Index())
 	}
 
 	hexKey := filepath.Join(t.TempDir(), "model.hex")
@@ -154,6 +167,55 @@ func TestEncryptedModelKeyFile(t *testing.T) {
 	r3 := open(t, dir)
 	if st := states(r3, "adder"); st["1"] != StateFailed || !strings.Contains(reasonOf(r3, "adder", "1"), "absent.key") {
 		t.Errorf("missing key file: %v %q", st, reasonOf(r3, "adder", "1"))
+	}
+}
+
+// TestEncryptedModelBound copies adder version 1's encrypted file, checksum
+// and all, to version 2: the file binds model and version, so the copy is
+// refused while version 1 serves. A format-1 file (no binding) loads, and
+// is refused under RequireBoundModels.
+func TestEncryptedModelBound(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	dir := encryptedAdderRepo(t, key)
+	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"),
+		adderConfig("all: true")+"encryption:\n  key_env: TEST_ADDER_KEY\n")
+	t.Setenv("TEST_ADDER_KEY", hex.EncodeToString(key))
+	v1, v2 := filepath.Join(dir, "adder", "1"), filepath.Join(dir, "adder", "2")
+	for _, name := range []string{"model.onnx.enc", "model.onnx.enc.sha256"} {
+		data, err := os.ReadFile(filepath.Join(v1, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		testmodels.Write(t, filepath.Join(v2, name), data)
+	}
+	r := open(t, dir)
+	if st := states(r, "adder"); st["1"] != StateReady || st["2"] != StateFailed ||
+		!strings.Contains(reasonOf(r, "adder", "2"), "another model or version than adder/2") {
+		t.Errorf("version 1's file as version 2: %v %q", st, reasonOf(r, "adder", "2"))
+	}
+
+	// Format 1: nonce || AES-256-GCM without associated data.
+	os.RemoveAll(v2)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := bytes.Repeat([]byte{1}, modelfile.NonceSize)
+	old := gcm.Seal(nonce, nonce, testmodels.ModelBytes(t, "adder", "1"), nil)
+	sum := sha256.Sum256(old)
+	testmodels.Write(t, filepath.Join(v1, "model.onnx.enc"), old)
+	testmodels.WriteFile(t, filepath.Join(v1, "model.onnx.enc.sha256"), hex.EncodeToString(sum[:])+"\n")
+	r2 := open(t, dir)
+	if _, got, err := addSum(t, r2, "1"); err != nil || got != 11 {
+		t.Errorf("format-1 file: sum %v, %v", got, err)
+	}
+	r3 := openWith(t, Options{Dir: dir, RequireBoundModels: true})
+	if st := states(r3, "adder"); st["1"] != StateFailed || !strings.Contains(reasonOf(r3, "adder", "1"), "format 1") {
+		t.Errorf("format-1 file with RequireBoundModels: %v %q", st, reasonOf(r3, "adder", "1"))
 	}
 }
 
