@@ -98,15 +98,11 @@ func getByContent(cfg *config.Config) (*Gateway, error) {
 	if registry.metrics == nil {
 		registry.metrics = newMetrics()
 	}
-	// Listen first: a metrics.addr that is taken must not leave a sidecar
-	// launched for a gateway that is never stored.
-	if err := serveMetrics(c.Metrics.Addr, registry.metrics); err != nil {
-		return nil, err
-	}
 	g, err := build(c, registry.metrics, slog.Default())
 	if err != nil {
 		return nil, err
 	}
+	serveMetrics(c.Metrics.Addr, registry.metrics)
 	registry.gateways[key] = g
 	return g, nil
 }
@@ -215,28 +211,66 @@ func sharedLimiter(c quota.Config, m *metrics) (*quota.Limiter, error) {
 	return l, nil
 }
 
-// serveMetrics starts /metrics on addr once per address. Called with registry.mu held.
-func serveMetrics(addr string, m *metrics) error {
+// metricsRetryInterval is how often a plugin server whose metrics.addr is
+// taken tries it again.
+const metricsRetryInterval = time.Second
+
+// serveMetrics starts /metrics on addr once per address. Called with
+// registry.mu held.
+//
+// During `kong reload` two plugin servers run at once (Kong 3.9.3,
+// kong/runloop/plugin_servers/process.lua: the new generation's worker 0
+// spawns a new one; the old one gets SIGTERM only once its worker has
+// drained), and the old one holds addr. So a taken addr is never a config
+// error: the new server keeps trying in the background and takes the
+// address over once the old one has exited. One listener at a time, never
+// SO_REUSEPORT, so every scrape sees one process's coherent set of
+// counters.
+func serveMetrics(addr string, m *metrics) {
 	if addr == "" {
-		return nil
+		return
 	}
 	if _, ok := registry.servers[addr]; ok {
-		return nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return errors.Join(errors.New("metrics.addr: cannot listen"), err)
+		return
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	registry.servers[addr] = srv
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		go runMetrics(srv, ln, addr)
+		return
+	}
+	slog.Warn("metrics.addr is taken (by the plugin server of the previous Kong generation?); retrying in the background",
+		"addr", addr, "retry_every", metricsRetryInterval, "err", err)
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Error("metrics server stopped", "addr", addr, "err", err)
+		for {
+			time.Sleep(metricsRetryInterval)
+			registry.mu.Lock()
+			stopped := registry.servers[addr] != srv
+			var ln net.Listener
+			var err error
+			if !stopped {
+				ln, err = net.Listen("tcp", addr)
+			}
+			registry.mu.Unlock()
+			if stopped {
+				return
+			}
+			if err == nil {
+				slog.Info("metrics: listening", "addr", addr)
+				go runMetrics(srv, ln, addr)
+				return
+			}
 		}
 	}()
-	return nil
+}
+
+func runMetrics(srv *http.Server, ln net.Listener, addr string) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		slog.Error("metrics server stopped", "addr", addr, "err", err)
+	}
 }
 
 // Shutdown stops every sidecar the process launched (attached ones are only
