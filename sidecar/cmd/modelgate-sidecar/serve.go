@@ -101,7 +101,7 @@ func serve(f *flags) int {
 		defer stop()
 	}
 
-	grpcOpts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(f.maxMessageBytes), grpc.MaxSendMsgSize(f.maxMessageBytes)},
+	grpcOpts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(f.maxMessageBytes), grpc.MaxSendMsgSize(f.maxMessageBytes), buildCheck()},
 		server.Recover(log)...)
 	var err error
 	if pluginMode {
