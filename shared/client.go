@@ -16,8 +16,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/modelgate/modelgate/internal/version"
 	"github.com/modelgate/modelgate/shared/pb"
@@ -159,6 +161,9 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 // refuse each other instead.
 const BuildMetadataKey = "modelgate-build"
 
+// errBuildMismatch marks an attach refused by the build handshake.
+var errBuildMismatch = errors.New("builds differ")
+
 // Attach connects to a sidecar serving on a unix socket (standalone mode)
 // and checks, within ctx, that it answers ServerLive and is of this build.
 func Attach(ctx context.Context, socketPath string, maxMessageBytes int) (*Client, error) {
@@ -178,16 +183,19 @@ func AttachAs(ctx context.Context, socketPath string, maxMessageBytes int, build
 	ctx = metadata.AppendToOutgoingContext(ctx, BuildMetadataKey, build)
 	if _, err := c.ServerLive(ctx, &pb.ServerLiveRequest{}, grpc.Header(&header)); err != nil {
 		conn.Close()
+		if status.Code(err) == codes.FailedPrecondition {
+			err = errors.Join(errBuildMismatch, err)
+		}
 		return nil, fmt.Errorf("attaching to sidecar at %s: %w", socketPath, err)
 	}
 	theirs := header.Get(BuildMetadataKey)
 	if len(theirs) != 1 {
 		conn.Close()
-		return nil, fmt.Errorf("attaching to sidecar at %s: it reports no build (an older modelgate-sidecar?); this plugin server is build %s", socketPath, build)
+		return nil, fmt.Errorf("attaching to sidecar at %s: %w: it reports no build (an older modelgate-sidecar?); this plugin server is build %s", socketPath, errBuildMismatch, build)
 	}
 	if err := version.Compatible(build, theirs[0]); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("attaching to sidecar at %s: the sidecar is build %s, this plugin server build %s; run the sidecar of the same release", socketPath, theirs[0], build)
+		return nil, fmt.Errorf("attaching to sidecar at %s: %w: the sidecar is build %s, this plugin server build %s; run the sidecar of the same release", socketPath, errBuildMismatch, theirs[0], build)
 	}
 	return c, nil
 }

@@ -50,6 +50,7 @@ func lockSocket(path string) (*os.File, error) {
 // is connected to it, plus --idle-exit.
 type clientCounter struct {
 	open      atomic.Int64
+	served    atomic.Bool  // a client has connected: the socket was there
 	idleSince atomic.Int64 // unix nanoseconds of the last drop to zero
 }
 
@@ -69,6 +70,7 @@ func (c *clientCounter) HandleConn(_ context.Context, s stats.ConnStats) {
 	switch s.(type) {
 	case *stats.ConnBegin:
 		c.open.Add(1)
+		c.served.Store(true)
 	case *stats.ConnEnd:
 		if c.open.Add(-1) == 0 {
 			c.idleSince.Store(time.Now().UnixNano())
@@ -90,7 +92,11 @@ func (c *clientCounter) idle(now time.Time) time.Duration {
 // server is already connected when the old one is stopped (Kong 3.9.3,
 // kong/runloop/plugin_servers/process.lua), and after `kong stop` the last
 // client goes and the sidecar follows.
-func watchIdle(ctx context.Context, c *clientCounter, after time.Duration, signals chan<- os.Signal, log *slog.Logger) {
+//
+// A sidecar whose socket file is gone (Kong's prefix removed) cannot get a
+// new client: it exits as soon as the last one has gone (once one has come:
+// the socket appears only after the models have loaded).
+func watchIdle(ctx context.Context, c *clientCounter, after time.Duration, socket string, signals chan<- os.Signal, log *slog.Logger) {
 	t := time.NewTicker(min(max(after/4, 10*time.Millisecond), time.Second))
 	defer t.Stop()
 	for {
@@ -98,7 +104,8 @@ func watchIdle(ctx context.Context, c *clientCounter, after time.Duration, signa
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if c.idle(now) >= after {
+			idle := c.idle(now)
+			if idle > 0 && c.served.Load() && !exists(socket) || idle >= after {
 				log.Info("no plugin server connected; exiting", "idle_exit", after)
 				select {
 				case signals <- syscall.SIGTERM:
@@ -108,4 +115,9 @@ func watchIdle(ctx context.Context, c *clientCounter, after time.Duration, signa
 			}
 		}
 	}
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }

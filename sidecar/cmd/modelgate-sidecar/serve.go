@@ -119,7 +119,7 @@ func serve(f *flags) int {
 	if f.idleExit > 0 {
 		clients := newClientCounter()
 		grpcOpts = append(grpcOpts, grpc.StatsHandler(clients))
-		go watchIdle(ctx, clients, f.idleExit, signals, log)
+		go watchIdle(ctx, clients, f.idleExit, f.socket, signals, log)
 	}
 	var err error
 	if pluginMode {
