@@ -43,6 +43,9 @@ var registry = struct {
 	metrics *metrics
 	// janitor is true while a goroutine retires superseded sidecars.
 	janitor bool
+	// kongPrefix, when set, makes launch mode share one sidecar per
+	// config among the plugin servers of that prefix (SetKongPrefix).
+	kongPrefix string
 }{
 	gateways: map[string]*Gateway{},
 	sidecars: map[string]*supervisor{},
@@ -107,6 +110,19 @@ func getByContent(cfg *config.Config) (*Gateway, error) {
 	return g, nil
 }
 
+// SetKongPrefix tells the registry that this process is a plugin server
+// Kong started with -kong-prefix dir. A sidecar in launch mode is then
+// shared by every plugin server of that prefix (see connector), so that
+// `kong reload`, which runs the old and the new generation's plugin servers
+// at once, never loads the models twice nor loses the sidecar. Call it
+// before the first Get; `modelgate serve` and tests leave it unset and
+// launch a sidecar of their own through go-plugin.
+func SetKongPrefix(dir string) {
+	registry.mu.Lock()
+	registry.kongPrefix = dir
+	registry.mu.Unlock()
+}
+
 // sharedSidecar returns the supervisor for a sidecar section, starting it
 // on first use. Called with registry.mu held.
 func sharedSidecar(c config.Sidecar, m *metrics, log *slog.Logger) *supervisor {
@@ -117,7 +133,7 @@ func sharedSidecar(c config.Sidecar, m *metrics, log *slog.Logger) *supervisor {
 	startTimeout, _ := time.ParseDuration(c.StartTimeout)
 	check, _ := time.ParseDuration(c.CheckInterval)
 	backoff, _ := time.ParseDuration(c.MaxBackoff)
-	s := newSupervisor(connector(c), startTimeout, check, backoff, m, log.With("sidecar_mode", c.Mode))
+	s := newSupervisor(connector(c, registry.kongPrefix), startTimeout, check, backoff, m, log.With("sidecar_mode", c.Mode))
 	registry.sidecars[key] = s
 	if len(registry.sidecars) > 1 && !registry.janitor {
 		registry.janitor = true
@@ -273,9 +289,10 @@ func runMetrics(srv *http.Server, ln net.Listener, addr string) {
 	}
 }
 
-// Shutdown stops every sidecar the process launched (attached ones are only
-// disconnected), closes the quota stores and the metrics servers. The plugin
-// server calls it when Kong stops it.
+// Shutdown stops every sidecar the process launched as its child (a shared
+// or attached one is only disconnected: a shared sidecar leaves on its own
+// once its last plugin server has gone), closes the quota stores and the
+// metrics servers. The plugin server calls it when Kong stops it.
 func Shutdown() {
 	registry.mu.Lock()
 	defer registry.mu.Unlock()
