@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -215,7 +216,13 @@ func sharedLimiter(c quota.Config, m *metrics) (*quota.Limiter, error) {
 	if first, ok := registry.stores[c.StoreKey()]; ok {
 		l, err = first.Share(c, hook)
 	} else {
-		l, err = quota.New(c, hook)
+		opts := []quota.Option{hook}
+		if registry.kongPrefix != "" {
+			// Shared with the other generation's plugin server during
+			// `kong reload` (see quota.WithCounterFile).
+			opts = append(opts, quota.WithCounterFile(filepath.Join(registry.kongPrefix, "modelgate-quota.counters")))
+		}
+		l, err = quota.New(c, opts...)
 		if err == nil {
 			registry.stores[c.StoreKey()] = l
 		}
