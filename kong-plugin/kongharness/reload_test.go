@@ -23,7 +23,8 @@ import (
 // plugin instance started on it, traffic moving over, SIGTERM to the first
 // once its requests have returned. Under steady traffic no request fails,
 // one sidecar process serves both generations (the models are never loaded
-// twice), and it outlives the first plugin server.
+// twice), it outlives the first plugin server, and the local quota
+// counters of both generations are one.
 func TestReloadUnderLoad(t *testing.T) {
 	ctx := context.Background()
 	prefix := t.TempDir()
@@ -123,6 +124,17 @@ func TestReloadUnderLoad(t *testing.T) {
 
 	if len(failures) > 0 {
 		t.Errorf("%d requests failed across the reload, e.g. %s", len(failures), failures[0])
+	}
+	// The local quota counted every request of both generations in one
+	// place: the next one sees all of them (day limit 100000).
+	res, err := infer()
+	if err != nil || res.Status != http.StatusOK {
+		t.Fatalf("after the reload: %s", describe(res, err))
+	}
+	want := strconv.Itoa(100000 - int(served[0].Load()+served[1].Load()) - 1)
+	if got := res.Header.Get("X-RateLimit-Remaining-Day"); got != want {
+		t.Errorf("X-RateLimit-Remaining-Day after %d+%d requests across the reload: %s, want %s (no counter restarted)",
+			served[0].Load(), served[1].Load(), got, want)
 	}
 	if now := sidecarPids(t, prefix); !slices.Equal(now, sidecar) {
 		t.Errorf("sidecar processes after the reload: %v, want the one from before, %v", now, sidecar)
