@@ -145,6 +145,9 @@ func (s *fileStore) record(consumer string, now int64) []byte {
 func (s *fileStore) take(ctx context.Context, r *takeRequest) (usage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.data == nil {
+		return usage{}, errors.New("the quota counter file is closed") // the plugin server is stopping
+	}
 	if err := s.lock(); err != nil {
 		return usage{}, fmt.Errorf("locking the quota counter file: %w", err)
 	}

@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sync"
@@ -88,4 +89,24 @@ func TestCounterFileFull(t *testing.T) {
 	if d := take(t, l, "alice", "t", 0); d.Allowed {
 		t.Fatal("the overflow counter let a third request through a limit of 2")
 	}
+}
+
+// BenchmarkTakeCounterFile is BenchmarkTakeLocal with the counters in a
+// counter file: a flock and an unlock per take.
+func BenchmarkTakeCounterFile(b *testing.B) {
+	l, err := New(Config{Tiers: []Tier{{Name: "t", Second: 1 << 30, Minute: 1 << 30, Day: 1 << 30, Concurrency: 1 << 20, ItemsPerDay: 1 << 30}}},
+		WithCounterFile(filepath.Join(b.TempDir(), "counters")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			d, err := l.Take(context.Background(), "alice", "t", 1)
+			if err != nil || !d.Allowed {
+				b.Fatal(d, err)
+			}
+			d.Release()
+		}
+	})
 }
