@@ -17,8 +17,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
+	"github.com/modelgate/modelgate/internal/version"
 	"github.com/modelgate/modelgate/shared/pb"
 )
 
@@ -149,18 +153,50 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	}
 }
 
+// BuildMetadataKey is the gRPC metadata that carries a build (version.Build)
+// between a plugin server and a sidecar: the client sends its own on the
+// ServerLive call that attaches, the sidecar refuses a different build with
+// FailedPrecondition and answers with its own, which the client checks in
+// turn. Builds that differ may disagree on the contract in ways protobuf
+// does not catch (a field's meaning, the shared socket's name), so they
+// refuse each other instead.
+const BuildMetadataKey = "modelgate-build"
+
+// errBuildMismatch marks an attach refused by the build handshake.
+var errBuildMismatch = errors.New("builds differ")
+
 // Attach connects to a sidecar serving on a unix socket (standalone mode)
-// and checks that it answers ServerLive within ctx.
+// and checks, within ctx, that it answers ServerLive and is of this build.
 func Attach(ctx context.Context, socketPath string, maxMessageBytes int) (*Client, error) {
+	return AttachAs(ctx, socketPath, maxMessageBytes, version.Build())
+}
+
+// AttachAs is Attach for a client that says it is build (tests play another
+// build with it).
+func AttachAs(ctx context.Context, socketPath string, maxMessageBytes int, build string) (*Client, error) {
 	conn, err := grpc.NewClient("unix:"+socketPath,
 		append(dialOptions(maxMessageBytes), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		return nil, fmt.Errorf("attaching to sidecar at %s: %w", socketPath, err)
 	}
 	c := &Client{InferenceClient: pb.NewInferenceClient(conn), conn: conn}
-	if _, err := c.ServerLive(ctx, &pb.ServerLiveRequest{}); err != nil {
+	var header metadata.MD
+	ctx = metadata.AppendToOutgoingContext(ctx, BuildMetadataKey, build)
+	if _, err := c.ServerLive(ctx, &pb.ServerLiveRequest{}, grpc.Header(&header)); err != nil {
 		conn.Close()
+		if status.Code(err) == codes.FailedPrecondition {
+			err = errors.Join(errBuildMismatch, err)
+		}
 		return nil, fmt.Errorf("attaching to sidecar at %s: %w", socketPath, err)
+	}
+	theirs := header.Get(BuildMetadataKey)
+	if len(theirs) != 1 {
+		conn.Close()
+		return nil, fmt.Errorf("attaching to sidecar at %s: %w: it reports no build (an older modelgate-sidecar?); this plugin server is build %s", socketPath, errBuildMismatch, build)
+	}
+	if err := version.Compatible(build, theirs[0]); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("attaching to sidecar at %s: %w: the sidecar is build %s, this plugin server build %s; run the sidecar of the same release", socketPath, errBuildMismatch, theirs[0], build)
 	}
 	return c, nil
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/modelgate/modelgate/internal/testutil"
+	"github.com/modelgate/modelgate/internal/version"
 	"github.com/modelgate/modelgate/shared"
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/shared/tensor"
@@ -133,6 +134,32 @@ func TestAttach(t *testing.T) {
 		if err := c.Close(); err != nil {
 			t.Errorf("Close #%d of an attached client: %v", i+1, err)
 		}
+	}
+}
+
+// TestAttachRefusesAnotherBuild: a plugin server and a sidecar of
+// different builds refuse each other with a message naming both builds.
+func TestAttachRefusesAnotherBuild(t *testing.T) {
+	bin := testutil.Binary(t, "modelgate-sidecar")
+	sock := filepath.Join(t.TempDir(), "sidecar.sock")
+	cmd := exec.Command(bin, "--models", testutil.TestModels(), "--socket", sock, "--ort-lib", testutil.ORTLib(t))
+	cmd.Stderr = t.Output()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	attach(t, sock).Close() // up, and of a compatible build
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := shared.AttachAs(ctx, sock, 0, "0.0.1+0123456789ab")
+	if err == nil {
+		t.Fatal("a plugin server of another build attached")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "refuses a plugin server of build 0.0.1+0123456789ab") || !strings.Contains(msg, "modelgate-sidecar build "+version.Version+"+") {
+		t.Errorf("the refusal does not name both builds: %v", err)
 	}
 }
 

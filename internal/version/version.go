@@ -103,3 +103,26 @@ func moduleVersion(info *debug.BuildInfo, ok bool, module string) string {
 	}
 	return "not linked"
 }
+
+// Build identifies this build in the handshake between a plugin server and
+// a sidecar it attaches to: "VERSION+COMMIT", e.g. "0.1.0+8517b1c7f2c9".
+func Build() string {
+	info, ok := debug.ReadBuildInfo()
+	return Version + "+" + commit(info, ok)
+}
+
+// Compatible reports why builds a and b (as Build writes them) must not talk
+// to each other, or nil when they may. They may when they are the same
+// build. A build whose commit is "unknown" (a test binary: `go test` stamps
+// no commit) is only compared by version.
+func Compatible(a, b string) error {
+	if a == b {
+		return nil
+	}
+	av, ac, _ := strings.Cut(a, "+")
+	bv, bc, _ := strings.Cut(b, "+")
+	if av == bv && (ac == "unknown" || bc == "unknown") {
+		return nil
+	}
+	return fmt.Errorf("build %s is not build %s", a, b)
+}

@@ -2,6 +2,7 @@ package version
 
 import (
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,27 @@ func TestModuleVersion(t *testing.T) {
 		if got := moduleVersion(info, true, module); got != want {
 			t.Errorf("moduleVersion(%s) = %q, want %q", module, got, want)
 		}
+	}
+}
+
+func TestCompatible(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		ok   bool
+	}{
+		{"0.1.0+8517b1c7f2c9", "0.1.0+8517b1c7f2c9", true},
+		{"0.1.0+8517b1c7f2c9", "0.1.0+ff61de3aaaaa", false},
+		{"0.1.0+8517b1c7f2c9", "0.2.0+8517b1c7f2c9", false},
+		{"0.1.0+unknown", "0.1.0+8517b1c7f2c9", true},
+		{"0.1.0+8517b1c7f2c9", "0.1.0+unknown", true},
+		{"0.1.0+unknown", "0.2.0+unknown", false},
+		{"0.1.0+8517b1c7f2c9-dirty", "0.1.0+8517b1c7f2c9", false},
+	} {
+		if err := Compatible(c.a, c.b); (err == nil) != c.ok {
+			t.Errorf("Compatible(%q, %q) = %v, want ok=%v", c.a, c.b, err, c.ok)
+		}
+	}
+	if !strings.HasPrefix(Build(), Version+"+") {
+		t.Errorf("Build() = %q, want %s+COMMIT", Build(), Version)
 	}
 }

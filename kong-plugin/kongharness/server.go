@@ -61,6 +61,13 @@ type Server struct {
 // Start runs `binary -kong-prefix PREFIX` and waits until its socket accepts
 // connections.
 func Start(ctx context.Context, binary string, opts Options) (*Server, error) {
+	return start(ctx, binary, opts, nil)
+}
+
+// start is Start; with replacing, the socket to wait for is the one the new
+// server puts in place of the file replacing describes (the old server
+// still answers on that one).
+func start(ctx context.Context, binary string, opts Options, replacing os.FileInfo) (*Server, error) {
 	s := &Server{Prefix: opts.Prefix, exited: make(chan struct{})}
 	if s.Prefix == "" {
 		dir, err := os.MkdirTemp("", "kong-prefix-")
@@ -92,10 +99,13 @@ func Start(ctx context.Context, binary string, opts Options) (*Server, error) {
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		c, err := net.DialTimeout("unix", s.Socket, time.Second)
-		if err == nil {
-			c.Close()
-			return s, nil
+		st, err := os.Stat(s.Socket)
+		if err == nil && (replacing == nil || !os.SameFile(st, replacing)) {
+			var c net.Conn
+			if c, err = net.DialTimeout("unix", s.Socket, time.Second); err == nil {
+				c.Close()
+				return s, nil
+			}
 		}
 		select {
 		case <-s.exited:

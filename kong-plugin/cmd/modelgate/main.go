@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -40,7 +41,7 @@ func main() {
 // it.
 func dispatch(args []string) int {
 	if len(args) == 0 {
-		return pluginServer()
+		return pluginServer(pluginServerFlags(io.Discard).Lookup("kong-prefix").DefValue, false)
 	}
 	name := args[0]
 	if cmd, ok := lookup(commandName(name)); ok {
@@ -60,7 +61,7 @@ func dispatch(args []string) int {
 	if fs.NArg() > 0 {
 		return usageError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
-	return pluginServer()
+	return pluginServer(fs.Lookup("kong-prefix").Value.String(), fs.Lookup("dump").Value.String() == "true")
 }
 
 // commandName maps the flag spellings people try first to their commands.
@@ -95,9 +96,26 @@ func usageError(msg string) int {
 }
 
 // pluginServer runs go-pdk's plugin server, which reads os.Args itself.
-func pluginServer() int {
+// kongPrefix is Kong's prefix: a launched sidecar is shared there by the
+// plugin servers of successive Kong generations (see gateway.SetKongPrefix).
+func pluginServer(kongPrefix string, dump bool) int {
 	setupLogging()
 	setupDemoMode()
+	gateway.SetKongPrefix(kongPrefix)
+	if !dump {
+		exe, err := os.Executable()
+		if err != nil {
+			slog.Error("cannot name the socket", "err", err)
+			return 1
+		}
+		private, err := publishSocket(kongPrefix, filepath.Base(exe))
+		if err != nil {
+			slog.Error("plugin server not started", "err", err)
+			return 1
+		}
+		// go-pdk reads its flags from os.Args.
+		os.Args = []string{os.Args[0], "-kong-prefix", private}
+	}
 	// Kong stops the plugin server with SIGTERM (SIGINT by hand): stop the
 	// launched sidecar with it instead of leaving an orphan.
 	sigs := make(chan os.Signal, 1)

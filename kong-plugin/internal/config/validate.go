@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
+	"strconv"
 	"time"
 )
 
@@ -41,7 +43,25 @@ func (c *Config) Validate() error {
 	c.validateLimits(&p)
 	c.validateModels(&p)
 	c.validateAuth(&p)
+	c.validateMetrics(&p)
 	return errors.Join(p...)
+}
+
+// validateMetrics refuses an address no listen could ever take: a taken
+// one is retried in the background (gateway.serveMetrics), a malformed one
+// must be a config error instead.
+func (c *Config) validateMetrics(p *problems) {
+	if c.Metrics.Addr == "" {
+		return
+	}
+	_, port, err := net.SplitHostPort(c.Metrics.Addr)
+	if err != nil {
+		p.add("metrics.addr", "want HOST:PORT or :PORT: %v", err)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		p.add("metrics.addr", "port %q is not a number from 0 to 65535", port)
+	}
 }
 
 func (c *Config) validateSidecar(p *problems) {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,9 @@ var registry = struct {
 	janitor bool
 	// demo accepts the repository's DEMO credentials (SetDemoMode).
 	demo bool
+	// kongPrefix, when set, makes launch mode share one sidecar per
+	// config among the plugin servers of that prefix (SetKongPrefix).
+	kongPrefix string
 }{
 	gateways: map[string]*Gateway{},
 	sidecars: map[string]*supervisor{},
@@ -113,17 +117,26 @@ func getByContent(cfg *config.Config) (*Gateway, error) {
 	if registry.metrics == nil {
 		registry.metrics = newMetrics()
 	}
-	// Listen first: a metrics.addr that is taken must not leave a sidecar
-	// launched for a gateway that is never stored.
-	if err := serveMetrics(c.Metrics.Addr, registry.metrics); err != nil {
-		return nil, err
-	}
 	g, err := build(c, registry.metrics, slog.Default())
 	if err != nil {
 		return nil, err
 	}
+	serveMetrics(c.Metrics.Addr, registry.metrics)
 	registry.gateways[key] = g
 	return g, nil
+}
+
+// SetKongPrefix tells the registry that this process is a plugin server
+// Kong started with -kong-prefix dir. A sidecar in launch mode is then
+// shared by every plugin server of that prefix (see connector), so that
+// `kong reload`, which runs the old and the new generation's plugin servers
+// at once, never loads the models twice nor loses the sidecar. Call it
+// before the first Get; `modelgate serve` and tests leave it unset and
+// launch a sidecar of their own through go-plugin.
+func SetKongPrefix(dir string) {
+	registry.mu.Lock()
+	registry.kongPrefix = dir
+	registry.mu.Unlock()
 }
 
 // sharedSidecar returns the supervisor for a sidecar section, starting it
@@ -136,7 +149,7 @@ func sharedSidecar(c config.Sidecar, m *metrics, log *slog.Logger) *supervisor {
 	startTimeout, _ := time.ParseDuration(c.StartTimeout)
 	check, _ := time.ParseDuration(c.CheckInterval)
 	backoff, _ := time.ParseDuration(c.MaxBackoff)
-	s := newSupervisor(connector(c), startTimeout, check, backoff, m, log.With("sidecar_mode", c.Mode))
+	s := newSupervisor(connector(c, registry.kongPrefix), startTimeout, check, backoff, m, log.With("sidecar_mode", c.Mode))
 	registry.sidecars[key] = s
 	if len(registry.sidecars) > 1 && !registry.janitor {
 		registry.janitor = true
@@ -218,7 +231,13 @@ func sharedLimiter(c quota.Config, m *metrics, log *slog.Logger) (*quota.Limiter
 	if first, ok := registry.stores[c.StoreKey()]; ok {
 		l, err = first.Share(c, hook)
 	} else {
-		l, err = quota.New(c, hook, quota.WithSecretWatch(secret.WatchOptions{Logger: log}))
+		opts := []quota.Option{hook, quota.WithSecretWatch(secret.WatchOptions{Logger: log})}
+		if registry.kongPrefix != "" {
+			// Shared with the other generation's plugin server during
+			// `kong reload` (see quota.WithCounterFile).
+			opts = append(opts, quota.WithCounterFile(filepath.Join(registry.kongPrefix, "modelgate-quota.counters")))
+		}
+		l, err = quota.New(c, opts...)
 		if err == nil {
 			registry.stores[c.StoreKey()] = l
 		}
@@ -230,33 +249,72 @@ func sharedLimiter(c quota.Config, m *metrics, log *slog.Logger) (*quota.Limiter
 	return l, nil
 }
 
-// serveMetrics starts /metrics on addr once per address. Called with registry.mu held.
-func serveMetrics(addr string, m *metrics) error {
+// metricsRetryInterval is how often a plugin server whose metrics.addr is
+// taken tries it again.
+const metricsRetryInterval = time.Second
+
+// serveMetrics starts /metrics on addr once per address. Called with
+// registry.mu held.
+//
+// During `kong reload` two plugin servers run at once (Kong 3.9.3,
+// kong/runloop/plugin_servers/process.lua: the new generation's worker 0
+// spawns a new one; the old one gets SIGTERM only once its worker has
+// drained), and the old one holds addr. So a taken addr is never a config
+// error: the new server keeps trying in the background and takes the
+// address over once the old one has exited. One listener at a time, never
+// SO_REUSEPORT, so every scrape sees one process's coherent set of
+// counters.
+func serveMetrics(addr string, m *metrics) {
 	if addr == "" {
-		return nil
+		return
 	}
 	if _, ok := registry.servers[addr]; ok {
-		return nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return errors.Join(errors.New("metrics.addr: cannot listen"), err)
+		return
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	registry.servers[addr] = srv
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		go runMetrics(srv, ln, addr)
+		return
+	}
+	slog.Warn("metrics.addr is taken (by the plugin server of the previous Kong generation?); retrying in the background",
+		"addr", addr, "retry_every", metricsRetryInterval, "err", err)
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Error("metrics server stopped", "addr", addr, "err", err)
+		for {
+			time.Sleep(metricsRetryInterval)
+			registry.mu.Lock()
+			stopped := registry.servers[addr] != srv
+			var ln net.Listener
+			var err error
+			if !stopped {
+				ln, err = net.Listen("tcp", addr)
+			}
+			registry.mu.Unlock()
+			if stopped {
+				return
+			}
+			if err == nil {
+				slog.Info("metrics: listening", "addr", addr)
+				go runMetrics(srv, ln, addr)
+				return
+			}
 		}
 	}()
-	return nil
 }
 
-// Shutdown stops every sidecar the process launched (attached ones are only
-// disconnected), closes the quota stores and the metrics servers. The plugin
-// server calls it when Kong stops it.
+func runMetrics(srv *http.Server, ln net.Listener, addr string) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		slog.Error("metrics server stopped", "addr", addr, "err", err)
+	}
+}
+
+// Shutdown stops every sidecar the process launched as its child (a shared
+// or attached one is only disconnected: a shared sidecar leaves on its own
+// once its last plugin server has gone), closes the quota stores and the
+// metrics servers. The plugin server calls it when Kong stops it.
 func Shutdown() {
 	registry.mu.Lock()
 	defer registry.mu.Unlock()

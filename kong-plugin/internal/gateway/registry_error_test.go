@@ -1,11 +1,14 @@
 package gateway
 
 import (
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/auth"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
@@ -40,26 +43,45 @@ func TestGetCachesErrors(t *testing.T) {
 	}
 }
 
-// TestGetMetricsAddrTaken: a metrics.addr that cannot be listened on refuses
-// the config before its sidecar is started, so no sidecar is left running
-// for a gateway that was never stored.
+// TestGetMetricsAddrTaken: during `kong reload` the old plugin server still
+// holds metrics.addr when the new one builds its gateway. That is no config
+// error: Get succeeds and the request is served, and /metrics is taken over
+// in the background once the old holder lets go.
 func TestGetMetricsAddrTaken(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	cfg := config.Config{
-		Sidecar: testSidecar(t, "--max-elements", "4242"), // a section of its own
-		Metrics: config.Metrics{Addr: ln.Addr().String()},
+	addr := ln.Addr().String()
+	cfg := adderConfig(t)
+	cfg.Sidecar = testSidecar(t, "--max-elements", "4242") // a section of its own
+	cfg.Metrics = config.Metrics{Addr: addr}
+	g := startGateway(t, cfg)
+	if res := call(g, "POST", "/v2/models/adder/versions/1/infer", keyBob, adderBody); res.Status != http.StatusOK {
+		t.Fatalf("request while metrics.addr is taken: %d %s", res.Status, res.Body)
 	}
-	if _, err := Get(&cfg); err == nil || !strings.Contains(err.Error(), "metrics.addr") {
-		t.Fatalf("Get with a taken metrics.addr = %v", err)
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
 	}
-	registry.mu.Lock()
-	_, started := registry.sidecars[config.Key(cfg.WithDefaults().Sidecar)]
-	registry.mu.Unlock()
-	if started {
-		t.Error("the sidecar of a refused config was started")
+	var body []byte
+	for !strings.Contains(string(body), "modelgate_sidecar_up 1") {
+		time.Sleep(100 * time.Millisecond)
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue // not taken over yet; the test's own timeout bounds the wait
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+}
+
+// TestMetricsAddrMalformed: an address no listen can ever take is a config
+// error, not something to retry forever.
+func TestMetricsAddrMalformed(t *testing.T) {
+	for _, addr := range []string{"9542", "localhost", ":http-alt", ":70000"} {
+		cfg := config.Config{Sidecar: testSidecar(t), Metrics: config.Metrics{Addr: addr}}
+		if _, err := Get(&cfg); err == nil || !strings.Contains(err.Error(), "metrics.addr") {
+			t.Errorf("metrics.addr %q: Get = %v, want a metrics.addr error", addr, err)
+		}
 	}
 }

@@ -1,7 +1,8 @@
 // Package quota enforces per-consumer quotas: requests per second, minute,
 // hour and day (fixed windows, as Kong's rate-limiting plugin counts them),
 // requests in flight and batch items per day. Counters live in this process
-// (policy local) or in Redis (policy redis), checked and taken with one
+// or in a memory-mapped file the node's plugin servers share (policy local,
+// WithCounterFile), or in Redis (policy redis), checked and taken with one
 // atomic step per request either way.
 package quota
 
@@ -59,6 +60,8 @@ type Limiter struct {
 	storeKey string
 	// watch says how the Redis password file is followed.
 	watch secret.WatchOptions
+	// counterFile, if set, holds policy local's counters (WithCounterFile).
+	counterFile string
 }
 
 // store checks and takes quota atomically.
@@ -105,6 +108,14 @@ func WithSecretWatch(opts secret.WatchOptions) Option {
 	return func(l *Limiter) { l.watch = opts }
 }
 
+// WithCounterFile keeps policy local's counters in the memory-mapped file at
+// path instead of this process's memory, so that every process opening that
+// file counts together (see fileStore). The plugin server under Kong uses
+// one file in Kong's prefix; it has no effect with policy redis.
+func WithCounterFile(path string) Option {
+	return func(l *Limiter) { l.counterFile = path }
+}
+
 // New validates cfg and builds its Limiter. With policy redis it creates the
 // client but does not connect: a Redis that is down at start is handled like
 // one that goes down later.
@@ -115,6 +126,12 @@ func New(cfg Config, opts ...Option) (*Limiter, error) {
 	}
 	if cfg.Policy == PolicyRedis {
 		s, err := newRedisStore(cfg.Redis, cfg.redisTimeout(), l.watch)
+		if err != nil {
+			return nil, err
+		}
+		l.store = s
+	} else if l.counterFile != "" {
+		s, err := openFileStore(l.counterFile)
 		if err != nil {
 			return nil, err
 		}

@@ -83,7 +83,7 @@ func TestWindowsAndHeaders(t *testing.T) {
 	for _, policy := range policies(t) {
 		t.Run(policy.name, func(t *testing.T) {
 			cfg := policy.cfg(Tier{Name: "free", Second: 2, Minute: 5})
-			l, c := newTestLimiter(t, cfg)
+			l, c := newTestLimiter(t, cfg, policy.opts...)
 
 			d := take(t, l, "alice", "free", 1)
 			if !d.Allowed || d.Window != "" || d.RetryAfter != 0 {
@@ -152,7 +152,7 @@ func TestWindowsAndHeaders(t *testing.T) {
 func TestLongerWindowWinsTies(t *testing.T) {
 	for _, policy := range policies(t) {
 		t.Run(policy.name, func(t *testing.T) {
-			l, _ := newTestLimiter(t, policy.cfg(Tier{Name: "t", Hour: 10, Day: 10}))
+			l, _ := newTestLimiter(t, policy.cfg(Tier{Name: "t", Hour: 10, Day: 10}), policy.opts...)
 			d := take(t, l, "a", "t", 0)
 			wantHeaders(t, d.Headers, map[string]string{
 				"X-RateLimit-Limit-Hour": "10", "X-RateLimit-Remaining-Hour": "9",
@@ -166,7 +166,7 @@ func TestLongerWindowWinsTies(t *testing.T) {
 func TestItemsPerDay(t *testing.T) {
 	for _, policy := range policies(t) {
 		t.Run(policy.name, func(t *testing.T) {
-			l, c := newTestLimiter(t, policy.cfg(Tier{Name: "t", ItemsPerDay: 10}))
+			l, c := newTestLimiter(t, policy.cfg(Tier{Name: "t", ItemsPerDay: 10}), policy.opts...)
 			d := take(t, l, "a", "t", 6)
 			if !d.Allowed {
 				t.Fatalf("6 items: %+v", d)
@@ -198,7 +198,7 @@ func TestItemsPerDay(t *testing.T) {
 func TestRejectionNamesTheLongestWait(t *testing.T) {
 	for _, policy := range policies(t) {
 		t.Run(policy.name, func(t *testing.T) {
-			l, _ := newTestLimiter(t, policy.cfg(Tier{Name: "t", Second: 1, ItemsPerDay: 1}))
+			l, _ := newTestLimiter(t, policy.cfg(Tier{Name: "t", Second: 1, ItemsPerDay: 1}), policy.opts...)
 			take(t, l, "a", "t", 1)
 			d := take(t, l, "a", "t", 1)
 			if d.Allowed || d.Window != WindowItems || d.RetryAfter != 43170*time.Second {
@@ -211,7 +211,7 @@ func TestRejectionNamesTheLongestWait(t *testing.T) {
 func TestConcurrency(t *testing.T) {
 	for _, policy := range policies(t) {
 		t.Run(policy.name, func(t *testing.T) {
-			l, _ := newTestLimiter(t, policy.cfg(Tier{Name: "t", Concurrency: 2, Minute: 100}))
+			l, _ := newTestLimiter(t, policy.cfg(Tier{Name: "t", Concurrency: 2, Minute: 100}), policy.opts...)
 			a := take(t, l, "a", "t", 1)
 			b := take(t, l, "a", "t", 1)
 			if !a.Allowed || !b.Allowed {
@@ -262,7 +262,7 @@ func TestNoLimitsNoHeaders(t *testing.T) {
 func TestLocalExactUnderConcurrency(t *testing.T) {
 	for _, policy := range policies(t) {
 		t.Run(policy.name, func(t *testing.T) {
-			l, _ := newTestLimiter(t, policy.cfg(Tier{Name: "t", Minute: 100, ItemsPerDay: 150}))
+			l, _ := newTestLimiter(t, policy.cfg(Tier{Name: "t", Minute: 100, ItemsPerDay: 150}), policy.opts...)
 			var allowed, items atomic.Int64
 			var wg sync.WaitGroup
 			for g := range 8 {

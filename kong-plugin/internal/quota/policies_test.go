@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/modelgate/modelgate/internal/testutil"
@@ -11,14 +12,17 @@ import (
 type policy struct {
 	name string
 	cfg  func(...Tier) Config
+	opts []Option
 }
 
 func policies(t *testing.T) []policy {
 	return []policy{
-		{"local", func(ts ...Tier) Config { return Config{Policy: PolicyLocal, Tiers: ts} }},
+		{"local", func(ts ...Tier) Config { return Config{Policy: PolicyLocal, Tiers: ts} }, nil},
+		{"local-file", func(ts ...Tier) Config { return Config{Policy: PolicyLocal, Tiers: ts} },
+			[]Option{WithCounterFile(filepath.Join(t.TempDir(), "counters"))}},
 		{"redis", func(ts ...Tier) Config {
 			r := testutil.StartRedis(t)
 			return Config{Policy: PolicyRedis, Redis: Redis{Addr: r.Addr, Timeout: "500ms"}, Tiers: ts}
-		}},
+		}, nil},
 	}
 }

@@ -8,7 +8,7 @@ func TestShareKeepsCounts(t *testing.T) {
 	for _, policy := range policies(t) {
 		t.Run(policy.name, func(t *testing.T) {
 			old := policy.cfg(Tier{Name: "t", Day: 5})
-			l, c := newTestLimiter(t, old)
+			l, c := newTestLimiter(t, old, policy.opts...)
 			for range 3 {
 				take(t, l, "alice", "t", 0)
 			}

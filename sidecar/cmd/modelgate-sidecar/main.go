@@ -24,6 +24,7 @@ const DefaultMaxMessageBytes = 64 << 20
 type flags struct {
 	models          string
 	socket          string
+	idleExit        time.Duration
 	metricsAddr     string
 	pollInterval    time.Duration
 	intraOpThreads  int
@@ -68,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.models, "models", "", "model repository folder (required)")
 	fs.StringVar(&f.socket, "socket", "", "serve standalone on this unix socket (e.g. /run/modelgate/sidecar.sock); without it the sidecar expects to be launched by the plugin server")
+	fs.DurationVar(&f.idleExit, "idle-exit", 0, "with --socket: exit once no client has been connected for this long (0 = never); the plugin server launches a sidecar shared across Kong generations with it")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics, /v2/health/live and /v2/health/ready on this address (e.g. :8002); empty = off")
 	fs.DurationVar(&f.pollInterval, "poll-interval", 0, "rescan the model repository this often (0 = off; LoadModel/UnloadModel still work)")
 	fs.IntVar(&f.intraOpThreads, "intra-op-threads", 0, "ONNX Runtime intra-op threads where a model config says 0 (0 = chosen from the cores, see the \"ONNX Runtime threads\" log line)")
@@ -105,6 +107,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if f.pollInterval < 0 {
 		problems = append(problems, errors.New("--poll-interval must not be negative"))
+	}
+	if f.idleExit < 0 || (f.idleExit > 0 && f.socket == "") {
+		problems = append(problems, errors.New("--idle-exit must not be negative, and needs --socket"))
 	}
 	if f.maxMessageBytes < 1<<10 {
 		problems = append(problems, errors.New("--max-message-bytes must be at least 1024"))

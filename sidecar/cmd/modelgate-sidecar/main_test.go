@@ -291,9 +291,11 @@ func TestStandalone(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// A second sidecar on a live socket refuses to take it over.
+	// A second sidecar on a live socket refuses to take it over, before
+	// loading anything, with the status a launching plugin server reads as
+	// "attach to that one".
 	second := exec.Command(bin, "--models", t.TempDir(), "--socket", sock, "--ort-lib", testutil.ORTLib(t))
-	if out, err := second.CombinedOutput(); exitCode(err) != 1 || !strings.Contains(string(out), "another process is serving") {
+	if out, err := second.CombinedOutput(); exitCode(err) != exitSocketTaken || !strings.Contains(string(out), "another modelgate-sidecar serves this socket") {
 		t.Errorf("second sidecar on a live socket: %v %s", err, out)
 	}
 }

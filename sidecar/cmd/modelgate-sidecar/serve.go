@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -68,6 +69,18 @@ func serve(f *flags) int {
 	} else {
 		signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	}
+	if !pluginMode {
+		lock, err := lockSocket(f.socket)
+		if errors.Is(err, errSocketTaken) {
+			log.Error("not starting: another modelgate-sidecar serves this socket or is starting to", "socket", f.socket)
+			return exitSocketTaken
+		}
+		if err != nil {
+			log.Error("cannot lock the socket", "socket", f.socket, "error", err)
+			return 1
+		}
+		defer lock.Close()
+	}
 	if err := ort.Init(f.ortLib); err != nil {
 		log.Error("cannot load ONNX Runtime (set --ort-lib or $ORT_LIB)", "error", err)
 		return 1
@@ -103,8 +116,13 @@ func serve(f *flags) int {
 		defer stop()
 	}
 
-	grpcOpts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(f.maxMessageBytes), grpc.MaxSendMsgSize(f.maxMessageBytes)},
+	grpcOpts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(f.maxMessageBytes), grpc.MaxSendMsgSize(f.maxMessageBytes), buildCheck()},
 		server.Recover(log)...)
+	if f.idleExit > 0 {
+		clients := newClientCounter()
+		grpcOpts = append(grpcOpts, grpc.StatsHandler(clients))
+		go watchIdle(ctx, clients, f.idleExit, f.socket, signals, log)
+	}
 	var err error
 	grpcOpts = append(grpcOpts, flowControl(f.maxMessageBytes)...)
 	if pluginMode {
