@@ -18,7 +18,7 @@ GIT_COMMIT ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git d
 LDFLAGS := -X github.com/modelgate/modelgate/internal/version.Commit=$(GIT_COMMIT)
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench soak run train image image-gpu clean
+.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench soak run train quantize image image-gpu clean
 
 all: build
 
@@ -65,6 +65,14 @@ train:
 	@/usr/bin/python3 -c 'import torch, onnx' 2>/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-onnx)
 	@dpkg -s libopenblas0-pthread >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread)
 	/usr/bin/python3 deploy/train/train.py
+
+## quantize: write version 3 of the example model, version 2 dynamically quantized to int8, with its
+## checksum, metrics.json entry and model-card section (installs Debian's python3-numpy and
+## python3-onnx; seconds; CI never does, the end-to-end tests check the committed result).
+## Run it again after `make train`, which rewrites version 2, metrics.json and the card.
+quantize:
+	@scripts/debdeps.sh install $(MODELGEN_DEBS)
+	/usr/bin/python3 deploy/train/quantize.py
 
 ## Debian packages that `make test` installs (apt-get; needs root or sudo), each as PACKAGE=PROBE
 ## (scripts/debdeps.sh): every program or python module a test, fuzz target or the bench's
