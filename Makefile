@@ -18,7 +18,7 @@ GIT_COMMIT ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git d
 LDFLAGS := -X github.com/modelgate/modelgate/internal/version.Commit=$(GIT_COMMIT)
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench soak run train quantize image image-gpu clean
+.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench soak run train quantize measure-model image image-gpu clean
 
 all: build
 
@@ -73,6 +73,12 @@ train:
 quantize:
 	@scripts/debdeps.sh install $(MODELGEN_DEBS)
 	/usr/bin/python3 deploy/train/quantize.py
+
+## measure-model: versions 2 and 3 of the example model under ONNX Runtime on this machine's CPU,
+## measured alternately (size, memory, held-out accuracy, agreement, items/s and p50 at batch 1
+## and 32): the table in deploy/models/sentiment/MODEL_CARD.md.
+measure-model: run-deps
+	$(GO) run ./sidecar/cmd/modelgate-measure -lib $(ORT_LIB) -versions 2,3 -rounds 9
 
 ## Debian packages that `make test` installs (apt-get; needs root or sudo), each as PACKAGE=PROBE
 ## (scripts/debdeps.sh): every program or python module a test, fuzz target or the bench's
