@@ -74,11 +74,11 @@ quantize:
 	@scripts/debdeps.sh install $(MODELGEN_DEBS)
 	/usr/bin/python3 deploy/train/quantize.py
 
-## measure-model: versions 2 and 3 of the example model under ONNX Runtime on this machine's CPU,
-## measured alternately (size, memory, held-out accuracy, agreement, items/s and p50 at batch 1
-## and 32): the table in deploy/models/sentiment/MODEL_CARD.md.
-measure-model: run-deps
-	$(GO) run ./sidecar/cmd/modelgate-measure -lib $(ORT_LIB) -versions 2,3 -rounds 9
+## measure-model: versions 2 and 3 of the example model on this machine's CPU, under ONNX Runtime
+## in process and through modelgate serve, measured alternately (size, memory, held-out accuracy,
+## agreement, items/s and p50 at batch 1 and 32): the tables in deploy/models/sentiment/MODEL_CARD.md.
+measure-model: run-deps build
+	$(GO) run ./sidecar/cmd/modelgate-measure -lib $(ORT_LIB) -versions 2,3 -rounds 9 -bin $(BIN)
 
 ## Debian packages that `make test` installs (apt-get; needs root or sudo), each as PACKAGE=PROBE
 ## (scripts/debdeps.sh): every program or python module a test, fuzz target or the bench's

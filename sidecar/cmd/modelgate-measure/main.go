@@ -3,9 +3,11 @@
 // sidecar's own tokenizer and session code, in process, no gateway. It prints
 // one markdown table: file size, resident memory after load, held-out
 // accuracy, agreement with the first version item by item, and items/s and
-// p50 latency at batch 1 and 32.
+// p50 latency at batch 1 and 32; with -bin, also held-out accuracy, items/s
+// and p50 through `modelgate serve` (its own kong.yml, one consumer, the
+// sidecar launched over its socket), one request at a time.
 //
-//	go run ./sidecar/cmd/modelgate-measure -lib $ORT_LIB -versions 2,3
+//	go run ./sidecar/cmd/modelgate-measure -lib $ORT_LIB -versions 2,3 -bin bin
 //
 // The versions are measured alternately (v2, v3, v2, v3, ...) for -rounds
 // rounds and each speed figure is the median over rounds, so that a shared,
@@ -40,6 +42,7 @@ import (
 
 type flags struct {
 	lib, models, heldout, versions string
+	bin                            string
 	rounds, threads                int
 	rss                            string
 }
@@ -52,6 +55,7 @@ func main() {
 	flag.StringVar(&f.versions, "versions", "2,3", "versions to compare; the first is the reference for agreement")
 	flag.IntVar(&f.rounds, "rounds", 5, "alternating rounds over all versions")
 	flag.IntVar(&f.threads, "threads", 0, "ONNX Runtime intra-op threads (0: its default)")
+	flag.StringVar(&f.bin, "bin", "", "folder with modelgate and modelgate-sidecar: also measure through `modelgate serve`")
 	flag.StringVar(&f.rss, "rss", "", "internal: load this version, print resident memory in bytes and exit")
 	flag.Parse()
 	if err := run(f, os.Stdout); err != nil {
@@ -70,6 +74,10 @@ type version struct {
 	labels32  []int // batches of 32
 	perRound  map[int][]runStats
 	agreement float64
+	// Through modelgate serve (with -bin): accuracy in requests of 32,
+	// speeds per round by batch size.
+	serveAccuracy float64
+	servePerRound map[int][]runStats
 }
 
 type runStats struct{ itemsPerSecond, p50 float64 }
@@ -104,7 +112,7 @@ func run(f flags, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		v := &version{name: name, bytes: int64(len(model)), perRound: map[int][]runStats{}}
+		v := &version{name: name, bytes: int64(len(model)), perRound: map[int][]runStats{}, servePerRound: map[int][]runStats{}}
 		if v.rss, err = childRSS(f, name); err != nil {
 			return err
 		}
@@ -124,6 +132,21 @@ func run(f flags, w io.Writer) error {
 		}
 		v.agreement = agreement(v.labels1, versions[0].labels1)
 	}
+	var gw *gateway
+	if f.bin != "" {
+		if cfg.Postprocess.Classify == nil {
+			return fmt.Errorf("%s: no postprocess.classify: labels needed to measure through modelgate serve", f.models)
+		}
+		if gw, err = startGateway(f.bin, f.models); err != nil {
+			return err
+		}
+		defer gw.stop()
+		for _, v := range versions {
+			if v.serveAccuracy, err = gw.serveAccuracy(ctx, v.name, texts, labels, cfg.Postprocess.Classify.Labels); err != nil {
+				return err
+			}
+		}
+	}
 	for round := 0; round < f.rounds; round++ {
 		for _, v := range versions {
 			for _, batch := range []int{1, 32} {
@@ -132,6 +155,18 @@ func run(f flags, w io.Writer) error {
 					return err
 				}
 				v.perRound[batch] = append(v.perRound[batch], s)
+			}
+		}
+		if gw == nil {
+			continue
+		}
+		for _, v := range versions {
+			for _, batch := range []int{1, 32} {
+				s, err := gw.serveSpeed(ctx, v.name, texts, batch)
+				if err != nil {
+					return err
+				}
+				v.servePerRound[batch] = append(v.servePerRound[batch], s)
 			}
 		}
 	}
@@ -145,6 +180,23 @@ func run(f flags, w io.Writer) error {
 			v.name, mb(v.bytes), 100*float64(v.bytes)/float64(versions[0].bytes), float64(v.rss)/(1<<20),
 			accuracy(v.labels1, labels), accuracy(v.labels32, labels), v.agreement,
 			b1.itemsPerSecond, b1.p50*1e3, b32.itemsPerSecond, b32.p50*1e3)
+	}
+	if gw != nil {
+		fmt.Fprintln(w, "\nThrough `modelgate serve` (one client, one request at a time, the sidecar over its socket; API key auth and quotas on):")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| version | held-out accuracy (requests of 32) | batch 1: items/s, p50 | batch 32: items/s, p50 |")
+		fmt.Fprintln(w, "| --- | --- | --- | --- |")
+		for _, v := range versions {
+			b1, b32 := median(v.servePerRound[1]), median(v.servePerRound[32])
+			fmt.Fprintf(w, "| %s | %.4f | %.0f, %.3f ms | %.0f, %.2f ms |\n",
+				v.name, v.serveAccuracy, b1.itemsPerSecond, b1.p50*1e3, b32.itemsPerSecond, b32.p50*1e3)
+		}
+		serve32 := median(versions[0].servePerRound[32]).itemsPerSecond
+		for _, v := range versions[1:] {
+			fmt.Fprintf(w, "\nThrough modelgate serve, v%s / v%s throughput at batch 32: %.2fx; at batch 1: %.2fx\n",
+				v.name, versions[0].name, median(v.servePerRound[32]).itemsPerSecond/serve32,
+				median(v.servePerRound[1]).itemsPerSecond/median(versions[0].servePerRound[1]).itemsPerSecond)
+		}
 	}
 	ref32 := median(versions[0].perRound[32]).itemsPerSecond
 	for _, v := range versions[1:] {
