@@ -140,6 +140,14 @@ func TestModelQuality(t *testing.T) {
 				}
 			}
 		}
+		// Version 3 quantizes its activations per batch: its probabilities may move by a
+		// rounding step with the batch, its labels on these texts may not.
+		batched = predict(t, s, "3", texts)
+		for i, text := range texts {
+			if one := predict(t, s, "3", []string{text})[0]; one.Label != batched[i].Label {
+				t.Errorf("version 3, %q: alone %s %v, in a batch %s %v", text, one.Label, one.Probabilities, batched[i].Label, batched[i].Probabilities)
+			}
+		}
 	})
 
 	t.Run("held-out accuracy", func(t *testing.T) {
