@@ -211,11 +211,13 @@ def write_card(path, accuracy, agreement, size, digest, source_size):
         card = f.read()
     row = (f"| {TARGET} | version 2 dynamically quantized to int8 (`deploy/train/quantize.py`) | {accuracy:.4f} | "
            f"n/a | {size / 1e6:.1f} MB, sha256 `{digest[:12]}…` |")
+    # The row goes at the end of train.py's table of versions (the card's first table, the one
+    # whose header has a "training" column); other tables are left alone.
     lines = card.split("\n")
-    lines = [l for l in lines if not l.startswith(f"| {TARGET} |")]
-    at = max(i for i, l in enumerate(lines) if l.startswith(f"| {SOURCE} |"))
-    lines.insert(at + 1, row)
-    card = "\n".join(lines)
+    start = next(i for i, l in enumerate(lines) if l.startswith("| version | training |"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    table = [l for l in lines[start:end] if not l.startswith(f"| {TARGET} |")] + [row]
+    card = "\n".join(lines[:start] + table + lines[end:])
     section = "\n".join([
         CARD_BEGIN,
         "## Version 3: int8",
