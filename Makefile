@@ -18,7 +18,7 @@ GIT_COMMIT ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git d
 LDFLAGS := -X github.com/modelgate/modelgate/internal/version.Commit=$(GIT_COMMIT)
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench bench-readme soak run train image image-gpu clean
+.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench bench-readme soak run train quantize measure-model image image-gpu clean
 
 all: build
 
@@ -53,7 +53,7 @@ $(BIN)/modelgate: $(GOFILES) go.mod go.sum
 $(BIN)/modelgate-sidecar: $(GOFILES) go.mod go.sum
 	$(GO) build -ldflags '$(LDFLAGS)' -o $@ ./sidecar/cmd/modelgate-sidecar
 
-## run: install gcc and npm if missing, fetch ONNX Runtime, build, and start the standalone gateway (modelgate serve) on :8000
+## run: install gcc, libc6-dev and npm if missing, fetch ONNX Runtime, build, and start the standalone gateway (modelgate serve) on :8000
 ## with kong.yml and the example models in deploy/models; Ctrl+C stops it and its sidecar. kong.yml holds the
 ## public DEMO credentials, which the plugin refuses unless MODELGATE_DEMO=1 says this is a laptop demo.
 run: run-deps build
@@ -67,6 +67,20 @@ train:
 	@/usr/bin/python3 -c 'import torch, onnx' 2>/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-onnx)
 	@dpkg -s libopenblas0-pthread >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread)
 	/usr/bin/python3 deploy/train/train.py
+
+## quantize: write version 3 of the example model, version 2 dynamically quantized to int8, with its
+## checksum, metrics.json entry and model-card section (installs Debian's python3-numpy and
+## python3-onnx; seconds; CI never does, the end-to-end tests check the committed result).
+## Run it again after `make train`, which rewrites version 2, metrics.json and the card.
+quantize:
+	@scripts/debdeps.sh install $(MODELGEN_DEBS)
+	/usr/bin/python3 deploy/train/quantize.py
+
+## measure-model: versions 2 and 3 of the example model on this machine's CPU, under ONNX Runtime
+## in process and through modelgate serve, measured alternately (size, memory, held-out accuracy,
+## agreement, items/s and p50 at batch 1 and 32): the tables in deploy/models/sentiment/MODEL_CARD.md.
+measure-model: run-deps build
+	$(GO) run ./sidecar/cmd/modelgate-measure -lib $(ORT_LIB) -versions 2,3 -rounds 9 -bin $(BIN)
 
 ## Debian packages that `make test` installs (apt-get; needs root or sudo), each as PACKAGE=PROBE
 ## (scripts/debdeps.sh): every program or python module a test, fuzz target or the bench's
