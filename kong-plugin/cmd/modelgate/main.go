@@ -22,7 +22,7 @@ import (
 
 	"github.com/Kong/go-pdk/server"
 
-	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
+	"github.com/modelgate/modelgate/kong-plugin/internal/core"
 	"github.com/modelgate/modelgate/kong-plugin/internal/kong"
 )
 
@@ -103,15 +103,15 @@ func pluginServer() int {
 	go func() {
 		s := <-sigs
 		slog.Info("stopping", "signal", s.String())
-		gateway.Shutdown()
+		core.Shutdown()
 		os.Exit(0)
 	}()
 	if err := server.StartServer(kong.New, kong.Version, kong.Priority); err != nil {
 		slog.Error("plugin server stopped", "err", err)
-		gateway.Shutdown()
+		core.Shutdown()
 		return 1
 	}
-	gateway.Shutdown()
+	core.Shutdown()
 	return 0
 }
 
