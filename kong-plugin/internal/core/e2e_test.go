@@ -66,6 +66,24 @@ func TestRoutingThroughTheSidecar(t *testing.T) {
 	}
 }
 
+// TestVersionSourceHeader: X-Model-Version-Source says what chose the
+// version, for each step of the precedence that a request can reach here.
+func TestVersionSourceHeader(t *testing.T) {
+	g := startGateway(t, adderConfig(t))
+	for _, tt := range []struct{ path, key, body, source string }{
+		{"/v2/models/adder/versions/2/infer", keyBob, adderBody, sourceURL},
+		{"/v2/models/adder/infer", keyAlice, adderBody, sourcePin},
+		{"/v2/models/adder/infer", keyBob, adderBody, sourceSplit},
+		{"/v1/models/adder/labels/canary:predict", keyBob, `{"instances":[{"a":[1,2,3,4],"b":[10,20,30,40]}]}`, sourceLabel},
+	} {
+		res := call(g, "POST", tt.path, tt.key, tt.body)
+		if res.Status != http.StatusOK || res.Header.Get("X-Model-Version-Source") != tt.source {
+			t.Errorf("%s as %s: %d, X-Model-Version-Source %q, want %q (%s)", tt.path, tt.key, res.Status,
+				res.Header.Get("X-Model-Version-Source"), tt.source, res.Body)
+		}
+	}
+}
+
 func sentimentLikeSplit(g *Gateway, consumer string) string {
 	v, _, _ := g.routing.model("adder").resolve(protocol.InferRequest{Model: "adder"}, consumer, consumer)
 	return v
