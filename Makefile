@@ -129,9 +129,10 @@ test: test-deps vet build
 ## fuzz: each fuzz target for FUZZTIME on top of its committed corpus (testdata/fuzz); part of `make test`.
 FUZZTIME ?= 3s
 FUZZ_TARGETS := ./shared/tensor:FuzzCheckRaw ./shared/tensor:FuzzDecodeBytes ./shared/tensor:FuzzBytesRoundTrip \
-  ./kong-plugin/internal/gateway:FuzzDecodeInfer ./kong-plugin/internal/gateway:FuzzCheckInfer \
-  ./kong-plugin/internal/gateway:FuzzParseData \
-  ./kong-plugin/internal/gateway:FuzzParseRoute ./kong-plugin/internal/gateway:FuzzDecodePredict \
+  ./kong-plugin/internal/protocol/oip:FuzzDecodeInfer ./kong-plugin/internal/protocol/oip:FuzzCheckInfer \
+  ./kong-plugin/internal/protocol/jsontensor:FuzzParseData \
+  ./kong-plugin/internal/protocol/oip:FuzzParseRoute ./kong-plugin/internal/protocol/tfserving:FuzzParseRoute \
+  ./kong-plugin/internal/protocol/tfserving:FuzzDecodePredict \
   ./kong-plugin/internal/auth:FuzzCredential ./kong-plugin/internal/auth:FuzzJWKS ./kong-plugin/internal/auth:FuzzSubjectConsumer
 FUZZ_TARGETS += ./sidecar/internal/modelfile:FuzzParseKey ./sidecar/internal/modelfile:FuzzDecrypt ./kong-plugin/internal/auth:FuzzDigestFile
 fuzz:

@@ -24,7 +24,7 @@ import (
 	"github.com/Kong/go-pdk/server"
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
-	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
+	"github.com/modelgate/modelgate/kong-plugin/internal/core"
 	"github.com/modelgate/modelgate/kong-plugin/internal/kong"
 )
 
@@ -97,11 +97,11 @@ func usageError(msg string) int {
 
 // pluginServer runs go-pdk's plugin server, which reads os.Args itself.
 // kongPrefix is Kong's prefix: a launched sidecar is shared there by the
-// plugin servers of successive Kong generations (see gateway.SetKongPrefix).
+// plugin servers of successive Kong generations (see core.SetKongPrefix).
 func pluginServer(kongPrefix string, dump bool) int {
 	setupLogging()
 	setupDemoMode()
-	gateway.SetKongPrefix(kongPrefix)
+	core.SetKongPrefix(kongPrefix)
 	if !dump {
 		exe, err := os.Executable()
 		if err != nil {
@@ -123,15 +123,15 @@ func pluginServer(kongPrefix string, dump bool) int {
 	go func() {
 		s := <-sigs
 		slog.Info("stopping", "signal", s.String())
-		gateway.Shutdown()
+		core.Shutdown()
 		os.Exit(0)
 	}()
 	if err := server.StartServer(kong.New, kong.Version, kong.Priority); err != nil {
 		slog.Error("plugin server stopped", "err", err)
-		gateway.Shutdown()
+		core.Shutdown()
 		return 1
 	}
-	gateway.Shutdown()
+	core.Shutdown()
 	return 0
 }
 
@@ -142,7 +142,7 @@ func setupDemoMode() {
 	if os.Getenv(config.DemoEnv) != "1" {
 		return
 	}
-	gateway.SetDemoMode(true)
+	core.SetDemoMode(true)
 	slog.Warn("DEMO mode (" + config.DemoEnv + "=1): the repository's public DEMO API key and JWT issuer key are accepted; never on a network")
 }
 

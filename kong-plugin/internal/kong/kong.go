@@ -1,10 +1,10 @@
 // Package kong is the Kong adapter: the only place with Kong types. It
-// turns Kong's access phase into a gateway.Request with a fixed, small
+// turns Kong's access phase into a protocol.Request with a fixed, small
 // number of PDK calls (method, path, all headers at once, the raw body for
-// POST once the gateway has authenticated the caller, then exit; plus
+// POST once the core has authenticated the caller, then exit; plus
 // load_consumer and authenticate when auth.kong_consumer is on, and
 // get_forwarded_ip in an open gateway with a traffic split) and hands the
-// gateway's Response to kong.response.exit.
+// core's Response to kong.response.exit.
 package kong
 
 import (
@@ -16,8 +16,10 @@ import (
 
 	"github.com/Kong/go-pdk"
 
+	"github.com/modelgate/modelgate/kong-plugin/internal/apis"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
-	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
+	"github.com/modelgate/modelgate/kong-plugin/internal/core"
+	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
 )
 
 // Version and Priority are what the plugin server reports to Kong. The
@@ -25,7 +27,7 @@ import (
 // 1250, jwt 1450) and before its rate limiting (910); modelgate answers
 // the request itself, so plugins of lower priority never run for it.
 const (
-	Version  = gateway.Version
+	Version  = protocol.Version
 	Priority = 950
 )
 
@@ -43,9 +45,9 @@ func (c *Config) Access(kong *pdk.PDK) { serve(kong, c.access) }
 
 // serve runs handle and hands its answer to kong.response.exit, answering
 // 500 JSON instead when handle panics.
-func serve(kong *pdk.PDK, handle func(*pdk.PDK) gateway.Response) {
+func serve(kong *pdk.PDK, handle func(*pdk.PDK) protocol.Response) {
 	exited := false
-	exit := func(res gateway.Response) {
+	exit := func(res protocol.Response) {
 		exited = true
 		kong.Response.Exit(res.Status, res.Body, res.Header)
 	}
@@ -55,7 +57,7 @@ func serve(kong *pdk.PDK, handle func(*pdk.PDK) gateway.Response) {
 		if p := recover(); p != nil {
 			slog.Error("panic in the Kong access handler", "panic", p, "stack", string(debug.Stack()))
 			if !exited {
-				exit(gateway.ErrorResponse(gateway.KindInternal, "internal error"))
+				exit(protocol.ErrorResponse(protocol.KindInternal, "internal error"))
 			}
 		}
 	}()
@@ -63,11 +65,11 @@ func serve(kong *pdk.PDK, handle func(*pdk.PDK) gateway.Response) {
 }
 
 // access runs everything up to the exit, which Access makes last.
-func (c *Config) access(kong *pdk.PDK) gateway.Response {
-	g, err := gateway.Get((*config.Config)(c))
+func (c *Config) access(kong *pdk.PDK) protocol.Response {
+	g, err := core.Get((*config.Config)(c))
 	if err != nil {
 		slog.Error("modelgate plugin config rejected", "err", err)
-		return gateway.ErrorResponse(gateway.KindInternal, "the modelgate plugin is misconfigured; see the plugin server log")
+		return protocol.ErrorResponse(protocol.KindInternal, "the modelgate plugin is misconfigured; see the plugin server log")
 	}
 	method, err := kong.Request.GetMethod()
 	if err != nil {
@@ -81,7 +83,7 @@ func (c *Config) access(kong *pdk.PDK) gateway.Response {
 	if err != nil {
 		return pdkFailure("get_headers", err)
 	}
-	req := gateway.Request{Method: method, Header: canonical(headers)}
+	req := protocol.Request{Method: method, Header: canonical(headers)}
 	req.Path, req.RawQuery, _ = strings.Cut(pathQuery, "?")
 	if method != http.MethodGet && method != http.MethodHead {
 		// The gateway asks for the body only after authentication, so a
@@ -99,7 +101,7 @@ func (c *Config) access(kong *pdk.PDK) gateway.Response {
 		}
 		req.ClientIP = ip
 	}
-	res := g.Handle(context.Background(), req)
+	res := g.Handle(context.Background(), apis.Router, req)
 	if g.KongConsumer() && res.Consumer != "" && res.Status < 400 {
 		c.authenticateConsumer(kong, res.Consumer)
 	}
@@ -120,9 +122,9 @@ func (c *Config) authenticateConsumer(kong *pdk.PDK, name string) {
 	}
 }
 
-func pdkFailure(call string, err error) gateway.Response {
+func pdkFailure(call string, err error) protocol.Response {
 	slog.Error("Kong PDK call failed", "call", call, "err", err)
-	return gateway.ErrorResponse(gateway.KindInternal, "internal error")
+	return protocol.ErrorResponse(protocol.KindInternal, "internal error")
 }
 
 // canonical turns Kong's lowercase header names into Go's canonical form.

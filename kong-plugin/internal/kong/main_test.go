@@ -4,13 +4,13 @@ import (
 	"os"
 	"testing"
 
-	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
+	"github.com/modelgate/modelgate/kong-plugin/internal/core"
 )
 
 // TestMain stops the sidecars the tests launched through the gateway's
 // process-global registry.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	gateway.Shutdown()
+	core.Shutdown()
 	os.Exit(code)
 }

@@ -7,14 +7,14 @@ import (
 	"github.com/Kong/go-pdk"
 	"github.com/Kong/go-pdk/test"
 
-	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
+	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
 )
 
 // panicky is a plugin whose handler panics, after its exit when exitFirst.
 type panicky struct{ exitFirst bool }
 
 func (p panicky) Access(kong *pdk.PDK) {
-	serve(kong, func(kong *pdk.PDK) gateway.Response {
+	serve(kong, func(kong *pdk.PDK) protocol.Response {
 		if _, err := kong.Request.GetMethod(); err != nil { // a PDK call in flight, as in the real handler
 			panic(err)
 		}

@@ -7,7 +7,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
+	"github.com/modelgate/modelgate/kong-plugin/internal/apis"
+	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
 )
 
 // Kong's own answers when no route or no plugin answers a request, byte for
@@ -81,7 +82,7 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Path is the client's path, as kong.request.get_path gives it to the
 	// plugin whatever the route's strip_path says.
-	res := g.Handle(r.Context(), gateway.Request{
+	res := g.Handle(r.Context(), apis.Router, protocol.Request{
 		Method:   r.Method,
 		Path:     r.URL.Path,
 		RawQuery: r.URL.RawQuery,

@@ -13,14 +13,14 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
-	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
+	"github.com/modelgate/modelgate/kong-plugin/internal/core"
 )
 
 // plugin is a modelgate plugin entry whose config decoded and validated.
 type plugin struct {
 	entry   *pluginEntry
 	cfg     *config.Config
-	gateway *gateway.Gateway // set by provision
+	gateway *core.Gateway // set by provision
 }
 
 // load reads path and checks everything modelgate serve can check before

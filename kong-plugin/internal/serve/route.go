@@ -9,7 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
+	"github.com/modelgate/modelgate/kong-plugin/internal/core"
 )
 
 // route is one Kong route as modelgate serve matches it.
@@ -26,7 +26,7 @@ type route struct {
 	// client's path), and modelgate proxies nothing.
 	stripPath bool
 	service   string
-	gateway   *gateway.Gateway // the modelgate plugin that applies; nil: none
+	gateway   *core.Gateway // the modelgate plugin that applies; nil: none
 
 	// Where the route and its service reference are in the file, for messages.
 	node, serviceNode *yaml.Node

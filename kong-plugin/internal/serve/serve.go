@@ -1,7 +1,7 @@
 // Package serve is `modelgate serve`: a standalone HTTP front-end that reads
 // the same kong.yml Kong would load (routes, the modelgate plugin config,
 // consumers) and answers those routes with the same core as the Kong adapter
-// (gateway.Get, then Handle), launching the sidecar. It is for laptops, CI and
+// (core.Get, then Handle), launching the sidecar. It is for laptops, CI and
 // demos; Kong stays the production path.
 package serve
 
@@ -21,7 +21,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/modelgate/modelgate/kong-plugin/internal/gateway"
+	"github.com/modelgate/modelgate/kong-plugin/internal/apis"
+	"github.com/modelgate/modelgate/kong-plugin/internal/core"
+	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
 )
 
 // shutdownGrace bounds how long in-flight requests may finish after SIGINT or SIGTERM.
@@ -85,7 +87,7 @@ func Main(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer gateway.Shutdown()
+	defer core.Shutdown()
 	rt, err := provision(o.Config, f, plugins, log)
 	if err != nil {
 		return err
@@ -140,7 +142,7 @@ func provision(file string, f *kongFile, plugins []plugin, log *slog.Logger) (ro
 		if pl.cfg.Sidecar.Mode == "launch" {
 			log.Info("starting sidecar", "command", pl.cfg.Sidecar.Command, "args", strings.Join(pl.cfg.Sidecar.Args, " "))
 		}
-		g, err := gateway.Get(pl.cfg)
+		g, err := core.Get(pl.cfg)
 		if err != nil {
 			placeErrors(p, pl.entry.node, pl.entry.path, err)
 			continue
@@ -173,7 +175,7 @@ func waitReady(ctx context.Context, plugins []plugin, timeout time.Duration) err
 	defer cancel()
 	for _, pl := range plugins {
 		for {
-			res := pl.gateway.Handle(ctx, gateway.Request{Method: http.MethodGet, Path: "/v2/health/ready", Header: http.Header{}})
+			res := pl.gateway.Handle(ctx, apis.Router, protocol.Request{Method: http.MethodGet, Path: "/v2/health/ready", Header: http.Header{}})
 			if res.Status == http.StatusOK {
 				break
 			}
