@@ -28,7 +28,7 @@ import (
 type SharedConfig struct {
 	// Launch is how to start the sidecar when none answers on Socket:
 	// Command and Args (Socket and IdleExit are added as --socket and
-	// --idle-exit), Env, and MaxMessageBytes for the client side. Its StopTimeout is unused: a
+	// --idle-exit, and --beside-gateway), Env, and MaxMessageBytes for the client side. Its StopTimeout is unused: a
 	// shared sidecar is never stopped by a client.
 	Launch LaunchConfig
 	// Socket is the well-known socket; the name should change with
@@ -71,7 +71,7 @@ func LaunchShared(ctx context.Context, cfg SharedConfig) (*Client, error) {
 	defer logFile.Close() // the child has its own descriptor
 	logStart, _ := logFile.Seek(0, io.SeekEnd)
 	args := append(append([]string(nil), l.Args...),
-		"--socket", cfg.Socket, "--idle-exit", cfg.IdleExit.String())
+		"--socket", cfg.Socket, "--idle-exit", cfg.IdleExit.String(), "--beside-gateway")
 	cmd := exec.Command(l.Command, args...)
 	cmd.Env = append(os.Environ(), l.Env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile

@@ -25,6 +25,7 @@ type flags struct {
 	models          string
 	socket          string
 	idleExit        time.Duration
+	besideGateway   bool
 	metricsAddr     string
 	pollInterval    time.Duration
 	intraOpThreads  int
@@ -69,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.models, "models", "", "model repository folder (required)")
 	fs.StringVar(&f.socket, "socket", "", "serve standalone on this unix socket (e.g. /run/modelgate/sidecar.sock); without it the sidecar expects to be launched by the plugin server")
+	fs.BoolVar(&f.besideGateway, "beside-gateway", false, "the node's cores are shared with the gateway (the plugin server sets it on a sidecar it launches): choose threads as for a launched sidecar")
 	fs.DurationVar(&f.idleExit, "idle-exit", 0, "with --socket: exit once no client has been connected for this long (0 = never); the plugin server launches a sidecar shared across Kong generations with it")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics, /v2/health/live and /v2/health/ready on this address (e.g. :8002); empty = off")
 	fs.DurationVar(&f.pollInterval, "poll-interval", 0, "rescan the model repository this often (0 = off; LoadModel/UnloadModel still work)")

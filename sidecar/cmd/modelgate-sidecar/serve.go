@@ -93,7 +93,9 @@ func serve(f *flags) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
-	plan := threadPlan(f, pluginMode, log)
+	// A shared sidecar the plugin server launched under Kong serves on a
+	// socket, yet shares the cores with the gateway like a go-plugin child.
+	plan := threadPlan(f, pluginMode || f.besideGateway, log)
 	repo := repository.New(repository.Options{Dir: f.models, IntraOpThreads: plan.IntraOpThreads, NoSpinning: !plan.Spinning,
 		Instances: plan.Instances, MaxElements: f.maxElements, RequireBoundModels: f.requireBound, Metrics: m, Logger: log})
 

@@ -28,6 +28,8 @@ func TestThreadsLogLine(t *testing.T) {
 			map[string]any{"cores": 2.0, "shares_cores_with_gateway": false, "intra_op_threads": 1.0, "allow_spinning": false, "instances": 2.0}},
 		{"launched, 2 cores", true, "2", nil,
 			map[string]any{"cores": 2.0, "shares_cores_with_gateway": true, "intra_op_threads": 1.0, "allow_spinning": false, "instances": 1.0}},
+		{"shared under Kong (socket, --beside-gateway), 2 cores", false, "2", []string{"--beside-gateway"},
+			map[string]any{"cores": 2.0, "shares_cores_with_gateway": true, "intra_op_threads": 1.0, "allow_spinning": false, "instances": 1.0}},
 		{"standalone, 8 cores", false, "8", nil,
 			map[string]any{"cores": 8.0, "intra_op_threads": 4.0, "allow_spinning": true, "instances": 2.0}},
 		{"flags override", false, "8", []string{"--intra-op-threads", "3", "--allow-spinning=false", "--instances", "5"},
