@@ -72,18 +72,26 @@ func LaunchShared(ctx context.Context, cfg SharedConfig) (*Client, error) {
 	logStart, _ := logFile.Seek(0, io.SeekEnd)
 	args := append(append([]string(nil), l.Args...),
 		"--socket", cfg.Socket, "--idle-exit", cfg.IdleExit.String(), "--beside-gateway")
-	cmd := exec.Command(l.Command, args...)
-	cmd.Env = append(os.Environ(), l.Env...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Its own process group: a Ctrl+C meant for the plugin server's
-	// terminal, or a signal to the launcher's group, must not reach a
-	// sidecar that other plugin servers use.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("launching sidecar %s: %w", l.Command, err)
+	start := func() (chan error, error) {
+		cmd := exec.Command(l.Command, args...)
+		cmd.Env = append(os.Environ(), l.Env...)
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		// Its own process group: a Ctrl+C meant for the plugin server's
+		// terminal, or a signal to the launcher's group, must not reach a
+		// sidecar that other plugin servers use.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("launching sidecar %s: %w", l.Command, err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		return exited, nil
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited, err := start()
+	if err != nil {
+		return nil, err
+	}
+	var relaunchAt time.Time
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -92,7 +100,12 @@ func LaunchShared(ctx context.Context, cfg SharedConfig) (*Client, error) {
 			exited = nil // a nil channel: this case never fires again
 			var ee *exec.ExitError
 			if errors.As(err, &ee) && ee.ExitCode() == exitSocketTaken {
-				continue // another launcher's sidecar is loading: attach to it
+				// Another sidecar holds the lock: one that is loading (attach
+				// to it once it serves) or one that is exiting (idle, or
+				// stopped) and has removed its socket already. Try again in
+				// a while: the second kind would otherwise leave no sidecar.
+				relaunchAt = time.Now().Add(relaunchAfterTaken)
+				continue
 			}
 			return nil, launchFailed(l.Command, cfg.LogFile, logStart, err)
 		case <-ctx.Done():
@@ -103,8 +116,18 @@ func LaunchShared(ctx context.Context, cfg SharedConfig) (*Client, error) {
 		if err == nil || !errors.Is(err, errNoSidecar) {
 			return c, err
 		}
+		if exited == nil && !relaunchAt.IsZero() && time.Now().After(relaunchAt) {
+			if exited, err = start(); err != nil {
+				return nil, err
+			}
+			relaunchAt = time.Time{}
+		}
 	}
 }
+
+// relaunchAfterTaken is how long a launcher whose sidecar found the lock
+// taken waits for the lock holder's socket before it launches again.
+const relaunchAfterTaken = time.Second
 
 // errNoSidecar: nothing answers on the socket (yet).
 var errNoSidecar = errors.New("no sidecar answers on the socket")

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,6 +82,47 @@ func TestLaunchShared(t *testing.T) {
 	}
 	for !strings.Contains(readFile(t, cfg.LogFile), "sidecar stopped") {
 		time.Sleep(50 * time.Millisecond) // the test's timeout bounds this
+	}
+}
+
+// TestLaunchSharedAfterAnExitingSidecar: a sidecar that is exiting has
+// removed its socket but still holds its lock while it unloads; a launcher
+// that comes then sees its own sidecar stop at the lock, and must launch
+// again once the lock is free instead of waiting for a socket that never
+// comes.
+func TestLaunchSharedAfterAnExitingSidecar(t *testing.T) {
+	dir := t.TempDir()
+	cfg := shared.SharedConfig{
+		Launch: shared.LaunchConfig{
+			Command: testutil.Binary(t, "modelgate-sidecar"),
+			Args:    []string{"--models", testutil.TestModels(), "--intra-op-threads", "1"},
+			Env:     []string{"ORT_LIB=" + testutil.ORTLib(t)},
+		},
+		Socket:   filepath.Join(dir, "sidecar.sock"),
+		IdleExit: time.Minute,
+		LogFile:  filepath.Join(dir, "sidecar.log"),
+	}
+	// The exiting sidecar: its lock held, no socket.
+	lock, err := os.OpenFile(cfg.Socket+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(1500 * time.Millisecond) // the old sidecar finishes unloading
+		lock.Close()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := shared.LaunchShared(ctx, cfg)
+	if err != nil {
+		t.Fatalf("launch while an exiting sidecar held the lock: %v", err)
+	}
+	defer c.Close()
+	if _, err := c.ModelInfer(ctx, adderRequest()); err != nil {
+		t.Fatal(err)
 	}
 }
 
