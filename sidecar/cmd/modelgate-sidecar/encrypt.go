@@ -48,6 +48,13 @@ func encryptVersion(dir string, enc *config.Encryption) error {
 	if err := errors.Join(config.CheckModelName(id.Model), config.CheckVersion(id.Version)); err != nil {
 		return fmt.Errorf("%s is not a version folder MODELS/MODEL/VERSION: %w", dir, err)
 	}
+	if enc.KeyFile != "" {
+		// On the command line a relative --key-file is the user's, from the
+		// working directory, not the version folder's as in config.yaml.
+		if enc.KeyFile, err = filepath.Abs(enc.KeyFile); err != nil {
+			return err
+		}
+	}
 	key := modelfile.KeyFromConfig(enc, abs)
 	m, err := modelfile.Read(abs, id, modelfile.ReadOptions{Key: key})
 	if err != nil {

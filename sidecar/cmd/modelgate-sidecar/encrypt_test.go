@@ -61,6 +61,30 @@ func TestEncryptCommand(t *testing.T) {
 	if err := exec.Command(bin, "encrypt", v1).Run(); exitCode(err) != 2 {
 		t.Errorf("encrypt without a key source: %v, want exit 2", err)
 	}
+	// A relative --key-file is read from the working directory, as on any
+	// command line (config.yaml's key_file is the version folder's).
+	v2 := filepath.Join(models, "adder", "2")
+	if err := os.MkdirAll(v2, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"model.onnx", "model.onnx.sha256"} {
+		data, err := os.ReadFile(filepath.Join(testutil.TestModels(), "adder", "1", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(v2, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keyDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(keyDir, "model.key"), []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	relative := exec.Command(bin, "encrypt", "--key-file", "model.key", v2)
+	relative.Dir = keyDir
+	if out, err := relative.CombinedOutput(); err != nil {
+		t.Errorf("encrypt --key-file model.key from its folder: %v %s", err, out)
+	}
 
 	s := startSidecarOn(t, models, "", "--require-bound-models")
 	c := s.attach(t)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	onnx "github.com/yalue/onnxruntime_go"
 
@@ -53,7 +54,7 @@ func (s *Session) Run(ctx context.Context, inputs []tensor.Tensor, outputs []str
 		return nil, err
 	}
 	if err := s.runValues(ctx, inVals, outVals); err != nil {
-		if !preallocated || ctx.Err() != nil {
+		if !preallocated || ctx.Err() != nil || !outputShapeRefused(err) {
 			return nil, err
 		}
 		// ONNX Runtime refuses an output buffer whose shape is not the one
@@ -193,4 +194,16 @@ func checkInput(decl ioDecl, t tensor.Tensor) error {
 		return fmt.Errorf("%w: input %q: %w", ErrInvalidInput, t.Name, err)
 	}
 	return nil
+}
+
+// outputShapeRefused tells ONNX Runtime's refusal of a preallocated output
+// whose shape is not the computed one (1.29: "The output OrtValue provided
+// for output ... has shape {3} but the computed output shape for this run is
+// {6}. When calling Run() with pre-allocated output OrtValues ..."; older
+// releases: "Shape mismatch attempting to re-use buffer") from every other
+// failure, which a second run would only repeat: a request that makes the
+// model fail costs one run, not two.
+func outputShapeRefused(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "pre-allocated output") || strings.Contains(msg, "attempting to re-use buffer")
 }
