@@ -58,6 +58,14 @@ func TestRequestOrder(t *testing.T) {
 		header(res.Header, "X-RateLimit-Limit-Day") != "" {
 		t.Errorf("nine instances for a batch of 8: %d %v %s", res.Status, res.Header, res.Body)
 	}
+	// The same through the Open Inference Protocol: a batch of 9 rows.
+	rows := strings.Repeat("1,2,3,4,", 9)
+	nineRows := `{"inputs":[{"name":"a","datatype":"FP32","shape":[9,4],"data":[` + rows[:len(rows)-1] + `]},` +
+		`{"name":"b","datatype":"FP32","shape":[9,4],"data":[` + rows[:len(rows)-1] + `]}]}`
+	if res := call(g, "POST", "/v2/models/adder/versions/1/infer", keyBob, nineRows); res.Status != http.StatusBadRequest ||
+		header(res.Header, "X-RateLimit-Limit-Day") != "" || !strings.Contains(string(res.Body), "max_batch_size") {
+		t.Errorf("a batch of 9 rows for a batch of 8: %d %v %s", res.Status, res.Header, res.Body)
+	}
 	// Data that fits its shape's size but does not parse: the quota was
 	// taken first, so the 400 carries its headers.
 	bad := strings.Replace(adderBody, "[1,2,3,4]", `[1,2,3,"x"]`, 1)

@@ -70,7 +70,12 @@ func (c *codec) Check(maxElements int64) (time.Duration, *protocol.Error) {
 }
 
 func (c *codec) Items(meta *pb.ModelMetadataResponse) (int, *protocol.Error) {
-	return c.checked.batchItems(meta), nil
+	items := c.checked.batchItems(meta)
+	// Before quota: a batch the sidecar would refuse must not be charged.
+	if maxBatch := int(meta.GetMaxBatchSize()); maxBatch > 0 && items > maxBatch {
+		return 0, protocol.Errorf(protocol.KindBadRequest, "a batch of %d is over model %s's max_batch_size %d", items, meta.GetName(), maxBatch)
+	}
+	return items, nil
 }
 
 func (c *codec) Decode(*pb.ModelMetadataResponse) (*pb.ModelInferRequest, *protocol.Error) {
