@@ -145,9 +145,12 @@ func (a *Authenticator) authenticateKey(key string) (Identity, error) {
 // key) with stored digests, never key bytes with key bytes. A timing side
 // channel could at most tell an attacker how far SHA-256 of a guess agrees
 // with some stored digest, and steering a SHA-256 output towards a chosen
-// prefix is a preimage search, so the leak does not help find a key. The map
-// keeps the cost O(1) with thousands of consumers, where a loop of
-// subtle.ConstantTimeCompare over every digest would cost O(n) per request.
+// prefix is a preimage search, so the leak does not help find a key. Inline
+// digests are one map lookup whatever their number, where a loop of
+// subtle.ConstantTimeCompare over every digest would cost O(n) per request;
+// each `file:` list adds one lookup in its own set (and, at most every
+// check interval, the re-read of that file), so a config with many key files
+// pays per file.
 func (a *Authenticator) lookupKey(key string) (consumerEntry, bool) {
 	digest := sha256.Sum256([]byte(key))
 	if entry, ok := a.keys[digest]; ok {

@@ -24,13 +24,18 @@ func watchKeyFile(ref string, entry consumerEntry, opts secret.WatchOptions) (ke
 	if err != nil {
 		return keyFile{}, err
 	}
+	// At start a file with no digest is refused: a consumer whose keys were
+	// all left out by mistake would otherwise be locked out without a word.
+	// Later, the same file is a revocation: every key in it stops working.
+	if len(src.Get()) == 0 {
+		return keyFile{}, fmt.Errorf("%s: no SHA-256 digest in the file", ref)
+	}
 	return keyFile{digests: src, entry: entry}, nil
 }
 
 // parseDigestFile reads one hex SHA-256 per line (sha256sum's format: a name
-// may follow the digest); blank lines and lines starting with # are skipped.
-// A file with no digest is refused: a consumer whose keys were all removed
-// by mistake would otherwise be locked out without a word.
+// may follow the digest); blank lines and lines starting with # are skipped,
+// so a file of comments only (`# revoked`) holds no key.
 func parseDigestFile(data []byte) (map[[sha256.Size]byte]struct{}, error) {
 	digests := map[[sha256.Size]byte]struct{}{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -50,9 +55,6 @@ func parseDigestFile(data []byte) (map[[sha256.Size]byte]struct{}, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
-	}
-	if len(digests) == 0 {
-		return nil, fmt.Errorf("no SHA-256 digest in the file")
 	}
 	return digests, nil
 }
