@@ -60,6 +60,7 @@ func build(c config.Config, m *metrics, log *slog.Logger) (*Gateway, error) {
 		shadowSlots: make(chan struct{}, maxShadowInFlight),
 		shadowRand:  rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
+	g.routing.denyUnlisted = c.DeniesUnlisted()
 	g.timeout, _ = time.ParseDuration(c.Limits.DefaultTimeout)
 	g.maxTimeout, _ = time.ParseDuration(c.Limits.MaxTimeout)
 	if c.AuthEnabled() {

@@ -176,14 +176,6 @@ func (ex *exchange) readBody() *protocol.Error {
 	return nil
 }
 
-// authorize checks the model's allow lists.
-func (ex *exchange) authorize(m *modelRouting) *protocol.Error {
-	if ex.g.auth == nil || m.allows(ex.identity.Consumer, ex.identity.Tier) {
-		return nil
-	}
-	return protocol.Errorf(protocol.KindForbidden, "consumer %q may not use model %q", ex.identity.Consumer, m.name)
-}
-
 // takeQuota charges the request; the returned release must be called when
 // the request is done. Quota headers go on every answer from here on.
 func (ex *exchange) takeQuota(ctx context.Context, items int) (func(), *protocol.Error) {
