@@ -134,7 +134,7 @@ func (ex *exchange) finish(res protocol.Response) protocol.Response {
 		status := strconv.Itoa(res.Status)
 		ex.g.metrics.requests.WithLabelValues(model, version, status).Inc()
 		if ex.g.cfg.Metrics.ConsumerLabels && ex.identity.Consumer != "" {
-			ex.g.metrics.consumerRequests.WithLabelValues(ex.identity.Consumer, status).Inc()
+			ex.g.metrics.consumerRequests.WithLabelValues(ex.g.consumers.label(ex.identity.Consumer), status).Inc()
 		}
 	}
 	return res
