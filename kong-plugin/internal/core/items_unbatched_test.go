@@ -84,4 +84,14 @@ instance_group:
 	if got := remaining(1); got != first-6 {
 		t.Errorf("1 row after 5 left %d items, want %d", got, first-6)
 	}
+
+	// :predict's one instance of an unbatched model counts the same way.
+	res := call(g, "POST", "/v1/models/adder_unbatched:predict", keyDave,
+		`{"instances":[{"a":[[1,2,3,4],[1,2,3,4],[1,2,3,4]],"b":[[10,20,30,40],[10,20,30,40],[10,20,30,40]]}]}`)
+	if res.Status != http.StatusOK {
+		t.Fatalf(":predict: %d %s", res.Status, res.Body)
+	}
+	if got := header(res.Header, "X-RateLimit-Remaining-Items-Day"); got != strconv.Itoa(first-9) {
+		t.Errorf(":predict with 3 rows left %s items, want %d", got, first-9)
+	}
 }
