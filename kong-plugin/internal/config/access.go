@@ -84,5 +84,27 @@ func (c *Config) validateAccess(p *problems) {
 			}
 			byVersion[v] = key
 		}
+		c.checkPinsAllowed(p, i, m)
+	}
+}
+
+// checkPinsAllowed refuses a pin that sends a configured consumer to a
+// version it may not call: every request of that consumer would be a 403.
+func (c *Config) checkPinsAllowed(p *problems, i int, m Model) {
+	access := m.VersionAccess()
+	if access == nil {
+		return
+	}
+	tiers := make(map[string]string, len(c.Auth.Consumers))
+	for _, cons := range c.Auth.Consumers {
+		tiers[cons.Name] = cons.Tier
+	}
+	for consumer, target := range m.Pins {
+		tier, configured := tiers[consumer]
+		a, restricted := access[m.versionOf(target)]
+		if !configured || !restricted || slices.Contains(a.AllowConsumers, consumer) || slices.Contains(a.AllowTiers, tier) {
+			continue
+		}
+		p.add(fmt.Sprintf("models[%d].pins.%s", i, consumer), "%q is a version the consumer may not call (models[%d].versions)", target, i)
 	}
 }

@@ -40,6 +40,15 @@ func TestValidateAccess(t *testing.T) {
 		}
 	}
 
+	pinned := Config{Auth: auth.Config{Consumers: []auth.Consumer{{Name: "bob", Tier: "free", KeySHA256: []string{strings.Repeat("ab", 32)}}}},
+		Models: []Model{{
+			Name: "m", Aliases: map[string]string{"canary": "2"}, Pins: map[string]string{"bob": "canary"},
+			Versions: map[string]VersionAccess{"2": {AllowTiers: []string{"gold"}}},
+		}}}.WithDefaults()
+	if err := pinned.Validate(); err == nil || !strings.Contains(err.Error(), `models[0].pins.bob: "canary" is a version the consumer may not call`) {
+		t.Errorf("a pin to a version the consumer may not call: %v", err)
+	}
+
 	ok := Config{Auth: auth.Config{Consumers: []auth.Consumer{{Name: "alice", Tier: "gold", KeySHA256: []string{strings.Repeat("ab", 32)}}}},
 		UnlistedModels: UnlistedDeny, Models: []Model{{
 			Name: "m", Aliases: map[string]string{"canary": "2"},

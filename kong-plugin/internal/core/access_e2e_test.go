@@ -1,14 +1,45 @@
 package core
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/modelgate/modelgate/kong-plugin/internal/apis"
+	"github.com/modelgate/modelgate/kong-plugin/internal/auth"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
 )
+
+const accessSecret = "access-test-hmac-secret-of-enough-bytes"
+
+// accessToken is a token of the test issuer for subject.
+func accessToken(t *testing.T, subject string) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "https://access.test", "sub": subject,
+		"aud": "modelgate", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(accessSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// callWith is call with a credential that is either an API key or
+// "Bearer <token>".
+func callWith(g *Gateway, method, path, cred, body string) protocol.Response {
+	token, isToken := strings.CutPrefix(cred, "Bearer ")
+	if !isToken {
+		return call(g, method, path, cred, body)
+	}
+	h := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
+	return g.Handle(context.Background(), apis.Router, protocol.Request{Method: method, Path: path, Header: h, Body: []byte(body)})
+}
 
 // accessConfig restricts the adder's canary (version 2) to alice and
 // version 3 (the sidecar's latest) to the gold tier, and closes the models
@@ -17,7 +48,13 @@ func accessConfig(t *testing.T) config.Config {
 	cfg := adderConfig(t)
 	cfg.UnlistedModels = config.UnlistedDeny
 	cfg.Models[0].Split = nil
-	cfg.Models[0].Pins = map[string]string{"carol": "canary"}
+	// A pin that sends a configured consumer to a version it may not call
+	// is a config error (config.checkPinsAllowed); a JWT subject's pin is
+	// checked per request.
+	t.Setenv("MODELGATE_TEST_ACCESS_HMAC", accessSecret)
+	cfg.Auth.JWT = []auth.Issuer{{Issuer: "https://access.test", Name: "access", Algorithms: []string{"HS256"},
+		Secret: "env:MODELGATE_TEST_ACCESS_HMAC", Audiences: []string{"modelgate"}, DefaultTier: "free"}}
+	cfg.Models[0].Pins = map[string]string{"access:carol": "canary"}
 	cfg.Models[0].Versions = map[string]config.VersionAccess{
 		"canary": {AllowConsumers: []string{"alice"}},
 		"3":      {AllowTiers: []string{"gold"}},
@@ -55,7 +92,7 @@ func TestVersionAllowListsWhateverChoseTheVersion(t *testing.T) {
 		{"URL, on the tier list", g, "/v2/models/adder/versions/3/infer", keyAlice, adderBody, "3"},
 		{"label", g, "/v1/models/adder/labels/canary:predict", keyBob, predict, ""},
 		{"label, on the list", g, "/v1/models/adder/labels/canary:predict", keyAlice, predict, "2"},
-		{"pin", g, "/v2/models/adder/infer", keyCarol, adderBody, ""},
+		{"pin", g, "/v2/models/adder/infer", "Bearer " + accessToken(t, "carol"), adderBody, ""},
 		{"default alias, open", g, "/v2/models/adder/infer", keyBob, adderBody, "1"},
 		{"split", gSplit, "/v2/models/adder/infer", keyBob, adderBody, ""},
 		{"split, on the list", gSplit, "/v2/models/adder/infer", keyAlice, adderBody, "2"},
@@ -63,7 +100,7 @@ func TestVersionAllowListsWhateverChoseTheVersion(t *testing.T) {
 		{"the sidecar's latest", gLatest, "/v2/models/adder/infer", keyBob, adderBody, ""},
 		{"the sidecar's latest, on the list", gLatest, "/v2/models/adder/infer", keyAlice, adderBody, "3"},
 	} {
-		res := call(tt.g, "POST", tt.path, tt.key, tt.body)
+		res := callWith(tt.g, "POST", tt.path, tt.key, tt.body)
 		if tt.version == "" {
 			if res.Status != http.StatusForbidden {
 				t.Errorf("%s: %d %s, want 403", tt.name, res.Status, res.Body)
