@@ -105,6 +105,7 @@ func New(cfg Config, opts ...Option) (*Authenticator, error) {
 			continue
 		}
 		a.issuers[ic.Issuer] = iss
+		warnNoAudience(a.watch.Logger, ic)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -20,9 +20,13 @@ type Config struct {
 	// Auth is the credentials section, owned by package auth.
 	Auth auth.Config `json:"auth"`
 	// Quotas is the per-tier limits section, owned by package quota.
-	Quotas  quota.Config `json:"quotas"`
-	Models  []Model      `json:"models"`
-	Metrics Metrics      `json:"metrics"`
+	Quotas quota.Config `json:"quotas"`
+	Models []Model      `json:"models"`
+	// UnlistedModels says who may use a model the sidecar serves that
+	// `models` does not list: "allow" (the default, "" too) every
+	// authenticated consumer, "deny" nobody.
+	UnlistedModels string  `json:"unlisted_models"`
+	Metrics        Metrics `json:"metrics"`
 }
 
 // Sidecar says how the plugin server reaches modelgate-sidecar.
@@ -80,6 +84,10 @@ type Model struct {
 	// empty means every authenticated consumer.
 	AllowConsumers []string `json:"allow_consumers"`
 	AllowTiers     []string `json:"allow_tiers"`
+	// Versions limits who may call single versions, keyed by version or
+	// alias: {"canary": {allow_tiers: [gold]}}. A version not named here
+	// is open to whoever may use the model.
+	Versions map[string]VersionAccess `json:"versions"`
 }
 
 // SplitTarget is one arm of a traffic split: a version or an alias.

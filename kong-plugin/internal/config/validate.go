@@ -42,6 +42,7 @@ func (c *Config) Validate() error {
 	c.validateSidecar(&p)
 	c.validateLimits(&p)
 	c.validateModels(&p)
+	c.validateAccess(&p)
 	c.validateAuth(&p)
 	c.validateMetrics(&p)
 	return errors.Join(p...)

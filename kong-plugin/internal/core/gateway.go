@@ -29,6 +29,7 @@ import (
 type Gateway struct {
 	cfg          config.Config
 	routing      *routing
+	consumers    consumerLabels
 	auth         *auth.Authenticator // nil: no credentials configured, the gateway is open
 	limiter      *quota.Limiter      // nil: no tiers configured
 	sidecar      *supervisor
@@ -60,6 +61,8 @@ func build(c config.Config, m *metrics, log *slog.Logger) (*Gateway, error) {
 		shadowSlots: make(chan struct{}, maxShadowInFlight),
 		shadowRand:  rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
+	g.routing.denyUnlisted = c.DeniesUnlisted()
+	g.consumers = compileConsumerLabels(c.Auth)
 	g.timeout, _ = time.ParseDuration(c.Limits.DefaultTimeout)
 	g.maxTimeout, _ = time.ParseDuration(c.Limits.MaxTimeout)
 	if c.AuthEnabled() {

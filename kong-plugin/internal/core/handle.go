@@ -134,7 +134,7 @@ func (ex *exchange) finish(res protocol.Response) protocol.Response {
 		status := strconv.Itoa(res.Status)
 		ex.g.metrics.requests.WithLabelValues(model, version, status).Inc()
 		if ex.g.cfg.Metrics.ConsumerLabels && ex.identity.Consumer != "" {
-			ex.g.metrics.consumerRequests.WithLabelValues(ex.identity.Consumer, status).Inc()
+			ex.g.metrics.consumerRequests.WithLabelValues(ex.g.consumers.label(ex.identity.Consumer), status).Inc()
 		}
 	}
 	return res
@@ -174,14 +174,6 @@ func (ex *exchange) readBody() *protocol.Error {
 	}
 	ex.req.Body = body
 	return nil
-}
-
-// authorize checks the model's allow lists.
-func (ex *exchange) authorize(m *modelRouting) *protocol.Error {
-	if ex.g.auth == nil || m.allows(ex.identity.Consumer, ex.identity.Tier) {
-		return nil
-	}
-	return protocol.Errorf(protocol.KindForbidden, "consumer %q may not use model %q", ex.identity.Consumer, m.name)
 }
 
 // takeQuota charges the request; the returned release must be called when

@@ -24,13 +24,14 @@ func (ex *exchange) Infer(ctx context.Context, r protocol.InferRequest) ([]byte,
 	if err := r.Codec.Admit(); err != nil {
 		return nil, err
 	}
-	stickyKey := ex.identity.Consumer
-	if stickyKey == "" {
-		stickyKey = ex.req.ClientIP
-	}
-	version, source, rerr := m.resolve(r, ex.identity.Consumer, stickyKey)
+	version, source, rerr := m.resolve(r, ex.identity.Consumer, ex.stickyKey())
 	if rerr != nil {
 		return nil, rerr
+	}
+	if version != "" {
+		if err := ex.authorizeVersion(m, version); err != nil {
+			return nil, err
+		}
 	}
 	ex.version = version
 	if version != "" {
@@ -54,6 +55,16 @@ func (ex *exchange) Infer(ctx context.Context, r protocol.InferRequest) ([]byte,
 		return nil, err
 	}
 	ex.known = true
+	if version == "" && m.restrictsVersions() {
+		// The sidecar's latest may be a restricted version: serve exactly
+		// the version the metadata named, once it is allowed.
+		version = meta.GetVersion()
+		if err := ex.authorizeVersion(m, version); err != nil {
+			return nil, err
+		}
+		ex.version = version
+		ex.header.Set("X-Model-Version", version)
+	}
 	items, ierr := r.Codec.Items(meta)
 	if ierr != nil {
 		return nil, ierr
@@ -91,11 +102,16 @@ func (ex *exchange) Infer(ctx context.Context, r protocol.InferRequest) ([]byte,
 	return body, nil
 }
 
-// ModelMetadata asks the sidecar for a model version's metadata.
+// ModelMetadata asks the sidecar for a model version's metadata. Its
+// versions list names only the versions the consumer may call; without a
+// version in the URL, a model with per-version allow lists describes the
+// version the consumer's requests would be routed to.
 func (ex *exchange) ModelMetadata(ctx context.Context, model, version string) (*pb.ModelMetadataResponse, error) {
 	ex.urlVersion = version
-	if err := ex.authorize(ex.g.routing.model(model)); err != nil {
-		return nil, err
+	m := ex.g.routing.model(model)
+	version, aerr := ex.checkedVersion(m, version)
+	if aerr != nil {
+		return nil, aerr
 	}
 	var res *pb.ModelMetadataResponse
 	err := ex.g.call(ctx, "ModelMetadata", func(c pb.InferenceClient) error {
@@ -107,15 +123,38 @@ func (ex *exchange) ModelMetadata(ctx context.Context, model, version string) (*
 		return nil, err
 	}
 	ex.known = true
+	if err := ex.authorizeVersion(m, res.GetVersion()); err != nil {
+		return nil, err
+	}
 	ex.version = res.GetVersion()
+	res.Versions = ex.visibleVersions(m, res.GetVersions())
 	return res, nil
+}
+
+// checkedVersion refuses a version the consumer may not call, and fills in
+// the routed version (pin, split, default alias) for a request that names
+// none of a model with per-version allow lists.
+func (ex *exchange) checkedVersion(m *modelRouting, version string) (string, *protocol.Error) {
+	if err := ex.authorize(m); err != nil {
+		return "", err
+	}
+	if version == "" && m.restrictsVersions() {
+		version, _, _ = m.resolve(protocol.InferRequest{Model: m.name}, ex.identity.Consumer, ex.stickyKey())
+	}
+	if version != "" {
+		if err := ex.authorizeVersion(m, version); err != nil {
+			return "", err
+		}
+	}
+	return version, nil
 }
 
 // ModelReady asks the sidecar whether a model version can serve.
 func (ex *exchange) ModelReady(ctx context.Context, model, version string) (bool, error) {
 	ex.urlVersion = version
-	if err := ex.authorize(ex.g.routing.model(model)); err != nil {
-		return false, err
+	version, aerr := ex.checkedVersion(ex.g.routing.model(model), version)
+	if aerr != nil {
+		return false, aerr
 	}
 	var ready bool
 	err := ex.g.call(ctx, "ModelReady", func(c pb.InferenceClient) error {
@@ -147,7 +186,7 @@ func (ex *exchange) RepositoryIndex(ctx context.Context, readyOnly bool) ([]prot
 	}
 	out := []protocol.IndexEntry{}
 	for _, m := range res.GetModels() {
-		if ex.authorize(ex.g.routing.model(m.GetName())) != nil {
+		if !ex.mayCall(ex.g.routing.model(m.GetName()), m.GetVersion()) {
 			continue
 		}
 		reason := indexReason(m)

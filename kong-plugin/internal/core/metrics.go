@@ -41,7 +41,7 @@ func newMetrics() *metrics {
 		}, []string{"model", "version", "status"}),
 		consumerRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "consumer_requests_total",
-			Help: "Answered model requests by consumer and status; only with metrics.consumer_labels.",
+			Help: "Answered model requests by consumer (a JWT subject's is its issuer's \"<namespace>:*\") and status; only with metrics.consumer_labels.",
 		}, []string{"consumer", "status"}),
 		sidecarLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "sidecar_request_duration_seconds",

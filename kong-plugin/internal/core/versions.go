@@ -31,6 +31,11 @@ type modelRouting struct {
 	shadowPercent  float64
 	allowConsumers map[string]bool
 	allowTiers     map[string]bool
+	// versionAccess holds the allow lists of the versions that have one
+	// (models[].versions, aliases resolved); closed marks a model that
+	// nobody may use (not listed, with unlisted_models: deny).
+	versionAccess map[string]allowList
+	closed        bool
 }
 
 type splitArm struct {
@@ -41,6 +46,8 @@ type splitArm struct {
 // routing is the compiled `models` section.
 type routing struct {
 	models map[string]*modelRouting
+	// denyUnlisted closes the models `models` does not list (unlisted_models: deny).
+	denyUnlisted bool
 }
 
 func compileRouting(models []config.Model) *routing {
@@ -52,6 +59,7 @@ func compileRouting(models []config.Model) *routing {
 			pins:           map[string]string{},
 			allowConsumers: set(m.AllowConsumers),
 			allowTiers:     set(m.AllowTiers),
+			versionAccess:  compileVersionAccess(m.VersionAccess()),
 		}
 		if m.DefaultAlias != "" {
 			mr.defaultVersion = mr.target(m.DefaultAlias)
@@ -95,20 +103,13 @@ func (m *modelRouting) target(t string) string {
 }
 
 // model returns the routing of a model; models not listed in the config
-// are served at their latest version to every authenticated consumer.
+// are served at their latest version to every authenticated consumer, or
+// to nobody with unlisted_models: deny.
 func (rt *routing) model(name string) *modelRouting {
 	if m, ok := rt.models[name]; ok {
 		return m
 	}
-	return &modelRouting{name: name}
-}
-
-// allows reports whether a consumer of a tier may use the model.
-func (m *modelRouting) allows(consumer, tier string) bool {
-	if m.allowConsumers == nil && m.allowTiers == nil {
-		return true
-	}
-	return m.allowConsumers[consumer] || m.allowTiers[tier]
+	return &modelRouting{name: name, closed: rt.denyUnlisted}
 }
 
 // resolve picks the version for a request: an explicit version in the URL

@@ -139,12 +139,19 @@ func checkInput(in oipInput, maxElements int64) (tensor.DataType, int64, error) 
 }
 
 // batchItems counts the request's batch items for the daily item quota:
-// the first dimension of the first input when the model batches, else 1.
-// checkInfer has bounded that dimension by the body's bytes.
+// the first dimension of the first input when the model batches, else
+// the most any input counts by jsontensor.UnbatchedItems. checkInfer has
+// bounded every dimension by the body's bytes.
 func (c *checkedInfer) batchItems(meta *pb.ModelMetadataResponse) int {
 	in := c.req.Inputs
 	switch {
-	case meta.GetMaxBatchSize() <= 0 || len(in[0].Shape) == 0:
+	case meta.GetMaxBatchSize() <= 0:
+		items := int64(1)
+		for i, x := range in {
+			items = max(items, jsontensor.UnbatchedItems(meta.GetInputs(), x.Name, c.counts[i]))
+		}
+		return int(items)
+	case len(in[0].Shape) == 0:
 		return 1
 	case c.counts[0] == 0:
 		// A shape like [1e12, 0] holds nothing, whatever its first dimension.

@@ -117,6 +117,9 @@ func (c *codec) Items(meta *pb.ModelMetadataResponse) (int, *protocol.Error) {
 	if err := checkPredictCount(meta, c.instances); err != nil {
 		return 0, err
 	}
+	if meta.GetMaxBatchSize() <= 0 {
+		return unbatchedItems(meta, c.instances[0]), nil
+	}
 	return len(c.instances), nil
 }
 
