@@ -156,3 +156,39 @@ func TestTritonClassification(t *testing.T) {
 		t.Errorf("adder top 2 %q: %v", s, err)
 	}
 }
+
+// TestTritonCompression: compressed requests inflate, answers compress
+// in what Accept-Encoding allows, binary data and all; a bomb is a 413.
+func TestTritonCompression(t *testing.T) {
+	g := startGateway(t, adderConfig(t))
+	req := oiptest.Request{
+		Inputs: []oiptest.Input{
+			{Name: "a", Datatype: "FP32", Shape: []int64{1, 4}, Raw: oiptest.LE([]float32{1, 2, 3, 4}), Binary: true},
+			{Name: "b", Datatype: "FP32", Shape: []int64{1, 4}, JSONData: []float32{1, 1, 1, 1}},
+		},
+		Outputs: []oiptest.Output{{Name: "sum", Binary: yes()}, {Name: "diff"}},
+	}
+	for _, tt := range []struct{ send, accept, want string }{
+		{"gzip", "", ""},
+		{"deflate", "gzip", "gzip"},
+		{"", "br, deflate", "deflate"},
+		{"gzip", "gzip;q=0", ""},
+	} {
+		res, r := tritonCall(t, g, "/v2/models/adder/versions/1/infer", req, http.Header{"Accept-Encoding": {tt.accept}}, tt.send)
+		if got := res.Header.Get("Content-Encoding"); got != tt.want {
+			t.Errorf("%+v: answered in %q", tt, got)
+		}
+		sum, _ := r.Output("sum")
+		if diff, _ := r.Output("diff"); fmt.Sprint(sum.Float32s()) != "[2 3 4 5]" || string(diff.JSON) != "[0,1,2,3]" {
+			t.Errorf("%+v: sum %v diff %s", tt, sum.Float32s(), diff.JSON)
+		}
+	}
+	// A small body that inflates past limits.max_body_bytes stops there.
+	bomb := oiptest.Compress("gzip", append([]byte(`{"inputs":[{"name":"a","datatype":"BYTES","shape":[1],"data":["`),
+		make([]byte, g.maxBody+1)...))
+	h := http.Header{"Apikey": {keyAlice}, "Content-Encoding": {"gzip"}}
+	res := g.Handle(context.Background(), apis.Router, protocol.Request{Method: "POST", Path: "/v2/models/adder/infer", Header: h, Body: bomb})
+	if res.Status != http.StatusRequestEntityTooLarge || len(bomb) > g.maxBody/100 {
+		t.Errorf("a %d-byte bomb: %d %s", len(bomb), res.Status, res.Body)
+	}
+}

@@ -14,7 +14,7 @@ import (
 // checkBinary runs a body with its headers through the codec's Check.
 func checkBinary(h http.Header, body []byte) *protocol.Error {
 	c := &codec{header: h, body: body, answerHeaderLen: -1}
-	if err := c.Admit(); err != nil {
+	if err := c.Admit(1 << 20); err != nil {
 		return err
 	}
 	_, err := c.Check(1 << 20)

@@ -163,7 +163,7 @@ func FuzzCheckBinaryInfer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, headerLen int, maxElements int64) {
 		h := http.Header{"Content-Type": {"application/octet-stream"}, "Inference-Header-Content-Length": {strconv.Itoa(headerLen)}}
 		c := &codec{header: h, body: body, answerHeaderLen: -1}
-		if c.Admit() != nil {
+		if c.Admit(1<<20) != nil {
 			return
 		}
 		if _, err := c.Check(maxElements); err != nil {

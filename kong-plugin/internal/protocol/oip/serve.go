@@ -42,6 +42,17 @@ func (r route) Serve(ctx context.Context, ex protocol.Exchange, req *protocol.Re
 		res.Header.Set("Content-Type", octetStream)
 		res.Header.Set(headerContentLength, strconv.Itoa(c.answerHeaderLen))
 	}
+	// Triton compresses infer answers only; Inference-Header-Content-Length
+	// counts the JSON before compression.
+	res.Header.Set("Vary", "Accept-Encoding")
+	if enc := protocol.AcceptedEncoding(req.Header.Get("Accept-Encoding")); enc != "" {
+		z, err := protocol.Compress(enc, res.Body)
+		if err != nil {
+			return protocol.Response{}, protocol.Wrap(protocol.KindInternal, "internal error", err)
+		}
+		res.Body = z
+		res.Header.Set("Content-Encoding", enc)
+	}
 	return res, nil
 }
 
@@ -74,9 +85,15 @@ type codec struct {
 	answerHeaderLen int
 }
 
-// Admit takes JSON, and application/octet-stream, which Triton's client
-// may send with binary tensor data.
-func (c *codec) Admit() *protocol.Error {
+// Admit inflates a compressed body (Content-Encoding gzip or deflate) and
+// takes JSON, and application/octet-stream, which Triton's client may send
+// with binary tensor data.
+func (c *codec) Admit(maxBody int) *protocol.Error {
+	body, err := protocol.Inflate(c.header, c.body, maxBody)
+	if err != nil {
+		return err
+	}
+	c.body = body
 	if mt, _, _ := strings.Cut(c.header.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(mt), octetStream) {
 		return jsontensor.Admit(nil, c.body)
 	}
