@@ -54,22 +54,34 @@ func Inflate(h http.Header, body []byte, limit int) ([]byte, *Error) {
 }
 
 // AcceptedEncoding is the encoding to answer in for an Accept-Encoding
-// header: the first of gzip and deflate it names without q=0, "" for none.
+// header, chosen as Triton's CompressionTypeUsed (src/http_server.cc)
+// chooses: of identity, gzip and deflate, the one with the highest q (1
+// when absent, the first on a tie); "" for identity. Unlike Triton, names
+// are matched without regard to case or spaces around the ';'.
 func AcceptedEncoding(accept string) string {
+	best, weight := "", 0.0
 	for _, part := range strings.Split(accept, ",") {
 		name, params, _ := strings.Cut(part, ";")
 		name = strings.ToLower(strings.TrimSpace(name))
-		if name != "gzip" && name != "deflate" {
+		if name != "gzip" && name != "deflate" && name != "identity" {
 			continue
 		}
+		w := 1.0
 		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			if v, err := strconv.ParseFloat(strings.TrimSpace(q), 64); err == nil && v == 0 {
+			v, err := strconv.ParseFloat(strings.TrimSpace(q), 64)
+			if err != nil {
 				continue
 			}
+			w = v
 		}
-		return name
+		if w > weight {
+			best, weight = name, w
+		}
 	}
-	return ""
+	if best == "identity" {
+		return ""
+	}
+	return best
 }
 
 // Compress encodes body in enc ("gzip" or "deflate").

@@ -59,7 +59,7 @@ func TestAcceptedEncoding(t *testing.T) {
 		"":                        "",
 		"gzip":                    "gzip",
 		"deflate":                 "deflate",
-		"br, deflate;q=0.5, gzip": "deflate",
+		"br, deflate;q=0.5, gzip": "gzip", "deflate;q=0.5, gzip;q=0.8": "gzip", "deflate, gzip": "deflate", "identity, gzip": "", "gzip;q=x, deflate;q=0.1": "deflate",
 		"gzip;q=0, deflate":       "deflate",
 		"GZIP ; q=1.0":            "gzip",
 		"identity, *":             "",
