@@ -183,11 +183,18 @@ func TestTritonCompression(t *testing.T) {
 			t.Errorf("%+v: sum %v diff %s", tt, sum.Float32s(), diff.JSON)
 		}
 	}
+	// TF Serving's predict inflates the same way.
+	h := http.Header{"Apikey": {keyAlice}, "Content-Encoding": {"deflate"}}
+	predict := oiptest.Compress("deflate", []byte(`{"instances":[{"a":[1,2,3,4],"b":[1,1,1,1]}]}`))
+	res := g.Handle(context.Background(), apis.Router, protocol.Request{Method: "POST", Path: "/v1/models/adder/versions/1:predict", Header: h, Body: predict})
+	if res.Status != http.StatusOK || string(res.Body) != `{"predictions":[{"sum":[2,3,4,5],"diff":[0,1,2,3]}]}` {
+		t.Errorf("deflated predict: %d %s", res.Status, res.Body)
+	}
 	// A small body that inflates past limits.max_body_bytes stops there.
 	bomb := oiptest.Compress("gzip", append([]byte(`{"inputs":[{"name":"a","datatype":"BYTES","shape":[1],"data":["`),
 		make([]byte, g.maxBody+1)...))
-	h := http.Header{"Apikey": {keyAlice}, "Content-Encoding": {"gzip"}}
-	res := g.Handle(context.Background(), apis.Router, protocol.Request{Method: "POST", Path: "/v2/models/adder/infer", Header: h, Body: bomb})
+	h = http.Header{"Apikey": {keyAlice}, "Content-Encoding": {"gzip"}}
+	res = g.Handle(context.Background(), apis.Router, protocol.Request{Method: "POST", Path: "/v2/models/adder/infer", Header: h, Body: bomb})
 	if res.Status != http.StatusRequestEntityTooLarge || len(bomb) > g.maxBody/100 {
 		t.Errorf("a %d-byte bomb: %d %s", len(bomb), res.Status, res.Body)
 	}
