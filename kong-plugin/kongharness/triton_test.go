@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modelgate/modelgate/kong-plugin/internal/protocol/oip/oiptest"
+	"github.com/modelgate/modelgate/internal/oiptest"
 	"github.com/modelgate/modelgate/kong-plugin/kongharness"
 	"github.com/modelgate/modelgate/shared/tensor"
 )

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelgate/modelgate/internal/oiptest"
 	"github.com/modelgate/modelgate/kong-plugin/internal/apis"
 	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
-	"github.com/modelgate/modelgate/kong-plugin/internal/protocol/oip/oiptest"
 	"github.com/modelgate/modelgate/shared/tensor"
 )
 

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelgate/modelgate/internal/oiptest"
 	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
-	"github.com/modelgate/modelgate/kong-plugin/internal/protocol/oip/oiptest"
 	"github.com/modelgate/modelgate/shared/tensor"
 )
 
