@@ -129,7 +129,7 @@ test: test-deps vet build
 ## fuzz: each fuzz target for FUZZTIME on top of its committed corpus (testdata/fuzz); part of `make test`.
 FUZZTIME ?= 3s
 FUZZ_TARGETS := ./shared/tensor:FuzzCheckRaw ./shared/tensor:FuzzDecodeBytes ./shared/tensor:FuzzBytesRoundTrip \
-  ./kong-plugin/internal/protocol/oip:FuzzDecodeInfer ./kong-plugin/internal/protocol/oip:FuzzCheckInfer \
+  ./kong-plugin/internal/protocol/oip:FuzzDecodeInfer ./kong-plugin/internal/protocol/oip:FuzzCheckInfer ./kong-plugin/internal/protocol/oip:FuzzCheckBinaryInfer \
   ./kong-plugin/internal/protocol/jsontensor:FuzzParseData \
   ./kong-plugin/internal/protocol/oip:FuzzParseRoute ./kong-plugin/internal/protocol/tfserving:FuzzParseRoute \
   ./kong-plugin/internal/protocol/tfserving:FuzzDecodePredict \

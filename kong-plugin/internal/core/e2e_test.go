@@ -258,7 +258,8 @@ func TestMetadataReadyAndIndex(t *testing.T) {
 }
 
 // TestContentTypes: JSON bodies arrive under several types (curl -d sends
-// form-urlencoded); a body that says it is something else is a 415.
+// form-urlencoded), and application/octet-stream, which Triton's client may
+// send with binary tensor data; a body that says it is something else is a 415.
 func TestContentTypes(t *testing.T) {
 	g := startGateway(t, adderConfig(t))
 	for _, tt := range []struct {
@@ -268,7 +269,7 @@ func TestContentTypes(t *testing.T) {
 		{"application/json; charset=utf-8", 200},
 		{"application/x-www-form-urlencoded", 200},
 		{"", 200},
-		{"application/octet-stream", 415},
+		{"application/octet-stream", 200},
 		{"multipart/form-data; boundary=x", 415},
 	} {
 		h := http.Header{"Apikey": {keyBob}}

@@ -21,7 +21,7 @@ func (ex *exchange) Infer(ctx context.Context, r protocol.InferRequest) ([]byte,
 	if r.BodySize > ex.g.maxBody {
 		return nil, protocol.Errorf(protocol.KindTooLarge, "the request body is %d bytes, the limit is %d", r.BodySize, ex.g.maxBody)
 	}
-	if err := r.Codec.Admit(); err != nil {
+	if err := r.Codec.Admit(ex.g.maxBody); err != nil {
 		return nil, err
 	}
 	version, source, rerr := m.resolve(r, ex.identity.Consumer, ex.stickyKey())

@@ -48,9 +48,10 @@ type InferRequest struct {
 // runs them: nothing is allocated for tensor data before the request's
 // quota is taken, and then only for the bytes present.
 type Codec interface {
-	// Admit checks what the body says it is (content type) and that there
-	// is one; it runs before the version is chosen.
-	Admit() *Error
+	// Admit checks what the body says it is (content type, encoding) and
+	// that there is one; it runs before the version is chosen. A body the
+	// protocol inflates (Content-Encoding) must stay within maxBody bytes.
+	Admit(maxBody int) *Error
 	// Check parses the body's structure and checks shapes and sizes
 	// against the body's bytes and maxElements, before the model is looked
 	// up. It returns the deadline the client asked for (0: none).

@@ -24,22 +24,45 @@ type oipRequest struct {
 }
 
 // oipParameters are the request-level parameters modelgate reads; others
-// (Triton's priority, binary_data_output...) are accepted and ignored.
+// (Triton's priority, sequence ids...) are accepted and ignored.
 type oipParameters struct {
 	// Timeout is Triton's request timeout in microseconds; 0 or absent
 	// means limits.default_timeout.
 	Timeout *int64 `json:"timeout"`
+	// BinaryDataOutput asks for every output without its own
+	// binary_data parameter in binary form (Triton's binary tensor data
+	// extension).
+	BinaryDataOutput bool `json:"binary_data_output"`
 }
 
 type oipInput struct {
-	Name     string          `json:"name"`
-	Shape    []int64         `json:"shape"`
-	Datatype string          `json:"datatype"`
-	Data     json.RawMessage `json:"data"`
+	Name       string          `json:"name"`
+	Shape      []int64         `json:"shape"`
+	Datatype   string          `json:"datatype"`
+	Data       json.RawMessage `json:"data"`
+	Parameters inputParameters `json:"parameters"`
+}
+
+// inputParameters are an input's parameters modelgate reads.
+type inputParameters struct {
+	// BinaryDataSize says the input's data is not in `data` but the next
+	// that many bytes after the JSON header (binary tensor data extension).
+	BinaryDataSize *int64 `json:"binary_data_size"`
 }
 
 type oipOutput struct {
-	Name string `json:"name"`
+	Name       string           `json:"name"`
+	Parameters outputParameters `json:"parameters"`
+}
+
+// outputParameters are a requested output's parameters modelgate reads.
+type outputParameters struct {
+	// BinaryData asks for the output in binary form; absent, the request's
+	// binary_data_output decides.
+	BinaryData *bool `json:"binary_data"`
+	// Classification asks for the top k of the output as
+	// "score:index:label" strings (Triton's classification extension).
+	Classification int64 `json:"classification"`
 }
 
 // checkedInfer is an OIP request whose structure, shapes and sizes were
@@ -50,15 +73,23 @@ type checkedInfer struct {
 	req     oipRequest
 	types   []tensor.DataType
 	counts  []int64       // elements per input, each within what its data's bytes can hold
+	binary  [][]byte      // per input: its binary data, a slice of the body; nil for JSON data
 	timeout time.Duration // the client's parameters.timeout; 0 when it set none
 }
 
-// checkInfer parses the body's envelope (everything but the elements of
-// each `data`) and checks each input's shape against max_elements and
-// against the bytes of its data. It allocates for the bytes present only.
+// checkInfer checks a body that is all JSON.
 func checkInfer(body []byte, maxElements int64) (*checkedInfer, *protocol.Error) {
+	return checkSplitInfer(body, len(body), maxElements)
+}
+
+// checkSplitInfer parses the body's JSON header, its first headerLen bytes
+// (everything but the elements of each `data`), and checks each input's
+// shape against max_elements and against the bytes of its data: JSON
+// `data`, or its binary_data_size bytes of what follows the header. It
+// allocates for the bytes present only.
+func checkSplitInfer(body []byte, headerLen int, maxElements int64) (*checkedInfer, *protocol.Error) {
 	c := &checkedInfer{}
-	if err := json.Unmarshal(body, &c.req); err != nil {
+	if err := json.Unmarshal(body[:headerLen], &c.req); err != nil {
 		return nil, jsontensor.Malformed(err)
 	}
 	timeout, terr := requestTimeout(c.req.Parameters.Timeout)
@@ -71,9 +102,14 @@ func checkInfer(body []byte, maxElements int64) (*checkedInfer, *protocol.Error)
 	}
 	c.types = make([]tensor.DataType, len(c.req.Inputs))
 	c.counts = make([]int64, len(c.req.Inputs))
+	c.binary = make([][]byte, len(c.req.Inputs))
 	seen := make(map[string]bool, len(c.req.Inputs))
+	rest := body[headerLen:]
 	for i, in := range c.req.Inputs {
 		dt, n, err := checkInput(in, maxElements)
+		if err == nil && in.Parameters.BinaryDataSize != nil {
+			c.binary[i], rest, err = takeBinary(dt, n, *in.Parameters.BinaryDataSize, rest)
+		}
 		if err != nil {
 			return nil, protocol.Wrap(protocol.KindBadRequest, fmt.Sprintf("input %s: %v", inputName(in, i), err), err)
 		}
@@ -83,10 +119,20 @@ func checkInfer(body []byte, maxElements int64) (*checkedInfer, *protocol.Error)
 		seen[in.Name] = true
 		c.types[i], c.counts[i] = dt, n
 	}
+	if len(rest) > 0 {
+		return nil, protocol.Errorf(protocol.KindBadRequest, "%d bytes of binary data follow what the inputs' binary_data_size take", len(rest))
+	}
+	seen = make(map[string]bool, len(c.req.Outputs))
 	for _, o := range c.req.Outputs {
-		if o.Name == "" {
+		switch {
+		case o.Name == "":
 			return nil, protocol.Errorf(protocol.KindBadRequest, "an output without a name")
+		case seen[o.Name]:
+			return nil, protocol.Errorf(protocol.KindBadRequest, "output %s is requested twice", o.Name)
+		case o.Parameters.Classification < 0:
+			return nil, protocol.Errorf(protocol.KindBadRequest, "output %s: parameters.classification must not be negative", o.Name)
 		}
+		seen[o.Name] = true
 	}
 	return c, nil
 }
@@ -129,6 +175,12 @@ func checkInput(in oipInput, maxElements int64) (tensor.DataType, int64, error) 
 	if err != nil {
 		return "", 0, err
 	}
+	if in.Parameters.BinaryDataSize != nil {
+		if len(in.Data) != 0 {
+			return "", 0, errors.New("data and parameters.binary_data_size are both given")
+		}
+		return dt, n, nil
+	}
 	if len(in.Data) == 0 {
 		return "", 0, errors.New("data is required")
 	}
@@ -164,6 +216,11 @@ func (c *checkedInfer) batchItems(meta *pb.ModelMetadataResponse) int {
 func (c *checkedInfer) decode() (*pb.ModelInferRequest, *protocol.Error) {
 	out := &pb.ModelInferRequest{Id: c.req.ID, Inputs: make([]*pb.InferTensor, 0, len(c.req.Inputs))}
 	for i, in := range c.req.Inputs {
+		if c.binary[i] != nil {
+			// Checked by takeBinary: the bytes are already the sidecar's.
+			out.Inputs = append(out.Inputs, &pb.InferTensor{Name: in.Name, Datatype: string(c.types[i]), Shape: in.Shape, Raw: c.binary[i]})
+			continue
+		}
 		raw, err := jsontensor.ParseData(c.types[i], in.Data, c.counts[i])
 		if err != nil {
 			return nil, protocol.Wrap(protocol.KindBadRequest, fmt.Sprintf("input %s: %v", in.Name, err), err)
@@ -174,54 +231,4 @@ func (c *checkedInfer) decode() (*pb.ModelInferRequest, *protocol.Error) {
 		out.Outputs = append(out.Outputs, o.Name)
 	}
 	return out, nil
-}
-
-// encodeInfer writes the OIP response for the sidecar's answer.
-func encodeInfer(res *pb.ModelInferResponse) ([]byte, error) {
-	outs := make([]jsontensor.Output, 0, len(res.GetOutputs()))
-	size := 64
-	for _, t := range res.GetOutputs() {
-		o, err := jsontensor.CheckOutput(t)
-		if err != nil {
-			return nil, err
-		}
-		outs = append(outs, o)
-		size += 64 + len(o.Raw)*3
-	}
-	b := make([]byte, 0, size)
-	b = append(b, `{"model_name":`...)
-	b = protocol.AppendJSONString(b, res.GetModelName())
-	b = append(b, `,"model_version":`...)
-	b = protocol.AppendJSONString(b, res.GetModelVersion())
-	if res.GetId() != "" {
-		b = append(b, `,"id":`...)
-		b = protocol.AppendJSONString(b, res.GetId())
-	}
-	b = append(b, `,"outputs":[`...)
-	for i, o := range outs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendOIPOutput(b, o)
-	}
-	return append(b, "]}"...), nil
-}
-
-// appendOIPOutput writes one output as the Open Inference Protocol does:
-// name, datatype, shape and the elements flat.
-func appendOIPOutput(b []byte, o jsontensor.Output) []byte {
-	b = append(b, `{"name":`...)
-	b = protocol.AppendJSONString(b, o.Name)
-	b = append(b, `,"datatype":"`...)
-	b = append(b, o.DataType...)
-	b = append(b, `","shape":[`...)
-	for i, d := range o.Shape {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, d, 10)
-	}
-	b = append(b, `],"data":`...)
-	b = jsontensor.AppendElements(b, o.DataType, o.Raw, o.Strs, 0, o.N)
-	return append(b, '}')
 }

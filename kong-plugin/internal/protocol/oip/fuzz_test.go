@@ -2,6 +2,7 @@ package oip
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -140,6 +141,49 @@ func FuzzParseRoute(f *testing.F) {
 		}
 		if r.endpoint == epInfer && r.model == "" {
 			t.Fatalf("path %q routed to inference without a model", path)
+		}
+	})
+}
+
+// FuzzCheckBinaryInfer: a body with binary tensor data and the
+// Inference-Header-Content-Length a client declares for it. Whatever it
+// declares, a bad one is a 400, and what passes the check decodes into
+// inputs the sidecar's own check accepts.
+func FuzzCheckBinaryInfer(f *testing.F) {
+	seed := func(json string, bin []byte) {
+		f.Add(append([]byte(json), bin...), len(json), int64(1<<20))
+	}
+	seed(`{"inputs":[{"name":"a","shape":[1,4],"datatype":"FP32","parameters":{"binary_data_size":16}}]}`, make([]byte, 16))
+	seed(`{"inputs":[{"name":"s","shape":[2],"datatype":"BYTES","parameters":{"binary_data_size":10}}]}`,
+		[]byte{2, 0, 0, 0, 'a', 'b', 0, 0, 0, 0})
+	seed(`{"inputs":[{"name":"h","shape":[1],"datatype":"FP16","parameters":{"binary_data_size":2}},{"name":"j","shape":[1],"datatype":"INT8","data":[1]}]}`,
+		[]byte{0, 0x3c})
+	seed(`{"inputs":[{"name":"s","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":4}}]}`, []byte{255, 255, 255, 255})
+	seed(`{"inputs":[{"name":"a","shape":[4611686018427387904,4],"datatype":"INT8","parameters":{"binary_data_size":4}}]}`, make([]byte, 4))
+	f.Fuzz(func(t *testing.T, body []byte, headerLen int, maxElements int64) {
+		h := http.Header{"Content-Type": {"application/octet-stream"}, "Inference-Header-Content-Length": {strconv.Itoa(headerLen)}}
+		c := &codec{header: h, body: body, answerHeaderLen: -1}
+		if c.Admit(1<<20) != nil {
+			return
+		}
+		if _, err := c.Check(maxElements); err != nil {
+			if err.Kind != protocol.KindBadRequest {
+				t.Fatalf("a bad body must be a 400, got kind %d: %v", err.Kind, err)
+			}
+			return
+		}
+		req, derr := c.checked.decode()
+		if derr != nil {
+			if derr.Kind != protocol.KindBadRequest {
+				t.Fatalf("a bad body must be a 400, got kind %d: %v", derr.Kind, derr)
+			}
+			return
+		}
+		for _, in := range req.Inputs {
+			dt, _ := tensor.ParseDataType(in.Datatype)
+			if err := tensor.CheckRaw(dt, in.Shape, in.Raw, maxElements); err != nil {
+				t.Fatalf("accepted input %s that CheckRaw refuses: %v", in.Name, err)
+			}
 		}
 	})
 }

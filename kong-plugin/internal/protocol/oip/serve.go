@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
@@ -22,7 +24,7 @@ func (r route) Serve(ctx context.Context, ex protocol.Exchange, req *protocol.Re
 	case epHealthReady:
 		return health(ctx, ex, true), nil
 	case epServerMetadata:
-		return protocol.JSONResponse(http.StatusOK, []byte(`{"name":"`+serverName+`","version":"`+protocol.Version+`","extensions":[]}`), nil), nil
+		return protocol.JSONResponse(http.StatusOK, serverMetadata, nil), nil
 	case epRepositoryIndex:
 		return repositoryIndex(ctx, ex, req)
 	case epModelMetadata:
@@ -30,13 +32,34 @@ func (r route) Serve(ctx context.Context, ex protocol.Exchange, req *protocol.Re
 	case epModelReady:
 		return r.modelReady(ctx, ex)
 	}
-	body, err := ex.Infer(ctx, protocol.InferRequest{Model: r.model, Version: r.version, BodySize: len(req.Body),
-		Codec: &codec{header: req.Header, body: req.Body}})
+	c := &codec{header: req.Header, body: req.Body, answerHeaderLen: -1}
+	body, err := ex.Infer(ctx, protocol.InferRequest{Model: r.model, Version: r.version, BodySize: len(req.Body), Codec: c})
 	if err != nil {
 		return protocol.Response{}, err
 	}
-	return protocol.JSONResponse(http.StatusOK, body, ex.Header()), nil
+	res := protocol.JSONResponse(http.StatusOK, body, ex.Header())
+	if c.answerHeaderLen >= 0 {
+		res.Header.Set("Content-Type", octetStream)
+		res.Header.Set(headerContentLength, strconv.Itoa(c.answerHeaderLen))
+	}
+	// Triton compresses infer answers only; Inference-Header-Content-Length
+	// counts the JSON before compression.
+	res.Header.Set("Vary", "Accept-Encoding")
+	if enc := protocol.AcceptedEncoding(req.Header.Get("Accept-Encoding")); enc != "" {
+		z, err := protocol.Compress(enc, res.Body)
+		if err != nil {
+			return protocol.Response{}, protocol.Wrap(protocol.KindInternal, "internal error", err)
+		}
+		res.Body = z
+		res.Header.Set("Content-Encoding", enc)
+	}
+	return res, nil
 }
+
+// serverMetadata is the answer to GET /v2: the Triton extensions modelgate
+// speaks, named as Triton names them.
+var serverMetadata = []byte(`{"name":"` + serverName + `","version":"` + protocol.Version +
+	`","extensions":["binary_tensor_data","classification"]}`)
 
 func health(ctx context.Context, ex protocol.Exchange, ready bool) protocol.Response {
 	field := "live"
@@ -51,17 +74,38 @@ func health(ctx context.Context, ex protocol.Exchange, ready bool) protocol.Resp
 	return protocol.JSONResponse(http.StatusOK, []byte(`{"`+field+`":true}`), nil)
 }
 
-// codec is an inference body in the protocol's JSON form.
+// codec is an inference body in the protocol's JSON form, with or without
+// binary tensor data.
 type codec struct {
 	header  http.Header
 	body    []byte
 	checked *checkedInfer
+	// answerHeaderLen is the answer's JSON length when it carries binary
+	// data, else -1.
+	answerHeaderLen int
 }
 
-func (c *codec) Admit() *protocol.Error { return jsontensor.Admit(c.header, c.body) }
+// Admit inflates a compressed body (Content-Encoding gzip or deflate) and
+// takes JSON, and application/octet-stream, which Triton's client may send
+// with binary tensor data.
+func (c *codec) Admit(maxBody int) *protocol.Error {
+	body, err := protocol.Inflate(c.header, c.body, maxBody)
+	if err != nil {
+		return err
+	}
+	c.body = body
+	if mt, _, _ := strings.Cut(c.header.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(mt), octetStream) {
+		return jsontensor.Admit(nil, c.body)
+	}
+	return jsontensor.Admit(c.header, c.body)
+}
 
 func (c *codec) Check(maxElements int64) (time.Duration, *protocol.Error) {
-	checked, err := checkInfer(c.body, maxElements)
+	headerLen, herr := jsonHeaderLength(c.header, c.body)
+	if herr != nil {
+		return 0, herr
+	}
+	checked, err := checkSplitInfer(c.body, headerLen, maxElements)
 	if err != nil {
 		return 0, err
 	}
@@ -78,12 +122,17 @@ func (c *codec) Items(meta *pb.ModelMetadataResponse) (int, *protocol.Error) {
 	return items, nil
 }
 
-func (c *codec) Decode(*pb.ModelMetadataResponse) (*pb.ModelInferRequest, *protocol.Error) {
+func (c *codec) Decode(meta *pb.ModelMetadataResponse) (*pb.ModelInferRequest, *protocol.Error) {
+	if err := c.checked.checkClassification(meta); err != nil {
+		return nil, protocol.Wrap(protocol.KindBadRequest, err.Error(), err)
+	}
 	return c.checked.decode()
 }
 
-func (c *codec) Encode(_ *pb.ModelMetadataResponse, res *pb.ModelInferResponse, _ int) ([]byte, error) {
-	return encodeInfer(res)
+func (c *codec) Encode(meta *pb.ModelMetadataResponse, res *pb.ModelInferResponse, _ int) ([]byte, error) {
+	body, headerLen, err := encodeResponse(res, c.checked.forms(meta))
+	c.answerHeaderLen = headerLen
+	return body, err
 }
 
 // modelMetadata serves GET /v2/models/{m}[/versions/{v}].

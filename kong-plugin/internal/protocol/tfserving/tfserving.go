@@ -100,7 +100,16 @@ type codec struct {
 	maxElements int64
 }
 
-func (c *codec) Admit() *protocol.Error { return jsontensor.Admit(c.header, c.body) }
+// Admit inflates a compressed body, as the Open Inference Protocol does,
+// and checks that it may be JSON.
+func (c *codec) Admit(maxBody int) *protocol.Error {
+	body, err := protocol.Inflate(c.header, c.body, maxBody)
+	if err != nil {
+		return err
+	}
+	c.body = body
+	return jsontensor.Admit(c.header, c.body)
+}
 
 // Check parses the body into its instances; predict has no timeout
 // parameter. Each instance's shape is checked when it is decoded.

@@ -1,0 +1,107 @@
+package protocol
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Compression as Triton's HTTP endpoint does it (server
+// src/http_server.cc and src/data_compressor.h, r24.x): a request body
+// with Content-Encoding gzip or deflate (zlib's format, as HTTP names it)
+// is inflated before it is read, and an answer is compressed in the first
+// of those two the client's Accept-Encoding allows. Kong hands the plugin
+// the body as the client sent it (it inflates nothing), so the protocols
+// inflate, not a front-end.
+
+// Inflate returns body decoded per the request's Content-Encoding, read
+// through a cap: the first byte past limit is a 413, so a small
+// compressed body costs at most limit bytes, allocated as they inflate.
+// An unknown encoding is a 415, a corrupt body a 400.
+func Inflate(h http.Header, body []byte, limit int) ([]byte, *Error) {
+	enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding")))
+	var r io.ReadCloser
+	var err error
+	switch enc {
+	case "", "identity":
+		return body, nil
+	case "gzip":
+		r, err = gzip.NewReader(bytes.NewReader(body))
+	case "deflate":
+		r, err = zlib.NewReader(bytes.NewReader(body))
+	default:
+		return nil, Errorf(KindUnsupportedMedia, "content encoding %q is not supported, send gzip, deflate or none", enc)
+	}
+	if err != nil {
+		return nil, Wrap(KindBadRequest, "the "+enc+" body is corrupt", err)
+	}
+	defer r.Close()
+	var out bytes.Buffer
+	n, err := out.ReadFrom(io.LimitReader(r, int64(limit)+1))
+	switch {
+	case err != nil && !errors.Is(err, io.EOF):
+		return nil, Wrap(KindBadRequest, "the "+enc+" body is corrupt", err)
+	case n > int64(limit):
+		return nil, Errorf(KindTooLarge, "the %s body inflates past the limit of %d bytes", enc, limit)
+	}
+	return out.Bytes(), nil
+}
+
+// AcceptedEncoding is the encoding to answer in for an Accept-Encoding
+// header, chosen as Triton's CompressionTypeUsed (src/http_server.cc)
+// chooses: of identity, gzip and deflate, the one with the highest q (1
+// when absent, the first on a tie); "" for identity. Unlike Triton, names
+// are matched without regard to case or spaces around the ';'.
+func AcceptedEncoding(accept string) string {
+	best, weight := "", 0.0
+	for _, part := range strings.Split(accept, ",") {
+		name, params, _ := strings.Cut(part, ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name != "gzip" && name != "deflate" && name != "identity" {
+			continue
+		}
+		w := 1.0
+		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(q), 64)
+			if err != nil {
+				continue
+			}
+			w = v
+		}
+		if w > weight {
+			best, weight = name, w
+		}
+	}
+	if best == "identity" {
+		return ""
+	}
+	return best
+}
+
+// Compress encodes body in enc ("gzip" or "deflate").
+func Compress(enc string, body []byte) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(len(body)/4 + 64)
+	var w io.WriteCloser
+	switch enc {
+	case "gzip":
+		w = gzip.NewWriter(&b)
+	case "deflate":
+		w = zlib.NewWriter(&b)
+	default:
+		return nil, fmt.Errorf("no encoder for %q", enc)
+	}
+	if _, err := w.Write(body); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,72 @@
+package protocol
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func compressed(enc string, body []byte) []byte {
+	var b bytes.Buffer
+	var w io.WriteCloser = zlib.NewWriter(&b)
+	if strings.EqualFold(enc, "gzip") {
+		w = gzip.NewWriter(&b)
+	}
+	w.Write(body)
+	w.Close()
+	return b.Bytes()
+}
+
+// TestInflateThroughTheCap: a body inflates up to the limit; the first
+// byte past it is a 413, however small the compressed body.
+func TestInflateThroughTheCap(t *testing.T) {
+	const limit = 1 << 16
+	bomb := make([]byte, 8<<20) // 8 MiB of zeros: about 8 KiB compressed
+	for _, enc := range []string{"gzip", "deflate", "GZip"} {
+		h := http.Header{"Content-Encoding": {enc}}
+		exact := bytes.Repeat([]byte("x"), limit)
+		if got, err := Inflate(h, compressed(enc, exact), limit); err != nil || !bytes.Equal(got, exact) {
+			t.Errorf("%s: %d bytes at the limit: %v", enc, len(got), err)
+		}
+		if _, err := Inflate(h, compressed(enc, exact[:0:0]), limit); err != nil {
+			t.Errorf("%s: an empty body: %v", enc, err)
+		}
+		if _, err := Inflate(h, compressed(enc, append(exact, 'x')), limit); err == nil || err.Kind != KindTooLarge {
+			t.Errorf("%s: one byte past the limit: %v, want a 413", enc, err)
+		}
+		z := compressed(enc, bomb)
+		if _, err := Inflate(h, z, limit); err == nil || err.Kind != KindTooLarge {
+			t.Errorf("%s: a %d-byte bomb: %v, want a 413", enc, len(z), err)
+		}
+		if _, err := Inflate(h, z[:len(z)/2], limit*1024); err == nil || err.Kind != KindBadRequest {
+			t.Errorf("%s: a cut body: %v, want a 400", enc, err)
+		}
+	}
+	if _, err := Inflate(http.Header{"Content-Encoding": {"br"}}, []byte("x"), limit); err == nil || err.Kind != KindUnsupportedMedia {
+		t.Errorf("br: %v, want a 415", err)
+	}
+	if got, err := Inflate(http.Header{"Content-Encoding": {"identity"}}, []byte("x"), limit); err != nil || string(got) != "x" {
+		t.Errorf("identity: %q %v", got, err)
+	}
+}
+
+func TestAcceptedEncoding(t *testing.T) {
+	for accept, want := range map[string]string{
+		"":                        "",
+		"gzip":                    "gzip",
+		"deflate":                 "deflate",
+		"br, deflate;q=0.5, gzip": "gzip", "deflate;q=0.5, gzip;q=0.8": "gzip", "deflate, gzip": "deflate", "identity, gzip": "", "gzip;q=x, deflate;q=0.1": "deflate",
+		"gzip;q=0, deflate":       "deflate",
+		"GZIP ; q=1.0":            "gzip",
+		"identity, *":             "",
+		"gzip;q=0, deflate;q=0.0": "",
+	} {
+		if got := AcceptedEncoding(accept); got != want {
+			t.Errorf("%q: %q, want %q", accept, got, want)
+		}
+	}
+}
