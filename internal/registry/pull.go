@@ -24,6 +24,7 @@ type Pulled struct {
 	Dir            string // REPO_DIR/MODEL/VERSION
 	Digest         digest.Digest
 	Files          int
+	Bytes          int64 // fetched from the registry (not what a cache already held)
 }
 
 // Pull writes the model version that ref (REGISTRY/NAMESPACE/MODEL:VERSION or
@@ -39,21 +40,58 @@ func (c *Client) Pull(ctx context.Context, ref, repoDir string) (Pulled, error) 
 	if r.Reference == "" {
 		return Pulled{}, fmt.Errorf("%s: name the version (:VERSION or @DIGEST)", ref)
 	}
-	model := path.Base(r.Repository)
-	if !plainName.MatchString(model) {
-		return Pulled{}, fmt.Errorf("%s: %q is not a model name", ref, model)
+	p, err := c.pull(ctx, r.Registry+"/"+r.Repository, r.Reference, repoDir, PullOptions{ModelFiles: true})
+	if err != nil {
+		return Pulled{}, fmt.Errorf("%s: %w", ref, err)
 	}
-	repo, err := c.repository(r.Registry + "/" + r.Repository)
+	return p, nil
+}
+
+// PullOptions tune PullVersion.
+type PullOptions struct {
+	// Cache, if set, keeps every blob once on this node: a blob already
+	// there is not fetched again, and the version's files are hard links to it.
+	Cache *Cache
+	// ModelFiles also writes the model-level files (config.yaml, ...),
+	// replacing those there.
+	ModelFiles bool
+	// Version, if set, is the version the manifest must say it is.
+	Version string
+}
+
+// Refused says whether err refuses what the registry served (a digest that
+// does not match, a layout that would write outside the model, a missing or
+// wrong signature) rather than failing to reach it.
+func Refused(err error) bool {
+	return errors.Is(err, errLayout) || errors.Is(err, errNotModel) || errors.Is(err, ErrSignature) ||
+		errors.Is(err, content.ErrMismatchedDigest) || errors.Is(err, content.ErrTrailingData)
+}
+
+// PullVersion writes the model version with manifest digest d of repository
+// name (REGISTRY/NAMESPACE/MODEL) into repoDir, as Pull does.
+func (c *Client) PullVersion(ctx context.Context, name string, d digest.Digest, repoDir string, opts PullOptions) (Pulled, error) {
+	return c.pull(ctx, name, d.String(), repoDir, opts)
+}
+
+func (c *Client) pull(ctx context.Context, name, reference, repoDir string, opts PullOptions) (Pulled, error) {
+	model := path.Base(name)
+	if !plainName.MatchString(model) {
+		return Pulled{}, fmt.Errorf("%q is not a model name", model)
+	}
+	repo, err := c.repository(name)
 	if err != nil {
 		return Pulled{}, err
 	}
-	desc, m, err := fetchManifest(ctx, repo, r.Reference)
+	desc, m, err := fetchManifest(ctx, repo, reference)
 	if err != nil {
-		return Pulled{}, fmt.Errorf("%s: %w", ref, err)
+		return Pulled{}, err
 	}
 	version := m.Annotations[ocispec.AnnotationVersion]
 	if err := checkLayers(m, version); err != nil {
-		return Pulled{}, fmt.Errorf("%s: %w", ref, err)
+		return Pulled{}, err
+	}
+	if opts.Version != "" && version != opts.Version {
+		return Pulled{}, fmt.Errorf("%w: the manifest is version %q, not %s", errLayout, version, opts.Version)
 	}
 
 	modelDir := filepath.Join(repoDir, model)
@@ -72,23 +110,38 @@ func (c *Client) Pull(ctx context.Context, ref, repoDir string) (Pulled, error) 
 	if err := os.Mkdir(filepath.Join(tmp, version), 0o755); err != nil {
 		return Pulled{}, err
 	}
+	var fetched int64
 	for _, l := range m.Layers {
 		title := l.Annotations[ocispec.AnnotationTitle]
-		if err := fetchFile(ctx, repo, l, filepath.Join(tmp, filepath.FromSlash(title))); err != nil {
-			return Pulled{}, fmt.Errorf("%s: %s: %w", ref, title, err)
+		if !opts.ModelFiles && !strings.Contains(title, "/") {
+			continue
+		}
+		file := filepath.Join(tmp, filepath.FromSlash(title))
+		if opts.Cache == nil {
+			err = fetchFile(ctx, repo, l, file)
+			fetched += l.Size
+		} else {
+			var n int64
+			n, err = opts.Cache.link(ctx, repo, l, file)
+			fetched += n
+		}
+		if err != nil {
+			return Pulled{}, fmt.Errorf("%s: %w", title, err)
 		}
 	}
-	for _, l := range m.Layers {
-		if title := l.Annotations[ocispec.AnnotationTitle]; !strings.Contains(title, "/") {
-			if err := os.Rename(filepath.Join(tmp, title), filepath.Join(modelDir, title)); err != nil {
-				return Pulled{}, err
+	if opts.ModelFiles {
+		for _, l := range m.Layers {
+			if title := l.Annotations[ocispec.AnnotationTitle]; !strings.Contains(title, "/") {
+				if err := os.Rename(filepath.Join(tmp, title), filepath.Join(modelDir, title)); err != nil {
+					return Pulled{}, err
+				}
 			}
 		}
 	}
 	if err := os.Rename(filepath.Join(tmp, version), dest); err != nil {
 		return Pulled{}, err
 	}
-	return Pulled{Model: model, Version: version, Dir: dest, Digest: desc.Digest, Files: len(m.Layers)}, nil
+	return Pulled{Model: model, Version: version, Dir: dest, Digest: desc.Digest, Files: len(m.Layers), Bytes: fetched}, nil
 }
 
 // fetchManifest reads a manifest (at most the repository's metadata limit,
