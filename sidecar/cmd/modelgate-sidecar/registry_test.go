@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,7 +24,9 @@ import (
 // TestServeFromRegistry starts a sidecar on an empty models folder that pulls
 // the adder from a real registry: signed versions 1 and 2 are pulled and
 // served, an unsigned version 3 is refused and never served, and with the
-// registry stopped the pulled versions keep serving.
+// registry stopped the pulled versions keep serving; restarted, a version
+// signed meanwhile is pulled. Version 2 is picked up under load with no
+// failed request.
 func TestServeFromRegistry(t *testing.T) {
 	reg := testutil.StartRegistry(t, nil)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
@@ -74,8 +78,35 @@ func TestServeFromRegistry(t *testing.T) {
 	}
 	served("1")
 
+	// Version 2 arrives while requests keep coming: none of them fails.
+	stop := make(chan struct{})
+	var failed, answered atomic.Int64
+	var load sync.WaitGroup
+	for range 4 {
+		load.Add(1)
+		go func() {
+			defer load.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := c.ModelInfer(ctx, adderRequest()); err != nil {
+					failed.Add(1)
+				} else {
+					answered.Add(1)
+				}
+			}
+		}()
+	}
 	push("2", true)
 	served("2")
+	close(stop)
+	load.Wait()
+	if failed.Load() != 0 || answered.Load() == 0 {
+		t.Errorf("while version 2 was pulled and loaded: %d requests failed, %d answered", failed.Load(), answered.Load())
+	}
 	push("3", false)
 	for deadline := time.Now().Add(30 * time.Second); !bytes.Contains(metricsBody(t, s), []byte(`modelgate_sidecar_registry_pulls_total{model="adder",outcome="refused"}`)); {
 		if time.Now().After(deadline) {
@@ -108,6 +139,13 @@ func TestServeFromRegistry(t *testing.T) {
 	if err != nil || resp.ModelVersion != "2" {
 		t.Errorf("with the registry down: %v %v, want version 2 serving", resp, err)
 	}
+
+	// The registry back, version 3 signed now: the retried sync pulls it.
+	reg.Start(t)
+	if _, err := client.Sign(ctx, reg.Host+"/models/adder:3", key); err != nil {
+		t.Fatal(err)
+	}
+	served("3")
 }
 
 func metricsBody(t *testing.T, s *sidecar) []byte {

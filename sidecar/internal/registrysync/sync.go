@@ -193,7 +193,7 @@ func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, m
 				outcome = "refused"
 			}
 			s.pulls.WithLabelValues(model, outcome).Inc()
-			s.log.Error("refusing an unverified version", "model", model, "version", v, "digest", d, "error", err)
+			s.log.Error("refusing an unverified version", "model", model, "version", tag, "digest", d, "error", err)
 			return err
 		}
 	}
@@ -205,7 +205,7 @@ func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, m
 			outcome = "refused"
 		}
 		s.pulls.WithLabelValues(model, outcome).Inc()
-		s.log.Error("pulling a version failed", "model", model, "version", v, "digest", d, "error", err)
+		s.log.Error("pulling a version failed", "model", model, "version", tag, "digest", d, "error", err)
 		return err
 	}
 	s.pulls.WithLabelValues(model, "ok").Inc()
