@@ -118,8 +118,7 @@ func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err
 		return false, fmt.Errorf("%s has no versions", name)
 	}
 	slices.Sort(tags)
-	latest := strconv.FormatInt(tags[len(tags)-1], 10)
-	cfgBytes, _, err := s.opts.Client.ModelConfig(ctx, name, latest, s.cache)
+	cfgBytes, err := s.policyConfig(ctx, name, tags)
 	if err != nil {
 		return false, err
 	}
@@ -175,6 +174,30 @@ func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err
 		}
 	}
 	return changed, errors.Join(errs...)
+}
+
+// maxPolicyTries bounds how many versions, newest first, policyConfig tries
+// for one that is signed.
+const maxPolicyTries = 8
+
+// policyConfig is the config.yaml of the newest version, or with a key, of
+// the newest signed version: whoever may push but not sign must not choose
+// the versions a node serves (or removes).
+func (s *Syncer) policyConfig(ctx context.Context, name string, tags []int64) ([]byte, error) {
+	for i := len(tags) - 1; i >= 0 && i >= len(tags)-maxPolicyTries; i-- {
+		b, d, err := s.opts.Client.ModelConfig(ctx, name, strconv.FormatInt(tags[i], 10), s.cache)
+		if s.opts.Key == nil || err != nil {
+			return b, err
+		}
+		err = s.opts.Client.Verify(ctx, name, d, s.opts.Key)
+		if err == nil {
+			return b, nil
+		}
+		if !registry.Refused(err) {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%w: none of the newest %d versions of %s is signed by the key", registry.ErrSignature, maxPolicyTries, name)
 }
 
 // pullVersion resolves the version's tag to a digest once and pulls that
