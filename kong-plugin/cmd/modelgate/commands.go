@@ -30,6 +30,7 @@ func commands() []command {
 		serveCommand(),
 		checkCommand(),
 		keygenCommand(),
+		modelCommand(),
 		versionCommand(),
 		helpCommand(),
 	}

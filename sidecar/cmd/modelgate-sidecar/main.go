@@ -38,6 +38,7 @@ type flags struct {
 	cpuProfile      string
 	requireBound    bool
 	version         bool
+	registry        registryFlags
 }
 
 func main() {
@@ -83,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile (pprof format) to this file from start until shutdown")
 	fs.BoolVar(&f.requireBound, "require-bound-models", false, "refuse encrypted models that do not bind their model name and version (format 1; re-encrypt them with `modelgate-sidecar encrypt`)")
+	f.registry.register(fs)
 	fs.BoolVar(&f.version, "version", false, "print the version, the commit, the Go version, the ONNX Runtime API it needs and what the --ort-lib library offers, and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: modelgate-sidecar --models DIR [--socket PATH] [flags]\n       modelgate-sidecar probe --socket PATH [--ready]\n       modelgate-sidecar encrypt (--key-env NAME | --key-file PATH) MODELS/MODEL/VERSION\n       modelgate-sidecar --version [--ort-lib PATH]\n\nflags:\n")
@@ -122,5 +124,6 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	if _, err := parseLevel(f.logLevel); err != nil {
 		problems = append(problems, err)
 	}
+	problems = append(problems, f.registry.check()...)
 	return f, errors.Join(problems...)
 }

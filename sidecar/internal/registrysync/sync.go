@@ -1,0 +1,301 @@
+// Package registrysync keeps the sidecar's model repository in step with an
+// OCI registry: for each configured model it lists the versions (tags),
+// applies the model's version policy, pulls the missing versions by digest
+// into the folder the repository loads from (verified by digest and, with a
+// key, by signature), and removes the versions it pulled that the policy
+// dropped. The repository's next poll loads and unloads them.
+package registrysync
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelgate/modelgate/internal/registry"
+	"github.com/modelgate/modelgate/sidecar/internal/config"
+	"github.com/modelgate/modelgate/sidecar/internal/metrics"
+)
+
+// stateDir, under the models folder, holds the blob cache and the record of
+// pulled versions; the repository skips folders whose name starts with a dot.
+const stateDir = ".registry"
+
+// Options configure a Syncer.
+type Options struct {
+	Client *registry.Client
+	// Namespace is REGISTRY/NAMESPACE; model M lives at Namespace/M.
+	Namespace string
+	Models    []string
+	// Dir is the models folder.
+	Dir string
+	// Key, if set, is the public key every version must be signed with.
+	Key      *ecdsa.PublicKey
+	Registry prometheus.Registerer
+	Logger   *slog.Logger
+}
+
+// Syncer pulls model versions from a registry into the models folder.
+type Syncer struct {
+	opts  Options
+	cache *registry.Cache
+	log   *slog.Logger
+
+	pulls    *prometheus.CounterVec
+	bytes    *prometheus.CounterVec
+	failures *prometheus.CounterVec
+}
+
+// New checks the options and registers the metrics.
+func New(opts Options) (*Syncer, error) {
+	if opts.Client == nil || opts.Namespace == "" || len(opts.Models) == 0 {
+		return nil, errors.New("registry sync needs a client, a namespace and models")
+	}
+	for _, m := range opts.Models {
+		if err := config.CheckModelName(m); err != nil {
+			return nil, err
+		}
+	}
+	s := &Syncer{
+		opts:  opts,
+		cache: &registry.Cache{Dir: filepath.Join(opts.Dir, stateDir, "blobs")},
+		log:   opts.Logger.With("registry", opts.Namespace),
+		pulls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "registry_pulls_total",
+			Help: "Model versions pulled from the registry, by model and outcome (ok, failed, refused: digest or signature)."}, []string{"model", "outcome"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "registry_pulled_bytes_total",
+			Help: "Bytes fetched from the registry (blobs the node's cache already held are not fetched again)."}, []string{"model"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "registry_sync_failures_total",
+			Help: "Registry syncs of a model that failed (registry unreachable, listing refused, bad config)."}, []string{"model"}),
+	}
+	if opts.Registry != nil {
+		for _, c := range []prometheus.Collector{s.pulls, s.bytes, s.failures} {
+			if err := opts.Registry.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// Sync brings every model in step once. It reports whether the models folder
+// changed, and the models that failed (joined); a failed model keeps the
+// versions it has.
+func (s *Syncer) Sync(ctx context.Context) (changed bool, err error) {
+	var errs []error
+	for _, model := range s.opts.Models {
+		c, err := s.syncModel(ctx, model)
+		changed = changed || c
+		if err != nil {
+			s.failures.WithLabelValues(model).Inc()
+			s.log.Warn("registry sync failed; serving the versions already here", "model", model, "error", err)
+			errs = append(errs, fmt.Errorf("%s: %w", model, err))
+		}
+	}
+	if changed {
+		if _, err := s.cache.Prune(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return changed, errors.Join(errs...)
+}
+
+func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err error) {
+	name := s.opts.Namespace + "/" + model
+	tags, err := s.opts.Client.VersionTags(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	if len(tags) == 0 {
+		return false, fmt.Errorf("%s has no versions", name)
+	}
+	slices.Sort(tags)
+	cfgBytes, err := s.policyConfig(ctx, name, tags)
+	if err != nil {
+		return false, err
+	}
+	cfg, err := config.Parse(model+"/config.yaml", cfgBytes)
+	if err != nil {
+		return false, err
+	}
+	wanted := cfg.VersionPolicy.Select(tags)
+	pulled, err := s.pulledVersions(model)
+	if err != nil {
+		return false, err
+	}
+	modelDir := filepath.Join(s.opts.Dir, model)
+	var errs []error
+	for i, v := range wanted {
+		dir := filepath.Join(modelDir, strconv.FormatInt(v, 10))
+		if _, err := os.Stat(dir); err == nil {
+			continue
+		}
+		_, noConfig := os.Stat(filepath.Join(modelDir, "config.yaml"))
+		modelFiles := i == len(wanted)-1 || noConfig != nil
+		if err := s.pullVersion(ctx, name, model, v, modelFiles); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		changed = true
+		pulled = append(pulled, v)
+		if err := s.writePulled(model, pulled); err != nil {
+			return changed, err
+		}
+	}
+	if len(errs) > 0 {
+		// A wanted version is missing: removing the ones it would replace could leave fewer than the policy asks for.
+		return changed, errors.Join(errs...)
+	}
+	var kept []int64
+	for _, v := range pulled {
+		if slices.Contains(wanted, v) {
+			kept = append(kept, v)
+			continue
+		}
+		s.log.Info("version no longer in the policy; removing it (the repository unloads it)", "model", model, "version", v)
+		if err := os.RemoveAll(filepath.Join(modelDir, strconv.FormatInt(v, 10))); err != nil {
+			errs = append(errs, err)
+			kept = append(kept, v)
+			continue
+		}
+		changed = true
+	}
+	if len(kept) != len(pulled) {
+		if err := s.writePulled(model, kept); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return changed, errors.Join(errs...)
+}
+
+// maxPolicyTries bounds how many versions, newest first, policyConfig tries
+// for one that is signed.
+const maxPolicyTries = 8
+
+// policyConfig is the config.yaml of the newest version, or with a key, of
+// the newest signed version: whoever may push but not sign must not choose
+// the versions a node serves (or removes).
+func (s *Syncer) policyConfig(ctx context.Context, name string, tags []int64) ([]byte, error) {
+	for i := len(tags) - 1; i >= 0 && i >= len(tags)-maxPolicyTries; i-- {
+		b, d, err := s.opts.Client.ModelConfig(ctx, name, strconv.FormatInt(tags[i], 10), s.cache)
+		if s.opts.Key == nil || err != nil {
+			return b, err
+		}
+		err = s.opts.Client.Verify(ctx, name, d, s.opts.Key)
+		if err == nil {
+			return b, nil
+		}
+		if !registry.Refused(err) {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%w: none of the newest %d versions of %s is signed by the key", registry.ErrSignature, maxPolicyTries, name)
+}
+
+// pullVersion resolves the version's tag to a digest once and pulls that
+// digest only, after its signature checked.
+func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, modelFiles bool) error {
+	tag := strconv.FormatInt(v, 10)
+	_, d, err := s.opts.Client.Resolve(ctx, name+":"+tag)
+	if err != nil {
+		s.pulls.WithLabelValues(model, "failed").Inc()
+		return err
+	}
+	if s.opts.Key != nil {
+		if err := s.opts.Client.Verify(ctx, name, d, s.opts.Key); err != nil {
+			outcome := "failed"
+			if registry.Refused(err) {
+				outcome = "refused"
+			}
+			s.pulls.WithLabelValues(model, outcome).Inc()
+			s.log.Error("refusing an unverified version", "model", model, "version", tag, "digest", d, "error", err)
+			return err
+		}
+	}
+	p, err := s.opts.Client.PullVersion(ctx, name, d, s.opts.Dir, registry.PullOptions{Cache: s.cache, ModelFiles: modelFiles, Version: tag})
+	s.bytes.WithLabelValues(model).Add(float64(p.Bytes))
+	if err != nil {
+		outcome := "failed"
+		if registry.Refused(err) {
+			outcome = "refused"
+		}
+		s.pulls.WithLabelValues(model, outcome).Inc()
+		s.log.Error("pulling a version failed", "model", model, "version", tag, "digest", d, "error", err)
+		return err
+	}
+	s.pulls.WithLabelValues(model, "ok").Inc()
+	s.log.Info("pulled a version from the registry", "model", model, "version", p.Version, "digest", d, "bytes", p.Bytes)
+	return nil
+}
+
+func (s *Syncer) pulledFile(model string) string {
+	return filepath.Join(s.opts.Dir, stateDir, "pulled", model)
+}
+
+// pulledVersions are the versions of model this syncer pulled (and may
+// remove); versions put into the folder by hand are never removed.
+func (s *Syncer) pulledVersions(model string) ([]int64, error) {
+	b, err := os.ReadFile(s.pulledFile(model))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, f := range strings.Fields(string(b)) {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.pulledFile(model), err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func (s *Syncer) writePulled(model string, versions []int64) error {
+	file := s.pulledFile(model)
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, v := range versions {
+		fmt.Fprintln(&b, v)
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
+}
+
+// Run syncs every interval until ctx ends, calling changed after a sync that
+// changed the models folder. A failed sync is retried sooner, with backoff
+// from one second up to the interval.
+func (s *Syncer) Run(ctx context.Context, interval time.Duration, changed func(context.Context)) {
+	wait, backoff := interval, time.Second
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		c, err := s.Sync(ctx)
+		if c {
+			changed(ctx)
+		}
+		if err != nil {
+			wait, backoff = min(backoff, interval), min(2*backoff, interval)
+		} else {
+			wait, backoff = interval, time.Second
+		}
+	}
+}
