@@ -73,7 +73,7 @@ func LaunchShared(ctx context.Context, cfg SharedConfig) (*Client, error) {
 	args := append(append([]string(nil), l.Args...),
 		"--socket", cfg.Socket, "--idle-exit", cfg.IdleExit.String())
 	cmd := exec.Command(l.Command, args...)
-	cmd.Env = append(os.Environ(), l.Env...)
+	cmd.Env = launchEnv(os.Environ(), l.PassEnv, l.Env)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group: a Ctrl+C meant for the plugin server's
 	// terminal, or a signal to the launcher's group, must not reach a
