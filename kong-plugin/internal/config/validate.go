@@ -44,6 +44,7 @@ func (c *Config) Validate() error {
 	c.validateModels(&p)
 	c.validateAuth(&p)
 	c.validateMetrics(&p)
+	c.validateTrust(&p)
 	return errors.Join(p...)
 }
 
