@@ -172,8 +172,11 @@ WORKDIR /opt/modelgate
 # LD_LIBRARY_PATH for the launched sidecar, MODELGATE_MODEL_KEY for its
 # encrypted models (key_env), MODELGATE_LOG_LEVEL for the plugin server, and
 # MODELGATE_DEMO, which lets the root kong.yml's public DEMO credentials
-# through (unset, the plugin refuses them). A variable set with `docker run
-# -e` but not named here never arrives.
+# through (unset, the plugin refuses them). The MODELGATE_ALLOW_* variables
+# and MODELGATE_SIDECAR_PASS_ENV bound what the plugin config may do (README,
+# "What the plugin config may do"); MODELGATE_ALLOW_LISTEN=:9542 lets
+# deploy/kong/kong.yml serve /metrics on every interface of the container.
+# A variable set with `docker run -e` but not named here never arrives.
 #
 # START_CMD names Kong's prefix: go-pdk listens on <-kong-prefix>/modelgate.socket,
 # which must be KONG_PLUGINSERVER_MODELGATE_SOCKET.
@@ -195,7 +198,8 @@ ENV KONG_DATABASE=off \
     KONG_ADMIN_ERROR_LOG=/dev/stderr \
     ORT_LIB=/usr/local/lib/onnxruntime/libonnxruntime.so.1 \
     MODELGATE_LOG_LEVEL=info \
-    KONG_NGINX_MAIN_ENV="PATH; env ORT_LIB; env LD_LIBRARY_PATH; env MODELGATE_MODEL_KEY; env MODELGATE_LOG_LEVEL; env MODELGATE_DEMO"
+    MODELGATE_ALLOW_LISTEN=:9542 \
+    KONG_NGINX_MAIN_ENV="PATH; env ORT_LIB; env LD_LIBRARY_PATH; env MODELGATE_MODEL_KEY; env MODELGATE_LOG_LEVEL; env MODELGATE_DEMO; env MODELGATE_ALLOW_LISTEN; env MODELGATE_ALLOW_SIDECAR_COMMANDS; env MODELGATE_ALLOW_SIDECAR_FLAGS; env MODELGATE_ALLOW_REDIS; env MODELGATE_SIDECAR_PASS_ENV"
 
 # ---------------------------------------------------------------- sidecar image
 # The same files with the sidecar as the entrypoint, for attach mode (compose,

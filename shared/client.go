@@ -45,8 +45,14 @@ type LaunchConfig struct {
 	// Command is the modelgate-sidecar binary; Args its flags (--models ...).
 	Command string
 	Args    []string
-	// Env is added to this process's environment (later entries win).
+	// Env is added to the environment the sidecar inherits (later entries
+	// win). It inherits only what it needs of this process's environment
+	// (ONNX Runtime, CUDA, locale, the model key: see inheritedEnv) and the
+	// variables PassEnv names, never the rest (a plugin server's secrets).
 	Env []string
+	// PassEnv names further variables of this process's environment the
+	// sidecar gets (e.g. a model config's encryption.key_env).
+	PassEnv []string
 	// MaxMessageBytes limits gRPC messages both ways (0 = DefaultMaxMessageBytes).
 	MaxMessageBytes int
 	// StartTimeout bounds the start, model loading included (0 =
@@ -91,9 +97,10 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		start = time.Until(dl)
 	}
 	cmd := exec.Command(cfg.Command, cfg.Args...)
-	// go-plugin appends the host environment after cmd.Env, which would let
-	// it override cfg.Env; so the environment is assembled here instead.
-	cmd.Env = append(os.Environ(), cfg.Env...)
+	// go-plugin appends the host environment after cmd.Env unless told not
+	// to (SkipHostEnv), which would let it override cfg.Env and hand the
+	// sidecar everything; so the environment is assembled here instead.
+	cmd.Env = launchEnv(os.Environ(), cfg.PassEnv, cfg.Env)
 	// The sidecar logs why it cannot start (a missing models folder, no
 	// ONNX Runtime) and exits; go-plugin then only says the handshake
 	// failed, so the error quotes the sidecar's last error line.

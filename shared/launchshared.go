@@ -74,7 +74,7 @@ func LaunchShared(ctx context.Context, cfg SharedConfig) (*Client, error) {
 		"--socket", cfg.Socket, "--idle-exit", cfg.IdleExit.String(), "--beside-gateway")
 	start := func() (chan error, error) {
 		cmd := exec.Command(l.Command, args...)
-		cmd.Env = append(os.Environ(), l.Env...)
+		cmd.Env = launchEnv(os.Environ(), l.PassEnv, l.Env)
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		// Its own process group: a Ctrl+C meant for the plugin server's
 		// terminal, or a signal to the launcher's group, must not reach a

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,6 +49,11 @@ func ORTLib(t testing.TB) string {
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("ONNX Runtime library not found at %s (run `make ort` or set ORT_LIB): %v", path, err)
 	}
+	// A gateway in this process lets a launched sidecar's --ort-lib name
+	// $ORT_LIB only (kong-plugin/internal/trust): set it as an operator would.
+	if os.Getenv("ORT_LIB") == "" {
+		os.Setenv("ORT_LIB", path)
+	}
 	return path
 }
 
@@ -73,12 +80,14 @@ func Binary(t testing.TB, name string) string {
 	if dir := os.Getenv("MODELGATE_BIN_DIR"); dir != "" {
 		p := filepath.Join(dir, name)
 		if _, err := os.Stat(p); err == nil {
+			allowSidecar(name, p)
 			return p
 		}
 	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if p, ok := built[name]; ok {
+		allowSidecar(name, p)
 		return p
 	}
 	if builtDir == "" {
@@ -95,8 +104,31 @@ func Binary(t testing.TB, name string) string {
 		t.Fatalf("building %s: %v\n%s", name, err, out)
 	}
 	built[name] = p
+	allowSidecar(name, p)
 	return p
 }
+
+// allowSidecarCommands is the operator's allowance of further sidecar
+// binaries (kong-plugin/internal/trust.EnvSidecarCommands).
+const allowSidecarCommands = "MODELGATE_ALLOW_SIDECAR_COMMANDS"
+
+// allowSidecar lets a gateway that runs inside this test process launch
+// the sidecar at p: its own binary is the test binary, so the sidecar is
+// not next to it. The test process stands in for the operator, who allows
+// it through the environment (which child processes inherit, too).
+func allowSidecar(name, p string) {
+	if name != "modelgate-sidecar" {
+		return
+	}
+	allowMu.Lock()
+	defer allowMu.Unlock()
+	cur := os.Getenv(allowSidecarCommands)
+	if !slices.Contains(filepath.SplitList(cur), p) {
+		os.Setenv(allowSidecarCommands, strings.TrimPrefix(cur+string(os.PathListSeparator)+p, string(os.PathListSeparator)))
+	}
+}
+
+var allowMu sync.Mutex
 
 // FreePort returns a loopback TCP port that was free a moment ago.
 func FreePort(t testing.TB) int {

@@ -203,6 +203,11 @@ func TestAsKongDrivesIt(t *testing.T) {
 func startServer(t *testing.T, opts kongharness.Options) *kongharness.Server {
 	t.Helper()
 	opts.Output = testWriter{t}
+	// The configs name --ort-lib $ORT_LIB, which the plugin allows only
+	// when its environment has ORT_LIB: passed as the image passes it
+	// (Dockerfile). A test's own KONG_NGINX_MAIN_ENV comes later and wins.
+	testutil.ORTLib(t)
+	opts.Env = append([]string{"KONG_NGINX_MAIN_ENV=ORT_LIB"}, opts.Env...)
 	srv, err := kongharness.Start(context.Background(), testutil.Binary(t, "modelgate"), opts)
 	if err != nil {
 		t.Fatal(err)

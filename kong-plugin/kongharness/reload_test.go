@@ -29,7 +29,9 @@ func TestReloadUnderLoad(t *testing.T) {
 	ctx := context.Background()
 	prefix := t.TempDir()
 	node, err := kongharness.StartNode(ctx, testutil.Binary(t, "modelgate"),
-		kongharness.Options{Prefix: prefix, Output: testWriter{t}}, "modelgate", pluginConfig(t))
+		// ORT_LIB passed as the image passes it: --ort-lib may name only $ORT_LIB.
+		kongharness.Options{Prefix: prefix, Output: testWriter{t}, Env: []string{"ORT_LIB=" + testutil.ORTLib(t), "KONG_NGINX_MAIN_ENV=ORT_LIB"}},
+		"modelgate", pluginConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}

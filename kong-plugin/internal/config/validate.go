@@ -45,6 +45,7 @@ func (c *Config) Validate() error {
 	c.validateAccess(&p)
 	c.validateAuth(&p)
 	c.validateMetrics(&p)
+	c.validateTrust(&p)
 	return errors.Join(p...)
 }
 

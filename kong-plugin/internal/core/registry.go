@@ -16,6 +16,7 @@ import (
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/quota"
 	"github.com/modelgate/modelgate/kong-plugin/internal/secret"
+	"github.com/modelgate/modelgate/kong-plugin/internal/trust"
 )
 
 // registry is the plugin server's one process-global state. Kong starts a
@@ -120,6 +121,10 @@ func getByContent(cfg *config.Config) (*Gateway, error) {
 	g, err := build(c, registry.metrics, slog.Default())
 	if err != nil {
 		return nil, err
+	}
+	if c.Quotas.Policy == "redis" && trust.FromEnv().RedisUnbounded() {
+		slog.Warn("quotas.redis.addr is not bounded: the plugin config may send the Redis password to any address; list the allowed ones in "+trust.EnvRedis,
+			"addr", c.Quotas.Redis.Addr)
 	}
 	serveMetrics(c.Metrics.Addr, registry.metrics)
 	registry.gateways[key] = g

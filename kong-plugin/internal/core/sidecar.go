@@ -2,12 +2,14 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"time"
 
 	"github.com/modelgate/modelgate/internal/version"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
+	"github.com/modelgate/modelgate/kong-plugin/internal/trust"
 	"github.com/modelgate/modelgate/shared"
 	"github.com/modelgate/modelgate/shared/pb"
 )
@@ -26,10 +28,22 @@ const sharedIdleExit = 30 * time.Second
 // sidecar shared on a well-known socket in the prefix, launching it if none
 // answers; else launch the binary through go-plugin as a child.
 func connector(c config.Sidecar, kongPrefix string) connectFunc {
+	var passEnv []string
+	if c.Mode == "launch" {
+		// Validation already refused a command the operator did not allow;
+		// this turns the default name into the binary next to ours.
+		policy := trust.FromEnv()
+		command, err := policy.SidecarCommand(c.Command)
+		if err != nil {
+			return func(context.Context) (sidecarConn, error) { return nil, fmt.Errorf("sidecar.command: %w", err) }
+		}
+		c.Command = command
+		passEnv = policy.SidecarPassEnv
+	}
 	if c.Mode == "launch" && kongPrefix != "" {
 		cfg := shared.SharedConfig{
 			Launch: shared.LaunchConfig{
-				Command: c.Command, Args: c.Args, Env: c.Env, MaxMessageBytes: c.MaxMessageBytes,
+				Command: c.Command, Args: c.Args, Env: c.Env, PassEnv: passEnv, MaxMessageBytes: c.MaxMessageBytes,
 			},
 			Socket:   sharedSocket(kongPrefix, c),
 			IdleExit: sharedIdleExit,
@@ -57,6 +71,7 @@ func connector(c config.Sidecar, kongPrefix string) connectFunc {
 			Command:         c.Command,
 			Args:            c.Args,
 			Env:             c.Env,
+			PassEnv:         passEnv,
 			MaxMessageBytes: c.MaxMessageBytes,
 			StopTimeout:     stopTimeout,
 			Logger:          slog.Default().With("component", "sidecar"),

@@ -20,7 +20,10 @@ import (
 // authenticated one reads its body once.
 func TestBodyReadAfterAuthentication(t *testing.T) {
 	ctx := context.Background()
-	srv, err := kongharness.Start(ctx, testutil.Binary(t, "modelgate"), kongharness.Options{Output: logWriter{t}})
+	lib := testutil.ORTLib(t)
+	// --ort-lib must name the plugin server's $ORT_LIB, passed as the image passes it.
+	srv, err := kongharness.Start(ctx, testutil.Binary(t, "modelgate"), kongharness.Options{Output: logWriter{t},
+		Env: []string{"ORT_LIB=" + lib, "KONG_NGINX_MAIN_ENV=ORT_LIB"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +35,7 @@ func TestBodyReadAfterAuthentication(t *testing.T) {
 	sum := sha256.Sum256([]byte(testKey))
 	inst, err := srv.StartInstance(ctx, "modelgate", map[string]any{
 		"sidecar": map[string]any{"mode": "launch", "command": testutil.Binary(t, "modelgate-sidecar"),
-			"args": []string{"--models", testutil.TestModels(), "--ort-lib", testutil.ORTLib(t), "--log-level", "warn"}},
+			"args": []string{"--models", testutil.TestModels(), "--ort-lib", lib, "--log-level", "warn"}},
 		"auth": map[string]any{"consumers": []any{map[string]any{"name": "demo", "tier": "free",
 			"key_sha256": []string{hex.EncodeToString(sum[:])}}}},
 		"models": []any{map[string]any{"name": "adder", "aliases": map[string]string{"stable": "2"}, "default_alias": "stable"}},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/core"
+	"github.com/modelgate/modelgate/kong-plugin/internal/trust"
 )
 
 // plugin is a modelgate plugin entry whose config decoded and validated.
@@ -180,8 +181,12 @@ func checkSidecar(p *problems, e *pluginEntry) {
 	at := e.path + ".sidecar"
 	command := find(e.node, "sidecar.command")
 	if command.Kind == yaml.ScalarNode && command.Tag == "!!str" {
-		if _, err := exec.LookPath(command.Value); err != nil {
-			p.at(command, at+".command", "cannot run %q: %v (make build puts it in bin/; add bin/ to PATH)", command.Value, errors.Unwrap(err))
+		// A command the operator does not allow is config.Load's problem;
+		// an allowed one must exist.
+		if path, err := trust.FromEnv().SidecarCommand(command.Value); err == nil {
+			if _, err := exec.LookPath(path); err != nil {
+				p.at(command, at+".command", "cannot run %q (%s): %v (make build puts it in bin/, next to modelgate)", command.Value, path, errors.Unwrap(err))
+			}
 		}
 	}
 	argsNode := find(e.node, "sidecar.args")

@@ -26,13 +26,18 @@ func writeFile(t *testing.T, dir, name, content string) string {
 // (from the repository root, where its relative paths resolve).
 func TestLoadRootKongYML(t *testing.T) {
 	t.Chdir(testutil.RepoRoot())
-	// kong.yml names the sidecar without a path, as `make run` puts bin/ on PATH.
-	bin := t.TempDir()
+	// kong.yml names the sidecar without a path: the one next to the
+	// running binary (bin/modelgate's for `make run`; here the test's).
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Dir(exe)
 	writeFile(t, bin, "modelgate-sidecar", "#!/bin/sh\n")
+	t.Cleanup(func() { os.Remove(filepath.Join(bin, "modelgate-sidecar")) })
 	if err := os.Chmod(filepath.Join(bin, "modelgate-sidecar"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	f, plugins, err := load("kong.yml")
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +68,7 @@ plugins:
     config:
       sidecar:
         mode: launch
-        command: no-such-sidecar-binary
+        command: modelgate-sidecar
         args: ["--models", "no/such/models"]
       auth:
         consumer: []
@@ -87,7 +92,7 @@ plugins:
 		"kong.yml:2:1: servces: unknown field",
 		`kong.yml:5:19: routes[0].paths[1]: regex path "~/v1/(unclosed"`,
 		`kong.yml:6:14: routes[0].service: service "missing-service" is not defined in the file`,
-		`kong.yml:12:18: plugins[0].config.sidecar.command: cannot run "no-such-sidecar-binary"`,
+		`kong.yml:12:18: plugins[0].config.sidecar.command: cannot run "modelgate-sidecar"`,
 		"kong.yml:13:28: plugins[0].config.sidecar.args[1]: model repository no/such/models",
 		"kong.yml:15:9: plugins[0].config.auth.consumer: unknown field",
 		"kong.yml:19:25: plugins[0].config.auth.jwt[0].public_key: cannot read no/such/key.pub",
