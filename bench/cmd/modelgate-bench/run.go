@@ -83,6 +83,7 @@ func run(ctx context.Context, o options) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
+	allowBenchFlags()
 	rep := &bench.Report{Started: time.Now().UTC(), Command: o.command, Machine: bench.ThisMachine()}
 	if o.profile {
 		path := filepath.Join(o.out, "bench-generator.cpu.prof")
