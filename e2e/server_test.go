@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelgate/modelgate/bench"
 	"github.com/modelgate/modelgate/internal/testutil"
 )
 
@@ -159,32 +160,11 @@ func repoCopy(t *testing.T) string {
 	dst := t.TempDir()
 	root := testutil.RepoRoot()
 	for _, rel := range []string{"kong.yml", "deploy/models", "deploy/keys"} {
-		if err := copyTree(filepath.Join(root, rel), filepath.Join(dst, rel)); err != nil {
+		if err := bench.CopyTree(filepath.Join(root, rel), filepath.Join(dst, rel)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return dst
-}
-
-func copyTree(src, dst string) error {
-	return filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, info.Mode().Perm())
-	})
 }
 
 // editFile replaces old with new in a file, exactly once.
