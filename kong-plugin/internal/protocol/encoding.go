@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Compression as Triton's HTTP endpoint does it (server
@@ -84,19 +85,25 @@ func AcceptedEncoding(accept string) string {
 	return best
 }
 
-// Compress encodes body in enc ("gzip" or "deflate").
+// Compress encodes body in enc ("gzip" or "deflate"). Go's clients (and
+// Python's requests) ask for gzip on every request, so this runs per answer:
+// the encoders, about a megabyte of tables each, are pooled and reset
+// rather than made anew.
 func Compress(enc string, body []byte) ([]byte, error) {
 	var b bytes.Buffer
 	b.Grow(len(body)/4 + 64)
-	var w io.WriteCloser
+	var pool *sync.Pool
 	switch enc {
 	case "gzip":
-		w = gzip.NewWriter(&b)
+		pool = &gzipWriters
 	case "deflate":
-		w = zlib.NewWriter(&b)
+		pool = &zlibWriters
 	default:
 		return nil, fmt.Errorf("no encoder for %q", enc)
 	}
+	w := pool.Get().(resetWriter)
+	defer pool.Put(w)
+	w.Reset(&b)
 	if _, err := w.Write(body); err != nil {
 		return nil, err
 	}
@@ -105,3 +112,14 @@ func Compress(enc string, body []byte) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// resetWriter is what gzip.Writer and zlib.Writer have in common.
+type resetWriter interface {
+	io.WriteCloser
+	Reset(io.Writer)
+}
+
+var (
+	gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }}
+	zlibWriters = sync.Pool{New: func() any { return zlib.NewWriter(io.Discard) }}
+)
