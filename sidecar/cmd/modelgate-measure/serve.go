@@ -3,146 +3,84 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
-	"sync"
-	"syscall"
 	"time"
+
+	"github.com/modelgate/modelgate/bench"
 )
 
-// gateway is one `modelgate serve` started for the measurement: its own
-// kong.yml with one consumer on a tier without limits, the sidecar launched
-// on the model repository that holds the measured model.
+// gateway is one `modelgate serve` started for the measurement (the bench's
+// kong.yml and start-up: one consumer on a tier whose limits are never
+// reached), its sidecar launched on the repository holding the measured model.
 type gateway struct {
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has exited
+	serve  *bench.Serve
+	dir    string
 	addr   string
 	key    string
 	model  string
 	client *http.Client
-	mu     sync.Mutex
-	output bytes.Buffer
 }
-
-// Write collects the gateway's log, which says when it is ready.
-func (g *gateway) Write(p []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.output.Write(p)
-}
-
-func (g *gateway) log() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.output.String()
-}
-
-const gatewayConfig = `_format_version: "3.0"
-routes:
-  - name: predict
-    paths: [/v1/models/]
-    methods: [POST]
-    strip_path: false
-plugins:
-  - name: modelgate
-    config:
-      sidecar:
-        mode: launch
-        command: %q
-        args: ["--models", %q]
-        max_message_bytes: 16777216
-      limits:
-        max_body_bytes: 8388608
-        default_timeout: 10s
-      auth:
-        consumers:
-          - name: measure
-            tier: measure
-            key_sha256: [%q]
-        kong_consumer: false
-      quotas:
-        policy: local
-        tiers:
-          - name: measure
-            concurrency: 64
-      models:
-        - name: %s
-`
 
 // startGateway runs bin/modelgate serve on a free port of 127.0.0.1 and
-// waits until it says it is ready (every model loaded).
+// waits until it answers ready (every model loaded).
 func startGateway(bin, models string) (*gateway, error) {
 	models, err := filepath.Abs(models)
-	if err != nil {
-		return nil, err
-	}
-	secret := make([]byte, 24)
-	if _, err := rand.Read(secret); err != nil {
-		return nil, err
-	}
-	key := "mg_" + hex.EncodeToString(secret)
-	digest := sha256.Sum256([]byte(key))
-	dir, err := os.MkdirTemp("", "modelgate-measure")
 	if err != nil {
 		return nil, err
 	}
 	if bin, err = filepath.Abs(bin); err != nil {
 		return nil, err
 	}
-	sidecar := filepath.Join(bin, "modelgate-sidecar")
+	dir, err := os.MkdirTemp("", "modelgate-measure")
+	if err != nil {
+		return nil, err
+	}
+	key, digest := bench.NewAPIKey()
 	model := filepath.Base(models)
-	config := fmt.Sprintf(gatewayConfig, sidecar, filepath.Dir(models), hex.EncodeToString(digest[:]), model)
-	if err := os.WriteFile(filepath.Join(dir, "kong.yml"), []byte(config), 0o600); err != nil {
+	cfg := bench.GatewayConfig{
+		Sidecar: map[string]any{"mode": "launch", "command": filepath.Join(bin, "modelgate-sidecar"),
+			"args": []string{"--models", filepath.Dir(models)}, "max_message_bytes": 16 << 20},
+		APIKeySHA256: digest,
+		Limits:       map[string]any{"max_body_bytes": 8 << 20, "default_timeout": "10s"},
+		Models:       []map[string]any{{"name": model}},
+	}
+	config := filepath.Join(dir, "kong.yml")
+	if err := bench.WriteKongYAML(config, cfg); err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	g := &gateway{addr: addr, key: key, model: model, client: &http.Client{Timeout: time.Minute}}
-	g.cmd = exec.Command(filepath.Join(bin, "modelgate"), "serve", "--config", filepath.Join(dir, "kong.yml"), "--listen", addr)
-	g.cmd.Dir = dir
-	g.cmd.Stdout, g.cmd.Stderr = g, g
-	if err := g.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting modelgate serve: %w", err)
+	logf, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
-	g.exited = make(chan struct{})
-	go func() { g.cmd.Wait(); close(g.exited) }()
-	deadline := time.After(2 * time.Minute)
-	for !strings.Contains(g.log(), "ready on "+addr) {
-		select {
-		case <-g.exited:
-			return nil, fmt.Errorf("modelgate serve exited before it was ready:\n%s", g.log())
-		case <-deadline:
-			g.stop()
-			return nil, fmt.Errorf("modelgate serve not ready after 2 minutes:\n%s", g.log())
-		case <-time.After(50 * time.Millisecond):
-		}
+	defer logf.Close() // the child has its own descriptor
+	s, err := bench.StartServe(context.Background(), filepath.Join(bin, "modelgate"), config, addr, dir, logf, 2*time.Minute)
+	if err != nil {
+		log, _ := os.ReadFile(logf.Name())
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("%w:\n%s", err, log)
 	}
-	return g, nil
+	return &gateway{serve: s, dir: dir, addr: addr, key: key, model: model, client: &http.Client{Timeout: time.Minute}}, nil
 }
 
 func (g *gateway) stop() {
-	g.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-g.exited:
-	case <-time.After(30 * time.Second):
-		g.cmd.Process.Kill()
-		<-g.exited
-	}
+	g.serve.Stop()
+	os.RemoveAll(g.dir)
 }
 
 // bodies are the {"instances": [...]} requests for texts in batches of size.
