@@ -1,0 +1,53 @@
+package detect
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"unicode/utf8"
+)
+
+// compileCustom compiles an operator's pattern. Its name becomes a match's
+// Kind, so it may not be empty or repeat a detector's name, and a pattern
+// that matches the empty string would find nothing but empty matches.
+func compileCustom(c Custom, taken []string) (customPattern, error) {
+	if c.Name == "" {
+		return customPattern{}, fmt.Errorf("custom pattern %q has no name", c.Pattern)
+	}
+	if _, ok := builtins[c.Name]; ok {
+		return customPattern{}, fmt.Errorf("custom pattern %q: the name is a built-in detector's", c.Name)
+	}
+	if slices.Contains(taken, c.Name) {
+		return customPattern{}, fmt.Errorf("custom pattern %q is listed twice", c.Name)
+	}
+	re, err := regexp.Compile(c.Pattern)
+	if err != nil {
+		return customPattern{}, fmt.Errorf("custom pattern %q: %w", c.Name, err)
+	}
+	if re.MatchString("") {
+		return customPattern{}, fmt.Errorf("custom pattern %q matches the empty string", c.Name)
+	}
+	return customPattern{name: c.Name, re: re}, nil
+}
+
+// find appends the pattern's matches that stand on their own (see
+// gluedBefore). RE2 reports one match per start, the leftmost-first: where
+// that one is glued, the search goes on one character further, so a
+// shorter or longer bounded match at the same start is not looked for.
+func (p *customPattern) find(text []byte, dst []Match) []Match {
+	for from := 0; from < len(text); {
+		loc := p.re.FindIndex(text[from:])
+		if loc == nil {
+			break
+		}
+		start, end := from+loc[0], from+loc[1]
+		if bounded(text, start, end, false) {
+			dst = append(dst, Match{Kind: p.name, Start: start, End: end})
+			from = end
+			continue
+		}
+		_, size := utf8.DecodeRune(text[start:])
+		from = start + max(size, 1)
+	}
+	return dst
+}
