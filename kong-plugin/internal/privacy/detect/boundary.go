@@ -15,13 +15,10 @@ import (
 // Punctuation that joins the parts of one token glues too: "-", ".", ",",
 // ":", "/" and "_" between digits ("2024-01-05", "1.2.3.4.5", "12:30:45"),
 // and "-", "_" and "/" after or before a letter ("ORD-2024-000123").
-// Numbers also treat a single space after or before a digit as a join:
-// "4111 1111 1111 1111 2222" is one digit run, not a card number and a
-// stray group.
 
 // gluedBefore reports whether the text before offset i continues the
 // token that starts at i.
-func gluedBefore(text []byte, i int, number bool) bool {
+func gluedBefore(text []byte, i int) bool {
 	if i <= 0 {
 		return false
 	}
@@ -29,7 +26,7 @@ func gluedBefore(text []byte, i int, number bool) bool {
 	if isWordRune(r) {
 		return true
 	}
-	if !isJoiner(r) && !(number && isSpaceRune(r)) {
+	if !isJoiner(r) {
 		return false
 	}
 	prev, _ := utf8.DecodeLastRune(text[:i-size])
@@ -38,7 +35,7 @@ func gluedBefore(text []byte, i int, number bool) bool {
 
 // gluedAfter reports whether the text from offset j continues the token
 // that ends at j.
-func gluedAfter(text []byte, j int, number bool) bool {
+func gluedAfter(text []byte, j int) bool {
 	if j >= len(text) {
 		return false
 	}
@@ -46,7 +43,7 @@ func gluedAfter(text []byte, j int, number bool) bool {
 	if isWordRune(r) {
 		return true
 	}
-	if !isJoiner(r) && !(number && isSpaceRune(r)) {
+	if !isJoiner(r) {
 		return false
 	}
 	next, _ := utf8.DecodeRune(text[j+size:])
@@ -54,11 +51,11 @@ func gluedAfter(text []byte, j int, number bool) bool {
 }
 
 // bounded reports whether text[start:end] stands on its own.
-func bounded(text []byte, start, end int, number bool) bool {
-	return !gluedBefore(text, start, number) && !gluedAfter(text, end, number)
+func bounded(text []byte, start, end int) bool {
+	return !gluedBefore(text, start) && !gluedAfter(text, end)
 }
 
-// joins reports whether the joiner or space sep glues to its neighbour
+// joins reports whether the joiner sep glues to its neighbour
 // rune on the far side.
 func joins(sep, neighbour rune) bool {
 	if isDigitRune(neighbour) {
@@ -78,8 +75,6 @@ func isJoiner(r rune) bool {
 	}
 	return false
 }
-
-func isSpaceRune(r rune) bool { return r == ' ' || r == '\u00a0' || r == '\u3000' }
 
 func isDigitRune(r rune) bool {
 	return r >= '0' && r <= '9' || r >= '０' && r <= '９'

@@ -32,8 +32,10 @@ func compileCustom(c Custom, taken []string) (customPattern, error) {
 
 // find appends the pattern's matches that stand on their own (see
 // gluedBefore). RE2 reports one match per start, the leftmost-first: where
-// that one is glued, the search goes on one character further, so a
-// shorter or longer bounded match at the same start is not looked for.
+// that one is glued, the search goes on at the next place a match could
+// start (after the glued word, never inside it, so a long glued run costs
+// one scan, not one per byte), and a shorter or longer bounded match at
+// the same start is not looked for.
 func (p *customPattern) find(text []byte, dst []Match) []Match {
 	for from := 0; from < len(text); {
 		loc := p.re.FindIndex(text[from:])
@@ -41,13 +43,24 @@ func (p *customPattern) find(text []byte, dst []Match) []Match {
 			break
 		}
 		start, end := from+loc[0], from+loc[1]
-		if bounded(text, start, end, false) {
+		if bounded(text, start, end) {
 			dst = append(dst, Match{Kind: p.name, Start: start, End: end})
 			from = end
 			continue
 		}
-		_, size := utf8.DecodeRune(text[start:])
-		from = start + max(size, 1)
+		from = nextUnglued(text, start)
 	}
 	return dst
+}
+
+// nextUnglued is the first offset after start where a match could stand
+// on its own: past the rest of start's word.
+func nextUnglued(text []byte, start int) int {
+	_, size := utf8.DecodeRune(text[start:])
+	from := start + max(size, 1)
+	for from < len(text) && gluedBefore(text, from) {
+		_, size := utf8.DecodeRune(text[from:])
+		from += max(size, 1)
+	}
+	return from
 }

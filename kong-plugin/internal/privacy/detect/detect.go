@@ -172,17 +172,29 @@ func (s *Set) findBuiltin(text []byte, dst []Match) []Match {
 			continue
 		}
 		if starts&startsDigits != 0 && startsNumber(text, i) {
-			if gluedBefore(text, i, true) {
+			if gluedBefore(text, i) {
 				continue
 			}
-			readNumber(text, i, &num)
-			if kind, end := s.numberKind(text, &num); kind != "" {
+			readNumber(text, i, &num, true)
+			runEnd := num.end
+			kind, end := s.numberKind(text, &num)
+			if kind == "" && num.spaced() {
+				// Space-separated numbers in a row ("13812345678
+				// 13912345678") read as one run; its first part may be
+				// one on its own, and then the next part starts afresh.
+				readNumber(text, i, &num, false)
+				kind, end = s.numberKind(text, &num)
+			}
+			if kind != "" {
 				dst = append(dst, Match{Kind: kind, Start: i, End: end})
+				i = end - 1
+				continue
 			}
 			// The rest of the run starts nothing: a digit run holds no '@',
-			// ':' or capital letter.
-			if num.end > i+1 {
-				i = num.end - 1
+			// ':' or capital letter, and a part of it is no number of its
+			// own ("4111 1111 1111 1112" holds no shorter card number).
+			if runEnd > i+1 {
+				i = runEnd - 1
 			}
 			continue
 		}
@@ -220,11 +232,11 @@ func (s *Set) numberKind(text []byte, num *number) (kind string, end int) {
 		}
 	}
 	if s.enabled&cnResidentID != 0 {
-		if end := cnIDEnd(text, num); end > 0 && !gluedAfter(text, end, true) {
+		if end := cnIDEnd(text, num); end > 0 && !gluedAfter(text, end) {
 			return KindCNResidentID, end
 		}
 	}
-	if gluedAfter(text, num.end, true) {
+	if gluedAfter(text, num.end) {
 		return "", 0
 	}
 	switch {

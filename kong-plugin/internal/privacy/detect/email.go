@@ -33,7 +33,7 @@ func emailAt(text []byte, at int) (start, end int, ok bool) {
 	for end > at+1 && (text[end-1] == '.' || text[end-1] == '-') {
 		end--
 	}
-	if !validDomain(text[at+1:end]) || !bounded(text, start, end, false) {
+	if !validDomain(text[at+1:end]) || !bounded(text, start, end) {
 		return 0, 0, false
 	}
 	return start, end, true

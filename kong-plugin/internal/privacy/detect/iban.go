@@ -10,7 +10,7 @@ func ibanEnd(text []byte, start int) int {
 		return -1
 	}
 	length := ibanLengths[string(text[start:start+2])]
-	if length == 0 || gluedBefore(text, start, true) {
+	if length == 0 || gluedBefore(text, start) {
 		return -1
 	}
 	// mod 97 of the BBAN, then the country code and check digits moved to
@@ -30,7 +30,8 @@ func ibanEnd(text []byte, start int) int {
 	for _, c := range text[start : start+4] {
 		rem = mod97(rem, c)
 	}
-	if rem != 1 || gluedAfter(text, i, true) {
+	// A further group of digits means a longer number, not an IBAN.
+	if rem != 1 || gluedAfter(text, i) || i+1 < len(text) && text[i] == ' ' && isDigit(text[i+1]) {
 		return -1
 	}
 	return i

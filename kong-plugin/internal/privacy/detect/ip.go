@@ -2,24 +2,27 @@ package detect
 
 // ipv4End reports where the IPv4 address that fills the digit run ends,
 // or -1: a dotted quad of decimal octets 0-255 without leading zeros. A
-// port (":8080") or prefix length ("/24") may follow; the match is the
-// address.
+// port (":8080"), a prefix length ("/24") or a URL's path may follow; the
+// match is the address.
 func ipv4End(text []byte, n *number) int {
-	if n.plus || n.paren >= 0 || n.ng != 4 {
+	if n.plus || n.paren >= 0 {
 		return -1
 	}
 	end, ok := dottedQuad(text, n.start)
-	if !ok || end != n.end {
+	if !ok {
 		return -1
 	}
 	after := end
-	if after+1 < len(text) && (text[after] == ':' || text[after] == '/') && isDigit(text[after+1]) {
+	if after+1 < len(text) && text[after] == ':' && isDigit(text[after+1]) {
 		after++
 		for k := 0; k < 5 && after < len(text) && isDigit(text[after]); k++ {
 			after++
 		}
 	}
-	if gluedAfter(text, after, true) {
+	if after < len(text) && text[after] == '/' {
+		return end // a prefix length or a URL's path
+	}
+	if gluedAfter(text, after) {
 		return -1
 	}
 	return end
@@ -83,7 +86,7 @@ func ipv6At(text []byte, colon int) (start, end int, ok bool) {
 		if j-i > 4 {
 			return 0, 0, false
 		}
-		if j < len(text) && text[j] == '.' {
+		if j+1 < len(text) && text[j] == '.' && isDigit(text[j+1]) {
 			quadEnd, ok := dottedQuad(text, i)
 			if !ok {
 				return 0, 0, false
@@ -113,7 +116,7 @@ func ipv6At(text []byte, colon int) (start, end int, ok bool) {
 	if groups == 0 || !digit || groups > 8 || !compressed && groups != 8 || compressed && groups > 7 {
 		return 0, 0, false
 	}
-	if !bounded(text, start, end, false) {
+	if !bounded(text, start, end) {
 		return 0, 0, false
 	}
 	return start, end, true

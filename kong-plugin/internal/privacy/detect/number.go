@@ -27,8 +27,9 @@ type number struct {
 }
 
 // readNumber reads the digit run that starts at text[start] (a digit, a
-// plus or an opening parenthesis).
-func readNumber(text []byte, start int, n *number) {
+// plus or an opening parenthesis). Without spaces, a space ends the run
+// instead of separating its groups.
+func readNumber(text []byte, start int, n *number, spaces bool) {
 	*n = number{start: start, end: start, paren: -1}
 	i := start
 	if size := plusAt(text, i); size > 0 {
@@ -81,6 +82,9 @@ func readNumber(text []byte, start int, n *number) {
 		if size == 0 && closed {
 			s = ' ' // "(030)1234567" reads as "(030) 1234567"
 		}
+		if s == ' ' && size > 0 && !spaces || size == 3 && text[i] == ' ' && n.ng != 1 {
+			break // " / " and " - " only after an area code
+		}
 		next := i + size
 		if _, d := digitAt(text, next); d == 0 && openAt(text, next) == 0 {
 			break
@@ -93,6 +97,16 @@ func readNumber(text []byte, start int, n *number) {
 	if n.n > maxDigits || n.ng > maxGroups {
 		n.overflow = true
 	}
+}
+
+// spaced reports whether a space separates two of the groups.
+func (n *number) spaced() bool {
+	for g := 1; g < min(n.ng, maxGroups); g++ {
+		if n.seps[g] == ' ' {
+			return true
+		}
+	}
+	return false
 }
 
 // grouped reports whether the groups have exactly the lengths given.
@@ -152,13 +166,19 @@ func digitAt(text []byte, i int) (d byte, size int) {
 }
 
 // sepAt reads a separator between digit groups: space, no-break space,
-// ideographic space, hyphen (ASCII, Unicode or full-width), dot or slash.
+// ideographic space, hyphen (ASCII, Unicode or full-width), dot or slash,
+// or a hyphen or slash between two spaces.
 func sepAt(text []byte, i int) (sep byte, size int) {
 	if i >= len(text) {
 		return 0, 0
 	}
 	switch text[i] {
-	case ' ', '-', '.', '/':
+	case ' ':
+		if i+2 < len(text) && (text[i+1] == '-' || text[i+1] == '/') && text[i+2] == ' ' {
+			return text[i+1], 3 // "089 / 1234567"
+		}
+		return ' ', 1
+	case '-', '.', '/':
 		return text[i], 1
 	case 0xC2:
 		if i+1 < len(text) && text[i+1] == 0xA0 {

@@ -22,18 +22,24 @@ func isInternationalPhone(n *number) bool {
 	if ccLen == 0 || n.ng > 1 && n.groups[0] != int8(ccLen) || n.paren == 0 {
 		return false
 	}
-	from := ccLen
-	for g := 1; g < n.ng; g++ {
-		if g == n.paren && g == 1 && n.groups[g] == 1 && n.digits[from] == 0 {
-			from++ // the trunk zero
-			continue
-		}
-		if n.groups[g] < 2 || n.paren > 1 {
-			return false
-		}
+	if n.paren > 1 {
+		return false
+	}
+	from, first := ccLen, 1
+	if n.paren == 1 && n.groups[1] == 1 && n.digits[from] == 0 {
+		from, first = from+1, 2 // the trunk zero
+	}
+	// The area code may be one digit (Paris 1, Sydney 2, Tokyo 3), the
+	// groups after it not.
+	if !groupsAtLeast(n, first+1, 2) {
+		return false
 	}
 	nsn := n.digits[from:n.n]
-	if len(nsn) < int(lengths[0]) || len(nsn) > int(lengths[1]) || ccLen+len(nsn) > 15 || nsn[0] == 0 {
+	if len(nsn) < int(lengths[0]) || len(nsn) > int(lengths[1]) || ccLen+len(nsn) > 15 {
+		return false
+	}
+	// Italy keeps the trunk zero in the international number.
+	if nsn[0] == 0 && cc != 39 {
 		return false
 	}
 	switch cc {
@@ -62,7 +68,7 @@ func isNationalPhone(n *number) bool {
 	d := n.digits[:n.n]
 	switch {
 	case d[0] == 0:
-		if n.paren > 0 || n.ng > 5 || !groupsAtLeast(n, 0, 2) || d[1] == 0 {
+		if n.paren > 0 || n.ng > 5 || d[1] == 0 || !nationalGroups(n) {
 			return false
 		}
 		if d[1] == 1 {
@@ -77,6 +83,17 @@ func isNationalPhone(n *number) bool {
 		return nanp(d)
 	}
 	return false
+}
+
+// nationalGroups checks how a number with a trunk zero is written: as
+// one run of 11 digits (a UK or Chinese number; ten bare digits are as
+// often an account number), or the area code with its zero (3 to 6 digits)
+// and then groups of at least 2 digits, the first of them at least 3.
+func nationalGroups(n *number) bool {
+	if n.ng == 1 {
+		return n.n == 11
+	}
+	return n.groups[0] >= 3 && n.groups[0] <= 6 && n.groups[1] >= 3 && groupsAtLeast(n, 2, 2)
 }
 
 // groupsAtLeast reports whether every group from the first one on has at
