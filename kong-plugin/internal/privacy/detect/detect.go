@@ -176,6 +176,9 @@ func (s *Set) findBuiltin(text []byte, dst []Match) []Match {
 				continue
 			}
 			readNumber(text, i, &num, true)
+			if num.ng == 1 && num.paren == 0 {
+				continue // "(13812345678)": the parentheses are the sentence's
+			}
 			runEnd := num.end
 			kind, end := s.numberKind(text, &num)
 			if kind == "" && num.spaced() {

@@ -9,7 +9,7 @@ func ipv4End(text []byte, n *number) int {
 		return -1
 	}
 	end, ok := dottedQuad(text, n.start)
-	if !ok {
+	if !ok || afterVersionWord(text, n.start) {
 		return -1
 	}
 	after := end
@@ -26,6 +26,44 @@ func ipv4End(text []byte, n *number) int {
 		return -1
 	}
 	return end
+}
+
+// afterVersionWord reports whether the word before offset i (and one
+// space) is one that names a version: "Version 2.1.0.5", "build 10.0.0.1".
+func afterVersionWord(text []byte, i int) bool {
+	if i > 0 && text[i-1] == ' ' {
+		i--
+	}
+	if i > 0 && text[i-1] == '.' {
+		i-- // "ver. 1.2.3.4"
+	}
+	start := i
+	for start > 0 && i-start < 8 && isAlnum(text[start-1]) {
+		start--
+	}
+	if start > 0 && isAlnum(text[start-1]) {
+		return false
+	}
+	for _, word := range []string{"v", "ver", "version", "build", "release", "firmware", "fw"} {
+		if asciiEqualFold(text[start:i], word) {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiEqualFold reports whether b spells the lower-case ASCII word in any
+// case.
+func asciiEqualFold(b []byte, word string) bool {
+	if len(b) != len(word) {
+		return false
+	}
+	for i, c := range b {
+		if c|0x20 != word[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // dottedQuad parses an IPv4 address in ASCII at text[i:].
