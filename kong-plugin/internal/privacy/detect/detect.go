@@ -64,10 +64,9 @@ const numbers = phone | creditCard | ipAddress | cnResidentID | usSSN
 
 // What a byte can start (or, for '@' and ':', sit in the middle of).
 const (
-	startsDigits byte = 1 << iota // a digit, '+', '(' or the first byte of their full-width forms
+	startsDigits byte = 1 << iota // a digit, '+', '(' or the first byte of their full-width forms; an IBAN's check digits
 	startsEmail                   // '@'
 	startsIPv6                    // ':'
-	startsIBAN                    // 'A'-'Z'
 )
 
 // Set is a compiled set of detectors, safe for concurrent use.
@@ -110,7 +109,7 @@ func New(detectors []string, custom []Custom) (*Set, error) {
 }
 
 func (s *Set) fillStarts() {
-	if s.enabled&numbers != 0 {
+	if s.enabled&(numbers|iban) != 0 {
 		for c := '0'; c <= '9'; c++ {
 			s.starts[c] |= startsDigits
 		}
@@ -123,11 +122,6 @@ func (s *Set) fillStarts() {
 	}
 	if s.enabled&ipAddress != 0 {
 		s.starts[':'] |= startsIPv6
-	}
-	if s.enabled&iban != 0 {
-		for c := 'A'; c <= 'Z'; c++ {
-			s.starts[c] |= startsIBAN
-		}
 	}
 }
 
@@ -163,63 +157,75 @@ func (s *Set) Find(text []byte, dst []Match) []Match {
 	return dst
 }
 
-// findBuiltin is the one pass of the built-in detectors over text.
+// findBuiltin is the one pass of the built-in detectors over text. The
+// loop only looks bytes up in starts; all the rest is in at, so that the
+// loop stays small where nothing is found.
 func (s *Set) findBuiltin(text []byte, dst []Match) []Match {
 	var num number
+	starts := &s.starts
 	for i := 0; i < len(text); i++ {
-		starts := s.starts[text[i]]
-		if starts == 0 {
+		if starts[text[i]] == 0 {
 			continue
 		}
-		if starts&startsDigits != 0 && startsNumber(text, i) {
-			if gluedBefore(text, i) {
-				continue
-			}
-			readNumber(text, i, &num, true)
-			if num.ng == 1 && num.paren == 0 {
-				continue // "(13812345678)": the parentheses are the sentence's
-			}
-			runEnd := num.end
-			kind, end := s.numberKind(text, &num)
-			if kind == "" && num.spaced() {
-				// Space-separated numbers in a row ("13812345678
-				// 13912345678") read as one run; its first part may be
-				// one on its own, and then the next part starts afresh.
-				readNumber(text, i, &num, false)
-				kind, end = s.numberKind(text, &num)
-			}
-			if kind != "" {
-				dst = append(dst, Match{Kind: kind, Start: i, End: end})
-				i = end - 1
-				continue
-			}
-			// The rest of the run starts nothing: a digit run holds no '@',
-			// ':' or capital letter, and a part of it is no number of its
-			// own ("4111 1111 1111 1112" holds no shorter card number).
-			if runEnd > i+1 {
-				i = runEnd - 1
-			}
-			continue
-		}
-		switch {
-		case starts&startsEmail != 0 && text[i] == '@':
-			if start, end, ok := emailAt(text, i); ok {
-				dst = append(dst, Match{Kind: KindEmail, Start: start, End: end})
-				i = end - 1
-			}
-		case starts&startsIPv6 != 0 && text[i] == ':':
-			if start, end, ok := ipv6At(text, i); ok {
-				dst = append(dst, Match{Kind: KindIPAddress, Start: start, End: end})
-				i = end - 1
-			}
-		case starts&startsIBAN != 0 && isUpper(text[i]):
-			if end := ibanEnd(text, i); end > 0 {
-				dst = append(dst, Match{Kind: KindIBAN, Start: i, End: end})
-				i = end - 1
-			}
+		var m Match
+		if m, i = s.at(text, i, &num); m.Kind != "" {
+			dst = append(dst, m)
 		}
 	}
 	return dst
+}
+
+// at tries the detectors that text[i] may start, and returns their match
+// (Kind "" where none) and the offset of the last byte it has dealt with.
+func (s *Set) at(text []byte, i int, num *number) (Match, int) {
+	starts := s.starts[text[i]]
+	if starts&startsDigits != 0 && startsNumber(text, i) {
+		if gluedBefore(text, i) {
+			// An IBAN's country code glues to its check digits: looking
+			// for one at its first digit rather than at every capital
+			// letter keeps capitals out of starts.
+			if s.enabled&iban != 0 && i >= 2 && isUpper(text[i-1]) && isUpper(text[i-2]) {
+				if end := ibanEnd(text, i-2); end > 0 {
+					return Match{Kind: KindIBAN, Start: i - 2, End: end}, end - 1
+				}
+			}
+			return Match{}, i
+		}
+		if s.enabled&numbers == 0 {
+			return Match{}, i
+		}
+		readNumber(text, i, num, true)
+		if num.ng == 1 && num.paren == 0 {
+			return Match{}, i // "(13812345678)": the parentheses are the sentence's
+		}
+		runEnd := num.end
+		kind, end := s.numberKind(text, num)
+		if kind == "" && num.spaced() {
+			// Space-separated numbers in a row ("13812345678 13912345678")
+			// read as one run; its first part may be one on its own, and
+			// then the next part starts afresh.
+			readNumber(text, i, num, false)
+			kind, end = s.numberKind(text, num)
+		}
+		if kind != "" {
+			return Match{Kind: kind, Start: i, End: end}, end - 1
+		}
+		// The rest of the run starts nothing: a digit run holds no '@', ':'
+		// or capital letter, and a part of it is no number of its own
+		// ("4111 1111 1111 1112" holds no shorter card number).
+		return Match{}, max(i, runEnd-1)
+	}
+	switch {
+	case starts&startsEmail != 0 && text[i] == '@':
+		if start, end, ok := emailAt(text, i); ok {
+			return Match{Kind: KindEmail, Start: start, End: end}, end - 1
+		}
+	case starts&startsIPv6 != 0 && text[i] == ':':
+		if start, end, ok := ipv6At(text, i); ok {
+			return Match{Kind: KindIPAddress, Start: start, End: end}, end - 1
+		}
+	}
+	return Match{}, i
 }
 
 // numberKind decides what the digit run num is, if anything, and where
