@@ -1,13 +1,17 @@
 package detect
 
 import (
+	"net/mail"
+	"net/netip"
 	"slices"
 	"testing"
 )
 
 // FuzzFind checks Find's promises on any text: no panic, matches inside
 // the text, sorted, not overlapping, each of a kind of the set, and the
-// same answer twice.
+// same answer twice; and holds two detectors to the standard library's
+// parsers: every address found parses with net/netip, every email address
+// with net/mail.
 func FuzzFind(f *testing.F) {
 	for _, seed := range []string{
 		"call +49 (0)30 12345678 or 13812345678, card 4111 1111 1111 1111",
@@ -33,6 +37,16 @@ func FuzzFind(f *testing.F) {
 				t.Fatalf("match %v of an unknown kind", m)
 			}
 			end = m.End
+			switch matched := string(text[m.Start:m.End]); m.Kind {
+			case KindIPAddress:
+				if _, err := netip.ParseAddr(matched); err != nil {
+					t.Fatalf("ip_address %q: %v", matched, err)
+				}
+			case KindEmail:
+				if _, err := mail.ParseAddress(matched); err != nil {
+					t.Fatalf("email %q: %v", matched, err)
+				}
+			}
 		}
 		if again := s.Find(text, nil); !slices.Equal(again, got) {
 			t.Fatalf("Find = %v, then %v", got, again)
