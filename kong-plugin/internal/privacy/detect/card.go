@@ -5,7 +5,7 @@ package detect
 // and 4-6-4) with one kind of separator, an issuer prefix of a major
 // scheme that issues that length, and a valid Luhn check digit.
 func isCard(n *number) bool {
-	if n.plus || n.paren >= 0 || n.n < 13 || n.n > 19 {
+	if n.overflow || n.plus || n.paren >= 0 || n.n < 13 || n.n > 19 {
 		return false
 	}
 	if n.ng > 1 && !(n.sameSeps(" -") && cardGroups(n)) {

@@ -19,10 +19,8 @@ func isPhone(n *number) bool {
 // "+49 (0)30 ...", is not part of the number.
 func isInternationalPhone(n *number) bool {
 	cc, ccLen, lengths := callingCode(n)
-	if ccLen == 0 || n.ng > 1 && n.groups[0] != int8(ccLen) || n.paren == 0 {
-		return false
-	}
-	if n.paren > 1 {
+	// Only the area code (or a trunk zero) may be in parentheses.
+	if ccLen == 0 || n.ng > 1 && n.groups[0] != int8(ccLen) || n.paren == 0 || n.paren > 1 {
 		return false
 	}
 	from, first := ccLen, 1
@@ -72,14 +70,18 @@ func isNationalPhone(n *number) bool {
 			return false
 		}
 		if d[1] == 1 {
+			// UK 01 and Beijing's 010 with 11 digits, German mobiles
+			// 015x-017x with 11 or 12
 			return len(d) == 11 || (d[2] >= 5 && d[2] <= 7 && len(d) <= 12)
 		}
+		// German area codes; Chinese ones (2X, 3 digits) with 7-8 more;
+		// UK 02, 03 and 07 with 11
 		return len(d) >= 10 && len(d) <= 12
 	case d[0] == 1 && len(d) == 11 && d[1] >= 3 && n.paren < 0 && (n.ng == 1 || n.grouped(3, 4, 4) || n.grouped(3, 8)):
 		return cnMobile(d)
-	case d[0] == 1 && len(d) == 11 && n.grouped(1, 3, 3, 4) && n.paren != 0 && n.paren != 2 && n.paren != 3:
+	case d[0] == 1 && len(d) == 11 && n.grouped(1, 3, 3, 4) && (n.paren < 0 || n.paren == 1):
 		return nanp(d[1:])
-	case len(d) == 10 && n.grouped(3, 3, 4) && (n.paren < 0 || n.paren == 0):
+	case len(d) == 10 && n.grouped(3, 3, 4) && n.paren <= 0:
 		return nanp(d)
 	}
 	return false
@@ -97,10 +99,10 @@ func nationalGroups(n *number) bool {
 }
 
 // groupsAtLeast reports whether every group from the first one on has at
-// least min digits.
-func groupsAtLeast(n *number, first int, min int8) bool {
+// least least digits.
+func groupsAtLeast(n *number, first int, least int8) bool {
 	for g := first; g < n.ng; g++ {
-		if n.groups[g] < min {
+		if n.groups[g] < least {
 			return false
 		}
 	}
