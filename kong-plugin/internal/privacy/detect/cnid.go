@@ -3,10 +3,10 @@ package detect
 // cnIDEnd reports where a Chinese resident identity card number (GB 11643)
 // that fills the digit run ends, or -1: 17 digits and a check character
 // (a digit or X), the first two a province code, then a valid birth date
-// YYYYMMDD, the check character ISO 7064 MOD 11-2. Written as one run:
-// the card prints it so.
+// YYYYMMDD, the check character ISO 7064 MOD 11-2. Written as one run, as
+// the card prints it, or as region, birth date and the rest: 6-8-4.
 func cnIDEnd(text []byte, n *number) int {
-	if n.plus || n.paren >= 0 || n.ng != 1 {
+	if n.plus || n.paren >= 0 || n.ng != 1 && !((n.grouped(6, 8, 4) || n.grouped(6, 8, 3)) && n.sameSeps(" -")) {
 		return -1
 	}
 	end, check := n.end, -1

@@ -1,35 +1,44 @@
 package detect
 
 // isPhone reports whether the digit run is a telephone number: an
-// international one (+, a calling code, the national number) or a
+// international one (+ or 00, a calling code, the national number) or a
 // national one of China, the US and Canada, the UK or Germany.
 func isPhone(n *number) bool {
 	if n.overflow || n.n < 8 {
 		return false
 	}
-	if n.plus {
-		return isInternationalPhone(n)
+	switch {
+	case n.plus:
+		return isInternationalPhone(n, 0)
+	case n.digits[0] == 0 && n.digits[1] == 0 && n.ng > 1:
+		// The international prefix 00, in a number written in groups:
+		// a bare run starting 00 is as often a customer or contract number.
+		return isInternationalPhone(n, 2)
 	}
 	return isNationalPhone(n)
 }
 
-// isInternationalPhone checks E.164: a calling code of the table, the
-// national significant number within that country's lengths, 15 digits at
-// most in all. A trunk zero in parentheses after the calling code,
-// "+49 (0)30 ...", is not part of the number.
-func isInternationalPhone(n *number) bool {
-	cc, ccLen, lengths := callingCode(n)
+// isInternationalPhone checks E.164 after prefix digits: a calling code of
+// the table, the national significant number within that country's
+// lengths, 15 digits at most in all. A trunk zero in parentheses after the
+// calling code, "+49 (0)30 ..." or "+86 (0755) ...", is not part of the
+// number.
+func isInternationalPhone(n *number, prefix int) bool {
+	cc, ccLen, lengths := callingCode(n, prefix)
 	// Only the area code (or a trunk zero) may be in parentheses.
-	if ccLen == 0 || n.ng > 1 && n.groups[0] != int8(ccLen) || n.paren == 0 || n.paren > 1 {
+	if ccLen == 0 || n.ng > 1 && n.groups[0] != int8(prefix+ccLen) || n.paren == 0 || n.paren > 1 {
 		return false
 	}
-	from, first := ccLen, 1
-	if n.paren == 1 && n.groups[1] == 1 && n.digits[from] == 0 {
-		from, first = from+1, 2 // the trunk zero
+	from, first := prefix+ccLen, 1
+	if n.paren == 1 && n.digits[from] == 0 {
+		from++
+		if n.groups[1] == 1 {
+			first = 2 // "(0)": the area code is the next group
+		}
 	}
 	// The area code may be one digit (Paris 1, Sydney 2, Tokyo 3), the
 	// groups after it not.
-	if !groupsAtLeast(n, first+1, 2) {
+	if !laterGroups(n, first+1) {
 		return false
 	}
 	nsn := n.digits[from:n.n]
@@ -95,14 +104,15 @@ func nationalGroups(n *number) bool {
 	if n.ng == 1 {
 		return n.n == 11
 	}
-	return n.groups[0] >= 3 && n.groups[0] <= 6 && n.groups[1] >= 3 && groupsAtLeast(n, 2, 2)
+	return n.groups[0] >= 3 && n.groups[0] <= 6 && n.groups[1] >= 3 && laterGroups(n, 2)
 }
 
-// groupsAtLeast reports whether every group from the first one on has at
-// least least digits.
-func groupsAtLeast(n *number, first int, least int8) bool {
+// laterGroups reports whether every group from the first one on has at
+// least 2 digits, but for a last one after a hyphen: an extension, as in
+// German "030 12345678-0".
+func laterGroups(n *number, first int) bool {
 	for g := first; g < n.ng; g++ {
-		if n.groups[g] < least {
+		if n.groups[g] < 2 && !(g == n.ng-1 && g >= 2 && n.seps[g] == '-') {
 			return false
 		}
 	}
@@ -118,11 +128,12 @@ func nanp(d []byte) bool {
 	return len(d) == 10 && d[0] >= 2 && !(d[1] == 1 && d[2] == 1) && d[3] >= 2 && !(d[4] == 1 && d[5] == 1)
 }
 
-// callingCode finds the run's E.164 calling code (they are prefix-free)
-// and its country's national number lengths.
-func callingCode(n *number) (cc, length int, lengths [2]int8) {
-	for k := 1; k <= 3 && k < n.n; k++ {
-		cc = n.value(0, k)
+// callingCode finds the E.164 calling code after the run's first prefix
+// digits (calling codes are prefix-free) and its country's national
+// number lengths.
+func callingCode(n *number, prefix int) (cc, length int, lengths [2]int8) {
+	for k := 1; k <= 3 && prefix+k < n.n; k++ {
+		cc = n.value(prefix, prefix+k)
 		if l, ok := callingCodes[cc]; ok {
 			return cc, k, l
 		}
