@@ -131,7 +131,8 @@ func (s *Set) Kinds() []string { return s.kinds }
 
 // Find appends to dst the matches in text, sorted by Start and never
 // overlapping (where two detectors match overlapping bytes, the earlier
-// and then longer match wins). Nothing is allocated when nothing is found.
+// and then longer match wins; of two matches of the same bytes, the
+// built-in detector's). Nothing is allocated when nothing is found.
 func (s *Set) Find(text []byte, dst []Match) []Match {
 	n := len(dst)
 	dst = s.findBuiltin(text, dst)

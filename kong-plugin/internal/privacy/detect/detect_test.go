@@ -199,3 +199,43 @@ func TestCustomPatternSkipsGluedWords(t *testing.T) {
 		t.Fatalf("Find = %q, want %q", got, want)
 	}
 }
+
+// TestBounded shows the word-boundary rule on the span "13812345678"
+// between its neighbours.
+func TestBounded(t *testing.T) {
+	for _, tc := range []struct {
+		before, after string
+		want          bool
+	}{
+		{"", "", true},
+		{"电话", "请回电", true},         // CJK characters stand alone
+		{"电话：", "。", true},          // so does full-width punctuation
+		{"Tel.", ".", true},         // a dot after a letter, a dot that ends the sentence
+		{"Tel:", ",", true},         // a colon after a letter
+		{"(", ")", true},            // brackets
+		{"abc", "", false},          // a letter
+		{"", "x", false},            //
+		{"é", "", false},            // a Latin letter outside ASCII
+		{"д", "", false},            // Cyrillic
+		{"1", "", false},            // a digit
+		{"", "１", false},            // a full-width digit
+		{"ORD-", "", false},         // a hyphen after a letter
+		{"2024-", "", false},        // a hyphen after a digit
+		{"1.", "", false},           // a dot after a digit
+		{"", ".5", false},           // a dot before a digit
+		{"12:", "", false},          // a colon after a digit
+		{"", "-ext", false},         // a hyphen before a letter
+		{"x_", "", false},           // an underscore
+		{"", "/24", false},          // a slash before a digit
+		{"ab,", "", true},           // a comma after a letter
+		{"1,", "", false},           // a comma after a digit
+		{"- ", " -", true},          // spaces
+		{"\u00e9\u0301", "", false}, // a combining mark
+	} {
+		text := []byte(tc.before + "13812345678" + tc.after)
+		start := len(tc.before)
+		if got := bounded(text, start, start+11); got != tc.want {
+			t.Errorf("bounded(%q) = %v, want %v", text, got, tc.want)
+		}
+	}
+}
