@@ -214,7 +214,7 @@ func TestBounded(t *testing.T) {
 		{"Tel:", ",", true},         // a colon after a letter
 		{"(", ")", true},            // brackets
 		{"abc", "", false},          // a letter
-		{"", "x", false},            //
+		{"", "x", false},            // a letter after
 		{"é", "", false},            // a Latin letter outside ASCII
 		{"д", "", false},            // Cyrillic
 		{"1", "", false},            // a digit
