@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"unicode/utf8"
 )
@@ -24,10 +25,25 @@ func compileCustom(c Custom, taken []string) (customPattern, error) {
 	if err != nil {
 		return customPattern{}, fmt.Errorf("custom pattern %q: %w", c.Name, err)
 	}
+	// Compile has parsed it already: this parse cannot fail.
+	if parsed, err := syntax.Parse(c.Pattern, syntax.Perl); err == nil && anchored(parsed) {
+		return customPattern{}, fmt.Errorf("custom pattern %q: ^, $, \\A and \\z are not supported: a pattern is searched anywhere in the text, between word boundaries", c.Name)
+	}
 	if re.MatchString("") {
 		return customPattern{}, fmt.Errorf("custom pattern %q matches the empty string", c.Name)
 	}
 	return customPattern{name: c.Name, re: re}, nil
+}
+
+// anchored reports whether the pattern holds a start or end of text or
+// line: the search resumes inside the text after each match, where such
+// an anchor would mean the wrong place.
+func anchored(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText:
+		return true
+	}
+	return slices.ContainsFunc(re.Sub, anchored)
 }
 
 // find appends the pattern's matches that stand on their own (see

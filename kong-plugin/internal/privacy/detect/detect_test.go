@@ -150,6 +150,7 @@ func TestNewRefuses(t *testing.T) {
 		{nil, []Custom{{Name: "", Pattern: "x+"}}, "x+"},
 		{nil, []Custom{{Name: "broken", Pattern: "EMP-[0-9"}}, "broken"},
 		{nil, []Custom{{Name: "empty", Pattern: "[0-9]*"}}, "empty"},
+		{nil, []Custom{{Name: "anchored", Pattern: "(?m:EMP|^ID)-[0-9]{6}$"}}, "anchored"},
 	} {
 		_, err := New(tc.detectors, tc.custom)
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", tc.naming)) {
