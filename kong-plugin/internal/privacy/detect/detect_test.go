@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -239,4 +240,32 @@ func TestBounded(t *testing.T) {
 			t.Errorf("bounded(%q) = %v, want %v", text, got, tc.want)
 		}
 	}
+}
+
+// TestFindConcurrently shares one Set between goroutines, as the privacy
+// policy does between requests (go test -race checks it).
+func TestFindConcurrently(t *testing.T) {
+	s, err := New(Builtin, []Custom{{Name: "employee_id", Pattern: "EMP-[0-9]{6}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := []byte("ana@example.com, +49 30 1234567, 4111 1111 1111 1111, EMP-123456")
+	want := found(text, s.Find(text, nil))
+	if len(want) != 4 {
+		t.Fatalf("Find = %q", want)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			var dst []Match
+			for range 200 {
+				dst = s.Find(text, dst[:0])
+				if got := found(text, dst); !slices.Equal(got, want) {
+					t.Errorf("Find = %q, want %q", got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
