@@ -80,8 +80,8 @@ func shadowAdderConfig(t testing.TB) config.Config {
 // `diff`; asking only for `diff`, every shadow answer agrees.
 func TestShadowAgrees(t *testing.T) {
 	g := startGateway(t, shadowAdderConfig(t))
-	agreed := g.metrics.shadow.WithLabelValues("adder", shadowAgree)
-	disagreed := g.metrics.shadow.WithLabelValues("adder", shadowDisagree)
+	agreed := g.metrics.shadow.WithLabelValues("adder", "1", "2", shadowAgree)
+	disagreed := g.metrics.shadow.WithLabelValues("adder", "1", "2", shadowDisagree)
 	before, beforeDis := value(agreed), value(disagreed)
 	body := strings.Replace(adderBody, `"outputs":[{"name":"sum"}]`, `"outputs":[{"name":"diff"}]`, 1)
 	if body == adderBody {
