@@ -28,7 +28,7 @@ func sentimentRolloutConfig(t testing.TB, canary string) config.Config {
 			Name:         "sentiment",
 			Aliases:      map[string]string{"stable": "1", "canary": canary},
 			DefaultAlias: "stable",
-			Shadow:       config.Shadow{Source: "2", Target: "3", Percent: 10},
+			Shadow:       config.Shadow{Source: "canary", Target: "3", Percent: 10},
 		}},
 	}
 }
