@@ -27,7 +27,6 @@ vocabulary and labels, and the measured section of the folder's MODEL_CARD.md.
 """
 
 import argparse
-import hashlib
 import os
 import re
 import shutil
@@ -37,7 +36,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from quantize import encode, float_logits, read_heldout
+from quantize import encode, float_logits, read_heldout, save_model, vocabulary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -134,22 +133,11 @@ def main():
     source_path = os.path.join(args.source, SOURCE_VERSION, "model.onnx")
     source = onnx.load(source_path)
     model = to_fp16(source)
-    folder = os.path.join(args.target, TARGET_VERSION)
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, "model.onnx")
-    onnx.save(model, path)
-    data = open(path, "rb").read()
-    digest = hashlib.sha256(data).hexdigest()
-    with open(path + ".sha256", "w") as f:
-        f.write(f"{digest}  model.onnx\n")
+    data, digest = save_model(model, os.path.join(args.target, TARGET_VERSION))
     for name in ("vocab.txt", "labels.txt"):
         shutil.copyfile(os.path.join(args.source, name), os.path.join(args.target, name))
 
-    vocab = open(os.path.join(args.source, "vocab.txt"), encoding="utf-8").read().split("\n")
-    index = {}
-    for i, w in enumerate(vocab):
-        if w and w not in index:
-            index[w] = i
+    index = vocabulary(args.source)
     rows = read_heldout()
     ids = [encode(text, index) for text, _ in rows]
     init32 = {t.name: numpy_helper.to_array(t) for t in source.graph.initializer}
