@@ -104,3 +104,31 @@ func TestShadowAgrees(t *testing.T) {
 		t.Errorf("%v shadow disagreements on diff", d)
 	}
 }
+
+// TestShadowDropsWhenFull: with every shadow slot taken, a sampled request
+// is not mirrored but counted as dropped, before its answer returns.
+func TestShadowDropsWhenFull(t *testing.T) {
+	g := startGateway(t, shadowAdderConfig(t))
+	dropped := g.metrics.shadow.WithLabelValues("adder", "1", "2", shadowDropped)
+	before := value(dropped)
+	taken := 0
+	for full := false; !full; {
+		select {
+		case g.shadowSlots <- struct{}{}:
+			taken++
+		default:
+			full = true
+		}
+	}
+	defer func() {
+		for range taken {
+			<-g.shadowSlots
+		}
+	}()
+	if res := call(g, "POST", "/v2/models/adder/infer", keyBob, adderBody); res.Status != 200 {
+		t.Fatalf("%d %s", res.Status, res.Body)
+	}
+	if d := value(dropped) - before; d != 1 {
+		t.Errorf("dropped shadow requests grew by %v, want 1", d)
+	}
+}
