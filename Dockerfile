@@ -119,6 +119,10 @@ RUN echo /usr/local/cuda/lib64 > /etc/ld.so.conf.d/cuda.conf && ldconfig
 # call (--gpus, compose's device reservation, the Kubernetes device plugin).
 ENV LD_LIBRARY_PATH=/usr/local/lib/onnxruntime:/usr/local/cuda/lib64 \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
+# Models that only pay on a GPU (deploy/models-gpu: sentiment-fp16, version 2 of the
+# example model in float16, deploy/train/fp16.py) join the example repository here,
+# so the CPU image never carries them and a CPU node never loads them.
+COPY deploy/models-gpu/ /opt/modelgate/deploy/models/
 
 # ---------------------------------------------------------------- modelgate
 FROM runtime-${VARIANT} AS app

@@ -18,7 +18,7 @@ GIT_COMMIT ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git d
 LDFLAGS := -X github.com/modelgate/modelgate/internal/version.Commit=$(GIT_COMMIT)
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench bench-readme soak run train quantize measure-model image image-gpu clean
+.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench bench-readme soak run train quantize fp16 measure-model image image-gpu clean
 
 all: build
 
@@ -75,6 +75,14 @@ train:
 quantize:
 	@scripts/debdeps.sh install $(MODELGEN_DEBS)
 	/usr/bin/python3 deploy/train/quantize.py
+
+## fp16: write deploy/models-gpu/sentiment-fp16, version 2 of the example model in float16 for
+## GPUs (the GPU image only), with its checksum, vocabulary, labels and the measured section of its
+## card (Debian's python3-numpy and python3-onnx; under a minute; CI never does, the tests check
+## the committed result). Run it again after `make train`.
+fp16:
+	@scripts/debdeps.sh install $(MODELGEN_DEBS)
+	/usr/bin/python3 deploy/train/fp16.py
 
 ## measure-model: versions 2 and 3 of the example model on this machine's CPU, under ONNX Runtime
 ## in process and through modelgate serve, measured alternately (size, memory, held-out accuracy,

@@ -26,20 +26,27 @@ var versions = []string{"1", "2", "3"}
 // TestModelChecksums: each committed model.onnx matches its model.onnx.sha256.
 func TestModelChecksums(t *testing.T) {
 	for _, version := range versions {
-		dir := filepath.Join(testutil.RepoRoot(), modelDir, version)
-		data, err := os.ReadFile(filepath.Join(dir, "model.onnx"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum, err := os.ReadFile(filepath.Join(dir, "model.onnx.sha256"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		digest := sha256.Sum256(data)
-		if want := strings.Fields(string(sum)); len(want) == 0 || want[0] != hex.EncodeToString(digest[:]) {
-			t.Errorf("version %s: model.onnx has sha256 %x, model.onnx.sha256 says %q", version, digest, sum)
-		}
+		checkedModel(t, filepath.Join(testutil.RepoRoot(), modelDir, version))
 	}
+}
+
+// checkedModel reads a version folder's model.onnx and checks it against
+// its model.onnx.sha256.
+func checkedModel(t *testing.T, dir string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(filepath.Join(dir, "model.onnx.sha256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256(data)
+	if want := strings.Fields(string(sum)); len(want) == 0 || want[0] != hex.EncodeToString(digest[:]) {
+		t.Errorf("%s: model.onnx has sha256 %x, model.onnx.sha256 says %q", dir, digest, sum)
+	}
+	return data
 }
 
 // TestQuantizedModel: version 3 is the int8 graph quantize.py writes (ONNX
@@ -74,17 +81,23 @@ type prediction struct {
 	Probabilities map[string]float64 `json:"probabilities"`
 }
 
-// predict sends texts as one {"instances": [...]} request to a pinned version.
+// predict sends texts as one {"instances": [...]} request to a pinned version of sentiment.
 func predict(t *testing.T, s *server, version string, texts []string) []prediction {
+	t.Helper()
+	return predictModel(t, s, "sentiment", version, texts)
+}
+
+// predictModel sends texts as one {"instances": [...]} request to a pinned version of a model.
+func predictModel(t *testing.T, s *server, model, version string, texts []string) []prediction {
 	t.Helper()
 	body, err := json.Marshal(map[string]any{"instances": texts})
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, header, data := s.do(t, http.MethodPost, "/v1/models/sentiment/versions/"+version+":predict",
+	status, header, data := s.do(t, http.MethodPost, "/v1/models/"+model+"/versions/"+version+":predict",
 		http.Header{"Apikey": {demoKey}}, string(body))
 	if status != http.StatusOK {
-		t.Fatalf("predict on version %s: %d %s", version, status, data)
+		t.Fatalf("predict on %s version %s: %d %s", model, version, status, data)
 	}
 	if got := header.Get("X-Model-Version"); got != version {
 		t.Fatalf("X-Model-Version %q, want %q", got, version)

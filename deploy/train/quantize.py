@@ -186,6 +186,28 @@ def read_heldout():
     return rows
 
 
+def vocabulary(models):
+    """Word -> id from a model folder's vocab.txt (the first line of a word wins, as in the sidecar)."""
+    index = {}
+    with open(os.path.join(models, "vocab.txt"), encoding="utf-8") as f:
+        for i, w in enumerate(f.read().split("\n")):
+            if w and w not in index:
+                index[w] = i
+    return index
+
+
+def save_model(model, folder):
+    """Writes folder/model.onnx and its model.onnx.sha256; returns the file's bytes and sha256."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.onnx")
+    onnx.save(model, path)
+    data = open(path, "rb").read()
+    digest = hashlib.sha256(data).hexdigest()
+    with open(path + ".sha256", "w") as f:
+        f.write(f"{digest}  model.onnx\n")
+    return data, digest
+
+
 def encode(text, index, max_length=64, unknown=1, pad=0):
     ids = [index.get(w, unknown) for w in tokenize(text)][:max_length]
     return np.array(ids + [pad] * (max_length - len(ids)), dtype=np.int64)
@@ -257,11 +279,7 @@ def main():
     source_path = os.path.join(args.models, SOURCE, "model.onnx")
     source = onnx.load(source_path)
     init = {t.name: numpy_helper.to_array(t) for t in source.graph.initializer}
-    vocab = open(os.path.join(args.models, "vocab.txt"), encoding="utf-8").read().split("\n")
-    index = {}
-    for i, w in enumerate(vocab):
-        if w and w not in index:
-            index[w] = i
+    index = vocabulary(args.models)
     rows = read_heldout()
     ids = [encode(text, index) for text, _ in rows]
 
@@ -269,14 +287,7 @@ def main():
         return prune_report(source, init, ids, rows, args.prune_dir)
 
     model, emulated = quantize(source)
-    folder = os.path.join(args.models, TARGET)
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, "model.onnx")
-    onnx.save(model, path)
-    data = open(path, "rb").read()
-    digest = hashlib.sha256(data).hexdigest()
-    with open(path + ".sha256", "w") as f:
-        f.write(f"{digest}  model.onnx\n")
+    data, digest = save_model(model, os.path.join(args.models, TARGET))
 
     predicted = [int(np.argmax(emulate(emulated, x))) for x in ids]
     reference = [int(np.argmax(float_logits(init, x))) for x in ids]

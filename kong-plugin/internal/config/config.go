@@ -96,9 +96,14 @@ type SplitTarget struct {
 	Weight int    `json:"weight"`
 }
 
-// Shadow mirrors Percent of the requests to Target after the client's
-// answer is decided; the shadow answer is only compared, never returned.
+// Shadow mirrors Percent of the requests that Source's version answers to
+// Target after the client's answer is decided; the shadow answer is only
+// compared, never returned.
 type Shadow struct {
+	// Source is the version or alias whose answers are mirrored, however
+	// the request reached it (URL, label, pin, split or default); empty
+	// mirrors every version's answers, as configs without it always did.
+	Source  string  `json:"source"`
 	Target  string  `json:"target"`
 	Percent float64 `json:"percent"`
 }

@@ -12,7 +12,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		Limits:  Limits{DefaultTimeout: "-1s"},
 		Models: []Model{
 			{Name: "../etc", Split: []SplitTarget{{Target: "a/b", Weight: -1}}},
-			{Name: "m", Shadow: Shadow{Percent: 150}, Pins: map[string]string{"c": ".."}},
+			{Name: "m", Shadow: Shadow{Percent: 150, Source: "a/b"}, Pins: map[string]string{"c": ".."}},
 			{Name: "m"},
 		},
 	}.WithDefaults()
@@ -30,6 +30,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"models[0].split[0].weight: must be >= 0",
 		"models[0].split: weights add up to -1",
 		"models[1].shadow.percent: 150 is not within 0..100",
+		`models[1].shadow.source: "a/b" is neither an alias nor a version`,
 		"models[1].pins.c:",
 		`models[2].name: model "m" is listed twice`,
 	} {

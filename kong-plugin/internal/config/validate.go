@@ -165,6 +165,9 @@ func (c *Config) validateModels(p *problems) {
 		if sh.Percent > 0 && !m.isTarget(sh.Target) {
 			p.add(place+".shadow.target", "%q is neither an alias nor a version", sh.Target)
 		}
+		if sh.Source != "" && !m.isTarget(sh.Source) {
+			p.add(place+".shadow.source", "%q is neither an alias nor a version", sh.Source)
+		}
 	}
 }
 

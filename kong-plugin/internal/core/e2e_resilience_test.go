@@ -23,7 +23,7 @@ import (
 // lands in the shadow metric.
 func TestShadowNeverChangesTheAnswer(t *testing.T) {
 	g := startGateway(t, shadowAdderConfig(t))
-	counter := g.metrics.shadow.WithLabelValues("adder", shadowDisagree)
+	counter := g.metrics.shadow.WithLabelValues("adder", "1", "2", shadowDisagree)
 	before := value(counter)
 	const n = 10
 	for i := 0; i < n; i++ {
@@ -42,7 +42,7 @@ func TestShadowNeverChangesTheAnswer(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if e := value(g.metrics.shadow.WithLabelValues("adder", shadowError)); e != 0 {
+	if e := value(g.metrics.shadow.WithLabelValues("adder", "1", "2", shadowError)); e != 0 {
 		t.Errorf("%v shadow errors", e)
 	}
 }

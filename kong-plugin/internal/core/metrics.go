@@ -62,8 +62,8 @@ func newMetrics() *metrics {
 		}),
 		shadow: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "shadow_requests_total",
-			Help: "Shadow requests by model and result: agree, disagree (with the primary answer) or error.",
-		}, []string{"model", "result"}),
+			Help: "Shadow requests by model, the version that served the primary answer (from), the shadow version (to) and result: agree, disagree (with the primary answer), error, or dropped (too many shadow calls running).",
+		}, []string{"model", "from", "to", "result"}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "panics_total",
 			Help: "Requests answered 500 because a handler panicked (a bug).",

@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/shared/tensor"
 )
@@ -16,14 +18,22 @@ const (
 	shadowAgree    = "agree"
 	shadowDisagree = "disagree"
 	shadowError    = "error"
+	shadowDropped  = "dropped"
 )
 
-// maybeShadow sends a sample of requests to the model's shadow version. It
-// runs after the client's answer is decided and in its own goroutine, with
-// its own deadline, so it can change neither the answer nor its latency;
-// when maxShadowInFlight calls are already running the sample is dropped.
+// maybeShadow sends a sample of the answers of the model's shadow source
+// (every version's when it has none) to its shadow version. It runs after
+// the client's answer is decided and in its own goroutine, with its own
+// deadline, so it can change neither the answer nor its latency; when
+// maxShadowInFlight calls are already running the sample is dropped and
+// counted as such. The metric's from and to labels keep each pair of
+// versions apart: v2 -> v3 agreement is never mixed with v1 -> v3.
 func (g *Gateway) maybeShadow(m *modelRouting, req *pb.ModelInferRequest, primary *pb.ModelInferResponse) {
-	if m.shadowPercent <= 0 || m.shadowVersion == primary.GetModelVersion() || m.shadowVersion == req.ModelVersion {
+	from := primary.GetModelVersion()
+	if m.shadowPercent <= 0 || m.shadowVersion == from || m.shadowVersion == req.ModelVersion {
+		return
+	}
+	if m.shadowSource != "" && m.shadowSource != from {
 		return
 	}
 	g.shadowRandMu.Lock()
@@ -32,9 +42,13 @@ func (g *Gateway) maybeShadow(m *modelRouting, req *pb.ModelInferRequest, primar
 	if !sampled {
 		return
 	}
+	counter := func(result string) prometheus.Counter {
+		return g.metrics.shadow.WithLabelValues(req.ModelName, from, m.shadowVersion, result)
+	}
 	select {
 	case g.shadowSlots <- struct{}{}:
 	default:
+		counter(shadowDropped).Inc()
 		return
 	}
 	// The inputs are shared read-only: the primary call is done with them.
@@ -64,7 +78,7 @@ func (g *Gateway) maybeShadow(m *modelRouting, req *pb.ModelInferRequest, primar
 		} else {
 			g.log.Warn("shadow call failed", "model", req.ModelName, "version", m.shadowVersion, "err", err)
 		}
-		g.metrics.shadow.WithLabelValues(req.ModelName, result).Inc()
+		counter(result).Inc()
 	}()
 }
 

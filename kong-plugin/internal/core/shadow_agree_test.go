@@ -80,8 +80,8 @@ func shadowAdderConfig(t testing.TB) config.Config {
 // `diff`; asking only for `diff`, every shadow answer agrees.
 func TestShadowAgrees(t *testing.T) {
 	g := startGateway(t, shadowAdderConfig(t))
-	agreed := g.metrics.shadow.WithLabelValues("adder", shadowAgree)
-	disagreed := g.metrics.shadow.WithLabelValues("adder", shadowDisagree)
+	agreed := g.metrics.shadow.WithLabelValues("adder", "1", "2", shadowAgree)
+	disagreed := g.metrics.shadow.WithLabelValues("adder", "1", "2", shadowDisagree)
 	before, beforeDis := value(agreed), value(disagreed)
 	body := strings.Replace(adderBody, `"outputs":[{"name":"sum"}]`, `"outputs":[{"name":"diff"}]`, 1)
 	if body == adderBody {
@@ -102,5 +102,33 @@ func TestShadowAgrees(t *testing.T) {
 	}
 	if d := value(disagreed) - beforeDis; d != 0 {
 		t.Errorf("%v shadow disagreements on diff", d)
+	}
+}
+
+// TestShadowDropsWhenFull: with every shadow slot taken, a sampled request
+// is not mirrored but counted as dropped, before its answer returns.
+func TestShadowDropsWhenFull(t *testing.T) {
+	g := startGateway(t, shadowAdderConfig(t))
+	dropped := g.metrics.shadow.WithLabelValues("adder", "1", "2", shadowDropped)
+	before := value(dropped)
+	taken := 0
+	for full := false; !full; {
+		select {
+		case g.shadowSlots <- struct{}{}:
+			taken++
+		default:
+			full = true
+		}
+	}
+	defer func() {
+		for range taken {
+			<-g.shadowSlots
+		}
+	}()
+	if res := call(g, "POST", "/v2/models/adder/infer", keyBob, adderBody); res.Status != 200 {
+		t.Fatalf("%d %s", res.Status, res.Body)
+	}
+	if d := value(dropped) - before; d != 1 {
+		t.Errorf("dropped shadow requests grew by %v, want 1", d)
 	}
 }

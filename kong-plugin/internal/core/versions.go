@@ -27,6 +27,7 @@ type modelRouting struct {
 	split          []splitArm
 	splitTotal     uint64
 	pins           map[string]string
+	shadowSource   string // the version whose answers are mirrored; empty: every version's
 	shadowVersion  string
 	shadowPercent  float64
 	allowConsumers map[string]bool
@@ -76,6 +77,9 @@ func compileRouting(models []config.Model) *routing {
 		}
 		if m.Shadow.Percent > 0 {
 			mr.shadowVersion = mr.target(m.Shadow.Target)
+			if m.Shadow.Source != "" {
+				mr.shadowSource = mr.target(m.Shadow.Source)
+			}
 			mr.shadowPercent = m.Shadow.Percent
 		}
 		rt.models[m.Name] = mr
