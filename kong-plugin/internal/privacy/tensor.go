@@ -2,9 +2,13 @@ package privacy
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 )
+
+// ErrTooLarge is returned when rewritten data would grow past its limit.
+var ErrTooLarge = errors.New("rewritten text too large")
 
 // Elements applies the policy to every element of a BYTES tensor's raw
 // data (each element a 4-byte little-endian length, then its bytes, as
@@ -34,7 +38,7 @@ func (s *Scan) Elements(raw []byte, limit int) ([]byte, error) {
 	}
 	size := len(raw) + s.growth(found)
 	if size > limit {
-		return nil, fmt.Errorf("the text would be %d bytes once rewritten, over the limit of %d", size, limit)
+		return nil, fmt.Errorf("%w: %d bytes once rewritten, over the limit of %d", ErrTooLarge, size, limit)
 	}
 	out := make([]byte, 0, size)
 	for off := 0; off < len(raw); {
@@ -47,7 +51,7 @@ func (s *Scan) Elements(raw []byte, limit int) ([]byte, error) {
 		found = found[k:]
 		n := to - from + s.growth(mine)
 		if n > math.MaxUint32 {
-			return nil, fmt.Errorf("a text would be %d bytes once rewritten", n)
+			return nil, fmt.Errorf("%w: one text would be %d bytes once rewritten", ErrTooLarge, n)
 		}
 		out = binary.LittleEndian.AppendUint32(out, uint32(n))
 		out = s.appendRewritten(out, raw[:to], from, mine)
