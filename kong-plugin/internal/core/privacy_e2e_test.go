@@ -23,10 +23,12 @@ import (
 )
 
 // Consumers of the privacy tests, each on a tier with its own action:
-// alice (gold) masks, bob and erin (free) hash, dave (trial) is refused.
+// alice (gold) masks, pat and quinn (free) hash, rory (trial) is refused.
+// Quota counters outlive configs, so the names are these tests' own.
 const (
-	keyDave = "mg_test_dave_0123456789"
-	keyErin = "mg_test_erin_0123456789"
+	keyPat   = "mg_test_privacy_pat_0123456789"
+	keyQuinn = "mg_test_privacy_quinn_0123456789"
+	keyRory  = "mg_test_privacy_rory_0123456789"
 )
 
 const privacyHashKeyEnv = "MODELGATE_TEST_PRIVACY_HASH_KEY"
@@ -38,9 +40,9 @@ func privacyConfig(t testing.TB) config.Config {
 		Sidecar: testSidecar(t),
 		Auth: auth.Config{Consumers: []auth.Consumer{
 			{Name: "alice", Tier: "gold", KeySHA256: []string{digest(keyAlice)}},
-			{Name: "bob", Tier: "free", KeySHA256: []string{digest(keyBob)}},
-			{Name: "erin", Tier: "free", KeySHA256: []string{digest(keyErin)}},
-			{Name: "dave", Tier: "trial", KeySHA256: []string{digest(keyDave)}},
+			{Name: "pat", Tier: "free", KeySHA256: []string{digest(keyPat)}},
+			{Name: "quinn", Tier: "free", KeySHA256: []string{digest(keyQuinn)}},
+			{Name: "rory", Tier: "trial", KeySHA256: []string{digest(keyRory)}},
 		}},
 		Quotas: quota.Config{Policy: "local", Tiers: []quota.Tier{{Name: "gold"}, {Name: "free", Day: 100000}, {Name: "trial", Day: 2}}},
 		Privacy: privacy.Config{
@@ -145,18 +147,18 @@ func TestPrivacyPredict(t *testing.T) {
 func TestPrivacyHashIsStablePerConsumer(t *testing.T) {
 	g := startGateway(t, privacyConfig(t))
 	text := [2]string{"ana@example.com", "ana@example.com again"}
-	bob1, res := echoedJSON(t, g, keyBob, text)
-	bob2, _ := echoedJSON(t, g, keyBob, text)
-	erin, _ := echoedJSON(t, g, keyErin, text)
+	pat1, res := echoedJSON(t, g, keyPat, text)
+	pat2, _ := echoedJSON(t, g, keyPat, text)
+	quinn, _ := echoedJSON(t, g, keyQuinn, text)
 	token := regexp.MustCompile(`^<EMAIL:[0-9a-f]{12}>`)
-	if !token.MatchString(bob1[0]) || bob1[1] != bob1[0]+" again" {
-		t.Fatalf("bob's texts reached the model as %q", bob1)
+	if !token.MatchString(pat1[0]) || pat1[1] != pat1[0]+" again" {
+		t.Fatalf("pat's texts reached the model as %q", pat1)
 	}
-	if !slices.Equal(bob1, bob2) {
-		t.Errorf("one consumer, two hashes: %q %q", bob1, bob2)
+	if !slices.Equal(pat1, pat2) {
+		t.Errorf("one consumer, two hashes: %q %q", pat1, pat2)
 	}
-	if erin[0] == bob1[0] || !token.MatchString(erin[0]) {
-		t.Errorf("bob's %q and erin's %q", bob1[0], erin[0])
+	if quinn[0] == pat1[0] || !token.MatchString(quinn[0]) {
+		t.Errorf("pat's %q and quinn's %q", pat1[0], quinn[0])
 	}
 	if res.Audit.Action != "hash" {
 		t.Errorf("audit action %q, want hash (tier free)", res.Audit.Action)
@@ -171,9 +173,9 @@ func TestPrivacyRejectKeepsTheQuotaCharge(t *testing.T) {
 	g := startGateway(t, privacyConfig(t))
 	before := testutil.ToFloat64(g.metrics.privacyRejections)
 	for i := 0; i < 2; i++ {
-		res := call(g, "POST", "/v2/models/identity_types/infer", keyDave, identityJSON([2]string{"I am dave@example.com", "hi"}))
+		res := call(g, "POST", "/v2/models/identity_types/infer", keyRory, identityJSON([2]string{"I am rory@example.com", "hi"}))
 		body := string(res.Body)
-		if res.Status != http.StatusBadRequest || !strings.Contains(body, "personal data (email)") || strings.Contains(body, "dave@") {
+		if res.Status != http.StatusBadRequest || !strings.Contains(body, "personal data (email)") || strings.Contains(body, "rory@") {
 			t.Fatalf("request %d: %d %s", i, res.Status, body)
 		}
 		if a := res.Audit; a.Action != "reject" || a.Status != 400 || !slices.Equal(a.Findings, []protocol.Finding{{Kind: "email", Count: 1}}) {
@@ -183,7 +185,7 @@ func TestPrivacyRejectKeepsTheQuotaCharge(t *testing.T) {
 	if n := testutil.ToFloat64(g.metrics.privacyRejections) - before; n != 2 {
 		t.Errorf("modelgate_privacy_rejections_total grew by %v, want 2", n)
 	}
-	res := call(g, "POST", "/v2/models/identity_types/infer", keyDave, identityJSON([2]string{"nothing", "personal"}))
+	res := call(g, "POST", "/v2/models/identity_types/infer", keyRory, identityJSON([2]string{"nothing", "personal"}))
 	if res.Status != http.StatusTooManyRequests {
 		t.Errorf("a third request on a quota of 2 after two refusals: %d %s", res.Status, res.Body)
 	}
