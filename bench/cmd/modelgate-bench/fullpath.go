@@ -65,7 +65,7 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, sent *sentence
 			Probe: bench.SidecarProbe("http://"+metrics+"/metrics", modelBatched)})
 	}
 	if sent != nil {
-		cases = append(cases, sent.httpCases(s.URL, header, bench.SidecarProbe("http://"+metrics+"/metrics", modelSentiment))...)
+		cases = append(cases, sent.httpCases(bench.PathServe, []int{1, 16, 64}, s.URL, header, bench.SidecarProbe("http://"+metrics+"/metrics", modelSentiment))...)
 	}
 	return cases, s, stop, nil
 }
