@@ -113,11 +113,10 @@ func (c Config) Validate() error {
 		return errors.Join(errs...)
 	}
 	for i, name := range c.Detectors {
-		switch {
-		case !slices.Contains(detect.Builtin, name):
-			add(fmt.Sprintf("detectors[%d]", i), "unknown detector %q (known: %v)", name, detect.Builtin)
-		case slices.Index(c.Detectors, name) < i:
+		if slices.Index(c.Detectors, name) < i {
 			add(fmt.Sprintf("detectors[%d]", i), "detector %q is listed twice", name)
+		} else if _, err := detect.New([]string{name}, nil); err != nil {
+			add(fmt.Sprintf("detectors[%d]", i), "%v", err)
 		}
 	}
 	if len(c.Custom) > maxCustomPatterns {
