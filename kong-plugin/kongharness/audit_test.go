@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/kongharness"
 )
 
@@ -18,14 +17,7 @@ import (
 // with both off it makes no such call.
 func TestAuditRecord(t *testing.T) {
 	ctx := context.Background()
-	info, err := kongharness.Dump(ctx, testutil.Binary(t, "modelgate"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema, err := info.Plugins[0].ConfigSchema()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schema := dumpedSchema(t)
 	srv := startServer(t, kongharness.Options{})
 	consumers := map[string]kongharness.Consumer{"demo": {ID: "c0ffee", Username: "demo"}}
 	predict := kongharness.Request{Method: "POST", Path: "/v1/models/text_sentiment:predict", Consumers: consumers,
@@ -38,7 +30,8 @@ func TestAuditRecord(t *testing.T) {
 		want  map[string]any // the record less latency_ms
 	}{
 		{"privacy", func(c map[string]any) {
-			c["privacy"] = map[string]any{"detectors": []string{"email"}, "action": "mask"}
+			c["privacy"] = map[string]any{"detectors": []string{"email"}, "action": "detect",
+				"tiers": map[string]any{"free": map[string]any{"action": "mask"}}}
 		}, true, map[string]any{"consumer": "demo", "model": "text_sentiment", "version": "1", "status": 200.0, "items": 2.0,
 			"action": "mask", "findings": map[string]any{"email": 3.0}}},
 		{"audit", func(c map[string]any) { c["audit"] = true }, true,

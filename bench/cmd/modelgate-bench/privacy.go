@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/modelgate/modelgate/bench"
 )
@@ -35,29 +31,12 @@ func privacyCases(ctx context.Context, o options, sent *sentences, repo, tmp str
 		return nil, nil, nothing, err
 	}
 	privacy := map[string]any{"privacy": map[string]any{"detectors": o.privacyDetectors, "action": "mask"}}
-	cfg, key, err := bench.WriteServeConfigWith(dir, abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo, privacy,
-		append(o.sidecarArgs(), "--metrics-addr", metrics)...)
-	if err != nil {
+	s, header, stop, err := o.launchServe(ctx, rep, bench.PathServePrivacy, dir, repo, "bench-serve-privacy.log", privacy,
+		append(o.sidecarArgs(), "--metrics-addr", metrics))
+	if s == nil {
 		return nil, nil, nothing, err
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, nil, nothing, err
-	}
-	logf, err := os.Create(filepath.Join(o.out, "bench-serve-privacy.log"))
-	if err != nil {
-		return nil, nil, nothing, err
-	}
-	slog.Info("starting modelgate serve with privacy on", "addr", addr, "detectors", o.privacyDetectors, "log", logf.Name())
-	s, err := bench.StartServe(ctx, abs(filepath.Join(o.binDir, "modelgate")), cfg, addr, dir, logf, 2*time.Minute)
-	if err != nil {
-		logf.Close()
-		rep.NotDone = append(rep.NotDone, fmt.Sprintf("%s: %v (see %s)", bench.PathServePrivacy, err, logf.Name()))
-		slog.Error("the serve path with privacy on is not measured", "err", err)
-		return nil, nil, nothing, nil
-	}
-	stop := func() { s.Stop(); logf.Close() }
-	cases := sent.httpCases(bench.PathServePrivacy, []int{1, 64}, s.URL, http.Header{"Apikey": {key}},
+	cases := sent.httpCases(bench.PathServePrivacy, []int{1, 64}, s.URL, header,
 		bench.SidecarProbe("http://"+metrics+"/metrics", modelSentiment))
 	return cases, s, stop, nil
 }
