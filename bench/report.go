@@ -23,6 +23,9 @@ const (
 	// floor of what the socket and gRPC cost per call, no model involved.
 	PathSidecarRPC = "sidecar socket, empty RPC"
 	PathServe      = "modelgate serve (HTTP, auth, quotas)"
+	// PathServePrivacy is PathServe with the plugin config's privacy
+	// section on: the built-in detectors, action mask.
+	PathServePrivacy = "modelgate serve + privacy (mask)"
 	// PathKong is the modelgate plugin server driven over Kong's wire
 	// protocol (kongharness), with the same plugin config as PathServe.
 	PathKong = "Kong plugin server (wire protocol)"
@@ -174,7 +177,7 @@ func (r *Report) Relate() {
 }
 
 // pathOrder is the order paths are listed in: from the limit outwards.
-var pathOrder = []string{PathRaw, PathSidecarRPC, PathSidecar, PathSidecarBatched, PathServe, PathKong, PathServeOpen, PathLean, PathNode, PathFlask}
+var pathOrder = []string{PathRaw, PathSidecarRPC, PathSidecar, PathSidecarBatched, PathServe, PathServePrivacy, PathKong, PathServeOpen, PathLean, PathNode, PathFlask}
 
 // workloadOrder is the order workloads are listed in: the real one first.
 var workloadOrder = []string{WorkloadSentences, WorkloadSynthetic}

@@ -77,9 +77,17 @@ func (s *Serve) Stop() {
 // WriteServeConfig writes dir/kong.yml for a serve process that launches
 // sidecarBin on repo, with one consumer whose API key it returns.
 func WriteServeConfig(dir, sidecarBin, lib, repo string, sidecarArgs ...string) (path, key string, err error) {
+	return WriteServeConfigWith(dir, sidecarBin, lib, repo, nil, sidecarArgs...)
+}
+
+// WriteServeConfigWith is WriteServeConfig with extra merged into the
+// plugin config last (GatewayConfig.Extra), e.g. a privacy section.
+func WriteServeConfigWith(dir, sidecarBin, lib, repo string, extra map[string]any, sidecarArgs ...string) (path, key string, err error) {
 	key, digest := NewAPIKey()
 	path = filepath.Join(dir, "kong.yml")
-	if err := WriteKongYAML(path, FullPathConfig(sidecarBin, lib, repo, digest, sidecarArgs...)); err != nil {
+	g := FullPathConfig(sidecarBin, lib, repo, digest, sidecarArgs...)
+	g.Extra = extra
+	if err := WriteKongYAML(path, g); err != nil {
 		return "", "", err
 	}
 	return path, key, os.Chmod(path, 0o600)

@@ -51,6 +51,10 @@ type Response struct {
 	Authenticated *Consumer
 	// Logs are the plugin's kong.log.* lines.
 	Logs []string
+	// Serialized holds what the plugin added to Kong's log serializer with
+	// kong.log.set_serialize_value, as kong.log.serialize() would return
+	// it (without Kong's own fields).
+	Serialized map[string]any
 }
 
 // Access runs the access phase of instance id for req, answering the
@@ -189,6 +193,16 @@ func answer(method string, args []byte, req Request, res *Response, tmpFiles *[]
 			res.Authenticated = &Consumer{ID: a.Consumer.Id, Username: a.Consumer.Username, CustomID: a.Consumer.CustomId}
 		}
 		return nil, nil
+	}
+	if method == "kong.log.set_serialize_value" {
+		var a kpp.KV
+		if err := proto.Unmarshal(args, &a); err != nil {
+			return nil, err
+		}
+		if res.Serialized == nil {
+			res.Serialized = map[string]any{}
+		}
+		return nil, setSerializeValue(res.Serialized, a.K, a.V.AsInterface())
 	}
 	if strings.HasPrefix(method, "kong.log.") {
 		var a structpb.ListValue

@@ -161,14 +161,7 @@ func TestAsKongDrivesIt(t *testing.T) {
 	}
 
 	// Kong sends every field its schema knows, null where kong.yml had none.
-	info, err := kongharness.Dump(ctx, testutil.Binary(t, "modelgate"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema, err := info.Plugins[0].ConfigSchema()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schema := dumpedSchema(t)
 	sparse := pluginConfig(t)
 	delete(sparse, "metrics")
 	delete(sparse["limits"].(map[string]any), "default_timeout")
@@ -196,6 +189,20 @@ func TestAsKongDrivesIt(t *testing.T) {
 	if _, err := srv.StartInstance(ctx, "modelgate", broken); err == nil {
 		t.Error("a config with models as a string was accepted")
 	}
+}
+
+// dumpedSchema is the config schema `modelgate -dump` gives Kong.
+func dumpedSchema(t *testing.T) kongharness.Field {
+	t.Helper()
+	info, err := kongharness.Dump(context.Background(), testutil.Binary(t, "modelgate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := info.Plugins[0].ConfigSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return schema
 }
 
 // startServer starts the modelgate plugin server as Kong would, its log in

@@ -1,7 +1,6 @@
 package kongharness_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -30,14 +29,7 @@ func checkKongYML(t *testing.T, path string) {
 	if len(configs) == 0 {
 		t.Fatalf("%s has no modelgate plugin", path)
 	}
-	info, err := kongharness.Dump(context.Background(), testutil.Binary(t, "modelgate"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema, err := info.Plugins[0].ConfigSchema()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schema := dumpedSchema(t)
 	for place, cfg := range configs {
 		if err := kongharness.CheckConfig(schema, cfg); err != nil {
 			t.Errorf("%s %s: Kong would refuse it:\n%v", path, place, err)

@@ -24,18 +24,6 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, sent *sentence
 	if err != nil {
 		return nil, nil, nothing, err
 	}
-	cfg, key, err := bench.WriteServeConfig(dir, abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo, args...)
-	if err != nil {
-		return nil, nil, nothing, err
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, nil, nothing, err
-	}
-	logf, err := os.Create(filepath.Join(o.out, "bench-serve.log"))
-	if err != nil {
-		return nil, nil, nothing, err
-	}
 	var extra []string
 	if o.profile {
 		// Only if serve has the flag: a profile is worth less than the run.
@@ -48,16 +36,10 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, sent *sentence
 			rep.NotDone = append(rep.NotDone, "CPU profile of modelgate serve: it has no --cpuprofile flag (only the benchmark process is profiled)")
 		}
 	}
-	slog.Info("starting modelgate serve", "addr", addr, "log", logf.Name())
-	s, err := bench.StartServe(ctx, abs(filepath.Join(o.binDir, "modelgate")), cfg, addr, dir, logf, 2*time.Minute, extra...)
-	if err != nil {
-		logf.Close()
-		rep.NotDone = append(rep.NotDone, fmt.Sprintf("%s: %v", bench.PathServe, err))
-		slog.Error("the serve path is not measured", "err", err)
-		return nil, nil, nothing, nil
+	s, header, stop, err := o.launchServe(ctx, rep, bench.PathServe, dir, repo, "bench-serve.log", nil, args, extra...)
+	if s == nil {
+		return nil, nil, nothing, err
 	}
-	stop := func() { s.Stop(); logf.Close() }
-	header := http.Header{"Apikey": {key}}
 	var cases []bench.Case
 	for _, clients := range []int{1, 16, 64} {
 		fn := bench.HTTPInferFunc(bench.NewHTTPClient(clients), s.URL+"/v2/models/"+modelBatched+"/infer", header, m, 1, uint64(100+clients))
@@ -65,9 +47,42 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, sent *sentence
 			Probe: bench.SidecarProbe("http://"+metrics+"/metrics", modelBatched)})
 	}
 	if sent != nil {
-		cases = append(cases, sent.httpCases(s.URL, header, bench.SidecarProbe("http://"+metrics+"/metrics", modelSentiment))...)
+		cases = append(cases, sent.httpCases(bench.PathServe, []int{1, 16, 64}, s.URL, header, bench.SidecarProbe("http://"+metrics+"/metrics", modelSentiment))...)
 	}
 	return cases, s, stop, nil
+}
+
+// launchServe writes dir/kong.yml, the full paths' config plus extra (a
+// plugin config section, or nil), with sidecarArgs for the sidecar it
+// launches on repo, and starts modelgate serve with serveArgs on a free
+// address, its log in o.out/logName. It returns serve, the header with the
+// config's API key and how to stop both. When serve does not start, the
+// path is reported as not measured and serve is nil with a nil error:
+// the run goes on without it.
+func (o options) launchServe(ctx context.Context, rep *bench.Report, path, dir, repo, logName string, extra map[string]any,
+	sidecarArgs []string, serveArgs ...string) (*bench.Serve, http.Header, func(), error) {
+	nothing := func() {}
+	cfg, key, err := bench.WriteServeConfigWith(dir, abs(filepath.Join(o.binDir, "modelgate-sidecar")), abs(o.ortLib), repo, extra, sidecarArgs...)
+	if err != nil {
+		return nil, nil, nothing, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, nil, nothing, err
+	}
+	logf, err := os.Create(filepath.Join(o.out, logName))
+	if err != nil {
+		return nil, nil, nothing, err
+	}
+	slog.Info("starting modelgate serve", "path", path, "addr", addr, "log", logf.Name())
+	s, err := bench.StartServe(ctx, abs(filepath.Join(o.binDir, "modelgate")), cfg, addr, dir, logf, 2*time.Minute, serveArgs...)
+	if err != nil {
+		logf.Close()
+		rep.NotDone = append(rep.NotDone, fmt.Sprintf("%s: %v (see %s)", path, err, logf.Name()))
+		slog.Error("a serve path is not measured", "path", path, "err", err)
+		return nil, nil, nothing, nil
+	}
+	return s, http.Header{"Apikey": {key}}, func() { s.Stop(); logf.Close() }, nil
 }
 
 func freeAddr() (string, error) {

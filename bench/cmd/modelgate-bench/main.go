@@ -48,6 +48,7 @@ func main() {
 		"lean (the ceiling, Go), node (Node + onnxruntime-node, needs make bench-deps), flask (Flask + TorchScript under gunicorn)")
 	flag.StringVar(&o.queueDelay, "max-queue-delay", "", "max_queue_delay of the synthetic batching variant (empty: none, the sidecar's default: a batch goes as soon as the instance is free)")
 	readme := flag.String("readme", "", "splice -out's bench.md into this README between its bench markers and copy bench.svg to docs/bench.svg beside it, without measuring (make bench-readme)")
+	privacyDetectors := flag.String("privacy-detectors", strings.Join(builtinDetectors, ","), "the detectors of the serve path with privacy on (comma-separated)")
 	preferred := flag.String("preferred", "", "preferred_batch_sizes of the synthetic batching variant (comma-separated; empty: none)")
 	flag.Parse()
 	for _, f := range strings.Split(*preferred, ",") {
@@ -64,6 +65,11 @@ func main() {
 	for _, p := range strings.Split(*peers, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			o.peers = append(o.peers, p)
+		}
+	}
+	for _, d := range strings.Split(*privacyDetectors, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			o.privacyDetectors = append(o.privacyDetectors, d)
 		}
 	}
 	o.command = "modelgate-bench " + strings.Join(os.Args[1:], " ")

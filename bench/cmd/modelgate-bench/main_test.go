@@ -35,6 +35,8 @@ func TestWholeRunInMiniature(t *testing.T) {
 		profile:      true, // the batching variant as make bench has it: no max_queue_delay, no preferred sizes
 		sentimentDir: "deploy/models/sentiment", sentimentVersion: "1", sentencesFile: "deploy/train/data/heldout.tsv",
 		peers: []string{peerLean},
+		// The detectors built so far (the bench names all built-ins by default).
+		privacyDetectors: []string{"email"},
 	}
 	if err := run(t.Context(), o); err != nil {
 		t.Fatal(err)
@@ -58,7 +60,7 @@ func TestWholeRunInMiniature(t *testing.T) {
 	want := map[string]int{
 		syn + bench.PathRaw: 4, syn + bench.PathSidecarRPC: 1, syn + bench.PathSidecar: 3, syn + bench.PathSidecarBatched: 3,
 		syn + bench.PathServe: 3, syn + bench.PathKong: 3, syn + bench.PathServeOpen: 3,
-		sen + bench.PathRaw: 3, sen + bench.PathServe: 3, sen + bench.PathKong: 3, sen + bench.PathLean: 3,
+		sen + bench.PathRaw: 3, sen + bench.PathServe: 3, sen + bench.PathServePrivacy: 2, sen + bench.PathKong: 3, sen + bench.PathLean: 3,
 	}
 	for path, n := range want {
 		if count[path] != n {
@@ -81,6 +83,9 @@ func TestWholeRunInMiniature(t *testing.T) {
 	}
 	if p, _ := rep.FindIn(bench.WorkloadSentences, bench.PathServe, 64); p.CPUMicros[procServe] <= 0 || p.CPUMicros[procServeSidecar] <= 0 {
 		t.Errorf("sentences: serve at 64 clients lacks CPU per request of serve and its sidecar: %v", p.CPUMicros)
+	}
+	if p, _ := rep.FindIn(bench.WorkloadSentences, bench.PathServePrivacy, 64); p.CPUMicros[procServePrivacy] <= 0 {
+		t.Errorf("sentences: serve with privacy on at 64 clients lacks its CPU per request: %v", p.CPUMicros)
 	}
 	if p, _ := rep.FindIn(bench.WorkloadSentences, bench.PathLean, 64); p.CPUMicros["peer "+peerLean] <= 0 {
 		t.Errorf("sentences: the lean peer at 64 clients lacks its CPU per request: %v", p.CPUMicros)
@@ -110,7 +115,8 @@ func TestWholeRunInMiniature(t *testing.T) {
 	md, _ := os.ReadFile(filepath.Join(out, "bench.md"))
 	for _, row := range []string{
 		"| synthetic | modelgate serve (HTTP, auth, quotas) | 64 |", "| synthetic | Kong plugin server (wire protocol) | 64 |",
-		"| sentences | modelgate serve (HTTP, auth, quotas) | 64 |", "| sentences | " + bench.PathLean + " | 64 |",
+		"| sentences | modelgate serve (HTTP, auth, quotas) | 64 |", "| sentences | " + bench.PathServePrivacy + " | 64 |",
+		"| sentences | " + bench.PathLean + " | 64 |",
 	} {
 		if !strings.Contains(string(md), row) {
 			t.Errorf("bench.md lacks the row %q:\n%s", row, md)

@@ -28,6 +28,8 @@ type options struct {
 	// file, and the peers measured beside it.
 	sentimentDir, sentimentVersion, sentencesFile string
 	peers                                         []string
+	// privacyDetectors are the detectors of the serve path with privacy on.
+	privacyDetectors []string
 }
 
 // The processes a run accounts, by their names in Point.CPUMicros and Cores.
@@ -170,6 +172,15 @@ func run(ctx context.Context, o options) error {
 			if s != nil {
 				procs = append(procs, bench.Proc{Name: procServe, Pid: s.Pid()},
 					bench.Proc{Name: procServeSidecar, Pid: bench.ChildPid(s.Pid(), "modelgate-sidecar")})
+			}
+			more, ps, stopPrivacy, err := privacyCases(ctx, o, sent, repo, tmp, rep)
+			defer stopPrivacy()
+			if err != nil {
+				return err
+			}
+			cases = append(cases, more...)
+			if ps != nil {
+				procs = append(procs, bench.Proc{Name: procServePrivacy, Pid: ps.Pid()})
 			}
 			more, kprocs, stopKong, err := kongCases(ctx, o, m, sent, repo, tmp, rep)
 			defer stopKong()

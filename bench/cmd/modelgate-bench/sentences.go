@@ -168,13 +168,14 @@ func goTool() string {
 	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
-// sentenceHTTPCases are the serve path's cases of the sentences workload.
-func (s *sentences) httpCases(url string, header http.Header, probe func() map[string]float64) []bench.Case {
+// httpCases are a serve path's cases of the sentences workload at each
+// number of clients.
+func (s *sentences) httpCases(path string, clientCounts []int, url string, header http.Header, probe func() map[string]float64) []bench.Case {
 	bodies := bench.TextInferBodies(s.tok.Input, s.texts)
 	var cases []bench.Case
-	for _, clients := range []int{1, 16, 64} {
+	for _, clients := range clientCounts {
 		fn := bench.HTTPBodiesFunc(bench.NewHTTPClient(clients), url+s.inferPath(), header, bodies, 1, `"outputs"`)
-		cases = append(cases, bench.Case{Workload: bench.WorkloadSentences, Path: bench.PathServe, Clients: clients, Batch: 1, Fn: fn, Probe: probe})
+		cases = append(cases, bench.Case{Workload: bench.WorkloadSentences, Path: path, Clients: clients, Batch: 1, Fn: fn, Probe: probe})
 	}
 	return cases
 }

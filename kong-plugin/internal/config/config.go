@@ -10,6 +10,7 @@ package config
 
 import (
 	"github.com/modelgate/modelgate/kong-plugin/internal/auth"
+	"github.com/modelgate/modelgate/kong-plugin/internal/privacy"
 	"github.com/modelgate/modelgate/kong-plugin/internal/quota"
 )
 
@@ -27,6 +28,13 @@ type Config struct {
 	// authenticated consumer, "deny" nobody.
 	UnlistedModels string  `json:"unlisted_models"`
 	Metrics        Metrics `json:"metrics"`
+	// Privacy is the data-masking section, owned by package privacy; off
+	// when it names no detector and no custom pattern.
+	Privacy privacy.Config `json:"privacy"`
+	// Audit adds each inference's audit record (consumer, model, version,
+	// status, items, latency, findings per kind) to Kong's log serializer,
+	// at one more PDK round trip; privacy implies it.
+	Audit bool `json:"audit"`
 }
 
 // Sidecar says how the plugin server reaches modelgate-sidecar.

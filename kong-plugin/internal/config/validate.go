@@ -46,6 +46,7 @@ func (c *Config) Validate() error {
 	c.validateAuth(&p)
 	c.validateMetrics(&p)
 	c.validateTrust(&p)
+	c.validatePrivacy(&p)
 	return errors.Join(p...)
 }
 

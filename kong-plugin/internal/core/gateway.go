@@ -18,6 +18,7 @@ import (
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/auth"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
+	"github.com/modelgate/modelgate/kong-plugin/internal/privacy"
 	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
 	"github.com/modelgate/modelgate/kong-plugin/internal/quota"
 	"github.com/modelgate/modelgate/kong-plugin/internal/secret"
@@ -32,6 +33,7 @@ type Gateway struct {
 	consumers    consumerLabels
 	auth         *auth.Authenticator // nil: no credentials configured, the gateway is open
 	limiter      *quota.Limiter      // nil: no tiers configured
+	privacy      *privacy.Policy     // nil: no privacy section
 	sidecar      *supervisor
 	metrics      *metrics
 	meta         *metaCache
@@ -79,6 +81,13 @@ func build(c config.Config, m *metrics, log *slog.Logger) (*Gateway, error) {
 		}
 		g.limiter = l
 	}
+	if c.Privacy.Enabled() {
+		p, err := privacy.New(c.Privacy, secret.WatchOptions{Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		g.privacy = p
+	}
 	g.sidecar = sharedSidecar(c.Sidecar, m, log)
 	g.meta = newMetaCache()
 	return g, nil
@@ -87,6 +96,11 @@ func build(c config.Config, m *metrics, log *slog.Logger) (*Gateway, error) {
 // KongConsumer reports whether the adapter should tell Kong who the
 // consumer is (auth.kong_consumer).
 func (g *Gateway) KongConsumer() bool { return g.cfg.Auth.KongConsumer }
+
+// Audits reports whether the adapter should add each request's audit
+// record (Response.Audit) to Kong's log serializer: with `audit: true` or
+// a privacy section, as it costs one more PDK round trip.
+func (g *Gateway) Audits() bool { return g.cfg.Audits() }
 
 // UsesClientIP reports whether protocol.Request.ClientIP can change an answer: only
 // in an open gateway (no credentials) with a traffic split, where it makes

@@ -82,6 +82,12 @@ type exchange struct {
 	// when Handle began: a timeout in the body replaces the default.
 	parent context.Context
 	start  time.Time
+	// items, privacyAction and findings are for the audit record: the
+	// request's batch items once counted, the privacy action applied and
+	// what it found (protect).
+	items         int
+	privacyAction string
+	findings      []protocol.Finding
 }
 
 func (ex *exchange) run(ctx context.Context, router protocol.Router) protocol.Response {
@@ -118,9 +124,11 @@ func (ex *exchange) run(ctx context.Context, router protocol.Router) protocol.Re
 // Header is what every answer carries from the point it is set (quota, version).
 func (ex *exchange) Header() http.Header { return ex.header }
 
-// finish counts the answer and sets the consumer.
+// finish counts the answer and sets the consumer and the audit record.
 func (ex *exchange) finish(res protocol.Response) protocol.Response {
 	res.Consumer = ex.identity.Consumer
+	res.Audit = protocol.Audit{Consumer: ex.identity.Consumer, Model: ex.model, Version: ex.version, Status: res.Status,
+		Items: ex.items, Latency: time.Since(ex.start), Action: ex.privacyAction, Findings: ex.findings}
 	if ex.model != "" {
 		model, version := "_other", "_other"
 		if ex.known || res.Status < 400 {

@@ -75,9 +75,13 @@ func (ex *exchange) Infer(ctx context.Context, r protocol.InferRequest) ([]byte,
 	}
 	defer release()
 
+	ex.items = items
 	req, derr := r.Codec.Decode(meta)
 	if derr != nil {
 		return nil, derr
+	}
+	if perr := ex.protect(req); perr != nil {
+		return nil, perr
 	}
 	req.ModelName, req.ModelVersion = r.Model, version
 

@@ -20,6 +20,9 @@ type metrics struct {
 	redisErrors      prometheus.Counter
 	shadow           *prometheus.CounterVec
 	panics           prometheus.Counter
+	// privacyFindings and privacyRejections are the privacy policy's.
+	privacyFindings   *prometheus.CounterVec
+	privacyRejections prometheus.Counter
 }
 
 const namespace = "modelgate"
@@ -68,7 +71,16 @@ func newMetrics() *metrics {
 			Namespace: namespace, Name: "panics_total",
 			Help: "Requests answered 500 because a handler panicked (a bug).",
 		}),
+		privacyFindings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "privacy_findings_total",
+			Help: "Personal data found in texts on their way to a model, by kind (detector or custom pattern) and the action taken.",
+		}, []string{"kind", "action"}),
+		privacyRejections: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "privacy_rejections_total",
+			Help: "Requests refused with 400 because the privacy action reject found personal data.",
+		}),
 	}
+	m.registry.MustRegister(m.privacyFindings, m.privacyRejections)
 	m.registry.MustRegister(m.authFailures, m.quotaRejections, m.requests, m.consumerRequests,
 		m.sidecarLatency, m.sidecarRestarts, m.sidecarUp, m.redisErrors, m.shadow, m.panics,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -2,8 +2,9 @@
 // turns Kong's access phase into a protocol.Request with a fixed, small
 // number of PDK calls (method, path, all headers at once, the raw body for
 // POST once the core has authenticated the caller, then exit; plus
-// load_consumer and authenticate when auth.kong_consumer is on, and
-// get_forwarded_ip in an open gateway with a traffic split) and hands the
+// load_consumer and authenticate when auth.kong_consumer is on,
+// get_forwarded_ip in an open gateway with a traffic split, and
+// log.set_serialize_value with privacy or audit on) and hands the
 // core's Response to kong.response.exit.
 package kong
 
@@ -104,6 +105,9 @@ func (c *Config) access(kong *pdk.PDK) protocol.Response {
 	res := g.Handle(context.Background(), apis.Router, req)
 	if g.KongConsumer() && res.Consumer != "" && res.Status < 400 {
 		c.authenticateConsumer(kong, res.Consumer)
+	}
+	if g.Audits() && res.Audit.Status != 0 {
+		audit(kong, res.Audit)
 	}
 	return res
 }

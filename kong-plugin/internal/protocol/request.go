@@ -49,6 +49,9 @@ type Response struct {
 	// Consumer is the authenticated consumer ("" when none), for
 	// kong.client.authenticate.
 	Consumer string
+	// Audit is the request's audit record; zero for the public endpoints
+	// (health, server metadata).
+	Audit Audit
 }
 
 // JSONResponse builds a JSON answer with extra headers.

@@ -90,6 +90,7 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Body:     body,
 		ClientIP: ip,
 	})
+	setAudit(w, res.Audit)
 	for k, v := range res.Header {
 		w.Header()[k] = v
 	}

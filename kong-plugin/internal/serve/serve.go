@@ -37,6 +37,7 @@ type Options struct {
 	BodyTimeout    time.Duration
 	MaxConnections int
 	CPUProfile     string
+	AccessLog      string
 }
 
 // FlagSet is serve's flags, bound to o: Main parses them, and `modelgate
@@ -50,6 +51,7 @@ func FlagSet(o *Options) *flag.FlagSet {
 	fs.DurationVar(&o.BodyTimeout, "client-body-timeout", 60*time.Second, "longest wait (`DURATION`) for the next bytes of a request body, then 408 (nginx's client_body_timeout)")
 	fs.IntVar(&o.MaxConnections, "max-connections", 4096, "most client connections open at once (`N`); more wait to be accepted (nginx's worker_connections)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a Go CPU profile of the process to `FILE` until shutdown")
+	fs.StringVar(&o.AccessLog, "access-log", "", "append one JSON line per request to `FILE` (- for stdout): consumer, model, version, status, items, latency_ms, privacy findings per kind; never the data")
 	return fs
 }
 
@@ -97,8 +99,18 @@ func Main(ctx context.Context, args []string) error {
 		return fmt.Errorf("modelgate serve: %w", err)
 	}
 	ln = newLimitListener(ln, o.MaxConnections)
+	var h http.Handler = handler{router: rt, bodyTimeout: o.BodyTimeout}
+	if o.AccessLog != "" {
+		alog, closer, err := openAccessLog(o.AccessLog)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer closer.Close()
+		h = alog.wrap(h)
+	}
 	srv := &http.Server{
-		Handler:           handler{router: rt, bodyTimeout: o.BodyTimeout},
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		// Kong's nginx refuses a request whose header block outgrows its
