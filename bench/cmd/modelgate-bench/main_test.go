@@ -34,9 +34,7 @@ func TestWholeRunInMiniature(t *testing.T) {
 		ortLib: lib, svg: svg, command: "test", duration: 300 * time.Millisecond, rounds: 1,
 		profile:      true, // the batching variant as make bench has it: no max_queue_delay, no preferred sizes
 		sentimentDir: "deploy/models/sentiment", sentimentVersion: "1", sentencesFile: "deploy/train/data/heldout.tsv",
-		peers: []string{peerLean},
-		// The detectors built so far (the bench names all built-ins by default).
-		privacyDetectors: []string{"email"},
+		peers: []string{peerLean}, privacyDetectors: builtinDetectors,
 	}
 	if err := run(t.Context(), o); err != nil {
 		t.Fatal(err)
