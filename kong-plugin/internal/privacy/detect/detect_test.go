@@ -56,6 +56,8 @@ func TestFind(t *testing.T) {
 		{"030 1234567 13812345678", nil}, // a run of 21 digits whose first group is no number
 		{"2125550147", nil},              // ten bare digits: not a NANP number
 		{"(212) 155-0147 (911) 555-0147", nil},
+		// A parenthesis that opens no area code is the sentence's.
+		{"(2221 0000 0000 0009) (73.162.48.5) (551 02 4450) （11010519491231002X）", []string{"credit_card:2221 0000 0000 0009", "ip_address:73.162.48.5", "us_ssn:551 02 4450", "cn_resident_id:11010519491231002X"}},
 		{"ORD-2024-000123 at 2024-01-05 12:30:45, v1.2.3.4.5, $1,299.99", nil},
 		{"card 4111 1111 1111 1111, amex 3782-822463-10005", []string{"credit_card:4111 1111 1111 1111", "credit_card:3782-822463-10005"}},
 		{"4111 1111 1111 1112 and 4111 1111 1111 1111 1111", nil},
