@@ -211,6 +211,12 @@ func (s *Set) at(text []byte, i int, num *number) (Match, int) {
 		if kind != "" {
 			return Match{Kind: kind, Start: i, End: end}, end - 1
 		}
+		if openAt(text, i) > 0 {
+			// "(2221 8549 0486 7131)", "(73.162.48.5)": a parenthesis that
+			// opens no area code is the sentence's, and the run is read
+			// again from its first digit.
+			return Match{}, i
+		}
 		// The rest of the run starts nothing: a digit run holds no '@', ':'
 		// or capital letter, and a part of it is no number of its own
 		// ("4111 1111 1111 1112" holds no shorter card number).

@@ -56,6 +56,8 @@ func TestFind(t *testing.T) {
 		{"030 1234567 13812345678", nil}, // a run of 21 digits whose first group is no number
 		{"2125550147", nil},              // ten bare digits: not a NANP number
 		{"(212) 155-0147 (911) 555-0147", nil},
+		// A parenthesis that opens no area code is the sentence's.
+		{"(2221 0000 0000 0009) (73.162.48.5) (551 02 4450) （11010519491231002X）", []string{"credit_card:2221 0000 0000 0009", "ip_address:73.162.48.5", "us_ssn:551 02 4450", "cn_resident_id:11010519491231002X"}},
 		{"ORD-2024-000123 at 2024-01-05 12:30:45, v1.2.3.4.5, $1,299.99", nil},
 		{"card 4111 1111 1111 1111, amex 3782-822463-10005", []string{"credit_card:4111 1111 1111 1111", "credit_card:3782-822463-10005"}},
 		{"4111 1111 1111 1112 and 4111 1111 1111 1111 1111", nil},
@@ -63,6 +65,7 @@ func TestFind(t *testing.T) {
 		{"DE88370400440532013000 IBANDE89370400440532013000", nil},
 		{"hosts 10.0.0.1:8080, 198.51.100.0/24 and [2001:db8::1]:443", []string{"ip_address:10.0.0.1", "ip_address:198.51.100.0", "ip_address:2001:db8::1"}},
 		{"::ffff:192.0.2.1 and fe80::1%eth0.", []string{"ip_address:::ffff:192.0.2.1", "ip_address:fe80::1"}},
+		{"inet6 2001:db8::1/64 scope global, ::ffff:192.0.2.1/120", []string{"ip_address:2001:db8::1", "ip_address:::ffff:192.0.2.1"}},
 		{"256.1.1.1 192.168.01.1 1.2.3.4.5 12:30:45 std::vector 00:1A:2B:3C:4D:5E", nil},
 		{"Version 2.1.0.5, build 10.0.19041.1, ver. 1.0.0.1, FW 3.2.1.0 (Wang 13812345678)", []string{"phone:13812345678"}},
 		{"身份证号11010519491231002X。", []string{"cn_resident_id:11010519491231002X"}},

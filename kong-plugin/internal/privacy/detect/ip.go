@@ -90,7 +90,8 @@ func dottedQuad(text []byte, i int) (end int, ok bool) {
 
 // ipv6At parses the IPv6 address whose first colon is text[colon], or
 // returns ok false: eight groups of one to four hex digits, or fewer with
-// one "::", the last two may be an IPv4 address. Words and clock times
+// one "::", the last two may be an IPv4 address, a prefix length may
+// follow. Words and clock times
 // that happen to have colons ("12:30:45", "std::vector") have too few
 // groups or no digit.
 func ipv6At(text []byte, colon int) (start, end int, ok bool) {
@@ -154,10 +155,17 @@ func ipv6At(text []byte, colon int) (start, end int, ok bool) {
 	if groups == 0 || !digit || groups > 8 || !compressed && groups != 8 || compressed && groups > 7 {
 		return 0, 0, false
 	}
-	if !bounded(text, start, end) {
+	if gluedBefore(text, start) || gluedAfter(text, end) && !prefixLengthAt(text, end) {
 		return 0, 0, false
 	}
 	return start, end, true
+}
+
+// prefixLengthAt reports whether a prefix length ("/64") starts at
+// text[i]: like IPv4's, it follows the address and is not part of the
+// match ("inet6 2001:db8::1/64 scope global").
+func prefixLengthAt(text []byte, i int) bool {
+	return i+1 < len(text) && text[i] == '/' && isDigit(text[i+1])
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
