@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -23,8 +24,9 @@ const textBody = `{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data
 // BenchmarkServeText is one text request of the sentences workload through
 // serve's real handler over HTTP with keep-alive (the bench's kong.yml:
 // API key, every quota window, policy local) and a real launched sidecar
-// tokenizing it for the text_sentiment test model. The client's cost is in
-// it too; the profile separates them.
+// tokenizing it for the text_sentiment test model. Beside the time it
+// reports the CPU per request of this process (the handler and the HTTP
+// client: the profile separates them) and of the sidecar, from /proc.
 func BenchmarkServeText(b *testing.B) {
 	srv, key := startServeB(b)
 	client := srv.Client()
@@ -47,6 +49,8 @@ func BenchmarkServeText(b *testing.B) {
 		}
 	}
 	do()
+	procs := []int{os.Getpid(), bench.ChildPid(os.Getpid(), "modelgate-sidecar")}
+	cpu0 := cpuTimes(b, procs)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.SetParallelism(32) // 64 clients on 2 cores, as the bench's busiest point
@@ -55,6 +59,23 @@ func BenchmarkServeText(b *testing.B) {
 			do()
 		}
 	})
+	b.StopTimer()
+	cpu1 := cpuTimes(b, procs)
+	b.ReportMetric(float64((cpu1[0]-cpu0[0]).Microseconds())/float64(b.N), "process-cpu-µs/op")
+	b.ReportMetric(float64((cpu1[1]-cpu0[1]).Microseconds())/float64(b.N), "sidecar-cpu-µs/op")
+}
+
+// cpuTimes is the CPU time each of pids has used.
+func cpuTimes(b *testing.B, pids []int) []time.Duration {
+	out := make([]time.Duration, len(pids))
+	for i, pid := range pids {
+		d, err := bench.CPUTime(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[i] = d
+	}
+	return out
 }
 
 // startServeB serves the bench's kong.yml for the test model repository
