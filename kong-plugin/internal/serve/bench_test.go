@@ -17,10 +17,6 @@ import (
 	"github.com/modelgate/modelgate/kong-plugin/internal/core"
 )
 
-// textBody is one sentence of the bench's sentences workload, sent as
-// bench.TextInferBodies sends it.
-const textBody = `{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["a wonderful film with a moving story and great acting"]}]}`
-
 // BenchmarkServeText is one text request of the sentences workload through
 // serve's real handler over HTTP with keep-alive (the bench's kong.yml:
 // API key, every quota window, policy local) and a real launched sidecar
@@ -31,8 +27,9 @@ func BenchmarkServeText(b *testing.B) {
 	srv, key := startServeB(b)
 	client := srv.Client()
 	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	body := textBody()
 	do := func() {
-		req, err := http.NewRequest(http.MethodPost, srv.URL+"/v2/models/text_sentiment/infer", bytes.NewReader([]byte(textBody)))
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/v2/models/text_sentiment/infer", bytes.NewReader(body))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -109,4 +106,10 @@ func startServeB(b *testing.B) (*httptest.Server, string) {
 	srv := httptest.NewServer(handler{router: rt, bodyTimeout: time.Minute})
 	b.Cleanup(srv.Close)
 	return srv, key
+}
+
+// textBody is the issue's sentence as the bench sends it to the sentences
+// workload's text input.
+func textBody() []byte {
+	return bench.TextInferBodies("text", []string{"a wonderful film with a moving story and great acting"})[0]
 }
