@@ -58,9 +58,14 @@ const (
 // servers at once (Kong 3.9.3, kong/runloop/plugin_servers/process.lua),
 // and both see and take the same counts while they overlap, as Kong's own
 // local rate limiting does in ngx.shared. Nothing is copied at exit: the
-// counts are in the file all along. flock orders the processes (the kernel
-// drops a dead process's lock); mu orders this process's goroutines, which
-// share one open file and so one flock.
+// counts are in the file all along.
+//
+// A take makes no system call: mu orders this process's goroutines, and a
+// lock word in the consumer's record, taken with a compare-and-swap on the
+// mapped memory, orders the processes (lockRecord). flock (which the kernel
+// drops with a dead process) orders only changes of the layout: sizing the
+// file, and claiming a record for a consumer that has none, so that two
+// processes never claim two records for one consumer.
 //
 // Requests in flight (the concurrency limit) stay in the process: a slot
 // lives and dies with the request that holds it.
