@@ -240,7 +240,7 @@ func sharedLimiter(c quota.Config, m *metrics, log *slog.Logger) (*quota.Limiter
 		if registry.kongPrefix != "" {
 			// Shared with the other generation's plugin server during
 			// `kong reload` (see quota.WithCounterFile).
-			opts = append(opts, quota.WithCounterFile(filepath.Join(registry.kongPrefix, "modelgate-quota.counters")))
+			opts = append(opts, quota.WithCounterFile(filepath.Join(registry.kongPrefix, quota.CounterFileName)))
 		}
 		l, err = quota.New(c, opts...)
 		if err == nil {

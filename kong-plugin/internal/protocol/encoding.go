@@ -88,15 +88,28 @@ func AcceptedEncoding(accept string) string {
 // Compress encodes body in enc ("gzip" or "deflate"). Go's clients (and
 // Python's requests) ask for gzip on every request, so this runs per answer:
 // the encoders, about a megabyte of tables each, are pooled and reset
-// rather than made anew.
+// rather than made anew. A body under storedBelow bytes is sent in stored
+// (uncompressed) blocks of the encoding the client asked for: compressing
+// a few hundred bytes of JSON saves about a hundred bytes, less than one
+// packet, for some 20 µs of CPU (BenchmarkCompressSmallAnswer), while a
+// stored block costs a checksum.
 func Compress(enc string, body []byte) ([]byte, error) {
+	stored := len(body) < storedBelow
 	var b bytes.Buffer
-	b.Grow(len(body)/4 + 64)
+	if stored {
+		b.Grow(len(body) + 32) // the header, one block's 5 bytes, the trailer
+	} else {
+		b.Grow(len(body)/4 + 64)
+	}
 	var pool *sync.Pool
-	switch enc {
-	case "gzip":
+	switch {
+	case enc == "gzip" && stored:
+		pool = &gzipStored
+	case enc == "gzip":
 		pool = &gzipWriters
-	case "deflate":
+	case enc == "deflate" && stored:
+		pool = &zlibStored
+	case enc == "deflate":
 		pool = &zlibWriters
 	default:
 		return nil, fmt.Errorf("no encoder for %q", enc)
@@ -113,6 +126,10 @@ func Compress(enc string, body []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// storedBelow is the body size under which Compress stores rather than
+// compresses: under it the answer fits one packet either way.
+const storedBelow = 1024
+
 // resetWriter is what gzip.Writer and zlib.Writer have in common.
 type resetWriter interface {
 	io.WriteCloser
@@ -122,4 +139,14 @@ type resetWriter interface {
 var (
 	gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }}
 	zlibWriters = sync.Pool{New: func() any { return zlib.NewWriter(io.Discard) }}
+	gzipStored  = sync.Pool{New: func() any { return must(gzip.NewWriterLevel(io.Discard, gzip.NoCompression)) }}
+	zlibStored  = sync.Pool{New: func() any { return must(zlib.NewWriterLevel(io.Discard, zlib.NoCompression)) }}
 )
+
+// must is for the encoders' constructors, whose only error is a bad level.
+func must[W resetWriter](w W, err error) W {
+	if err != nil {
+		panic(err)
+	}
+	return w
+}

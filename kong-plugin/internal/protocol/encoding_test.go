@@ -70,3 +70,43 @@ func TestAcceptedEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressRoundTrip: an answer comes back whole in either encoding; a
+// small one in stored blocks (a few bytes over its size), a large one
+// compressed.
+func TestCompressRoundTrip(t *testing.T) {
+	large := bytes.Repeat(smallAnswer, 8)
+	for _, enc := range []string{"gzip", "deflate"} {
+		for _, body := range [][]byte{smallAnswer, large, {}} {
+			z, err := Compress(enc, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ierr := Inflate(http.Header{"Content-Encoding": {enc}}, z, 1<<20)
+			if ierr != nil || !bytes.Equal(got, body) {
+				t.Errorf("%s, %d bytes: came back as %d bytes: %v", enc, len(body), len(got), ierr)
+			}
+			switch stored := len(body) < storedBelow; {
+			case stored && (len(z) < len(body) || len(z) > len(body)+32):
+				t.Errorf("%s, %d bytes: %d bytes encoded, want it stored", enc, len(body), len(z))
+			case !stored && len(z) >= len(body)/2:
+				t.Errorf("%s, %d bytes: %d bytes encoded, want it compressed", enc, len(body), len(z))
+			}
+		}
+	}
+}
+
+// smallAnswer is an infer answer of the sentences workload: one sentence's
+// logits, label and probabilities.
+var smallAnswer = []byte(`{"model_name":"sentiment","model_version":"1","outputs":[{"name":"logits","datatype":"FP32","shape":[1,2],"data":[-1.2345678,1.3456789]},{"name":"label","datatype":"BYTES","shape":[1],"data":["positive"]},{"name":"probabilities","datatype":"FP32","shape":[1,2],"data":[0.07012345,0.92987655]}]}`)
+
+// BenchmarkCompressSmallAnswer is what Accept-Encoding: gzip (Go's and
+// Python's clients send it on every request) costs one small answer.
+func BenchmarkCompressSmallAnswer(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Compress("gzip", smallAnswer); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -49,8 +49,8 @@ type releaser struct {
 // window stopped it; RateLimit-* describe the window with the least remaining
 // (the longer one on a tie), and Retry-After is that window's reset.
 func decide(t Tier, req *takeRequest, u usage) Decision {
-	h := http.Header{}
-	d := Decision{Allowed: u.allowed, Headers: h}
+	var h headerSet
+	d := Decision{Allowed: u.allowed}
 
 	stopped := [numWindows]bool{}
 	anyWindowStopped := false
@@ -82,13 +82,13 @@ func decide(t Tier, req *takeRequest, u usage) Decision {
 		if best < 0 || left < bestLeft || left == bestLeft && w > best {
 			best, bestLeft, bestReset = w, left, w.reset(req.now)
 		}
-		setHeader(h, "X-RateLimit-Limit-"+headerNames[w], strconv.Itoa(limit))
-		setHeader(h, "X-RateLimit-Remaining-"+headerNames[w], strconv.Itoa(left))
+		h.set(limitHeaders[w], int64(limit))
+		h.set(remainingHeaders[w], int64(left))
 	}
 	if best >= 0 {
-		setHeader(h, "RateLimit-Limit", strconv.Itoa(req.limits[best]))
-		setHeader(h, "RateLimit-Remaining", strconv.Itoa(bestLeft))
-		setHeader(h, "RateLimit-Reset", strconv.FormatInt(bestReset, 10))
+		h.set("RateLimit-Limit", int64(req.limits[best]))
+		h.set("RateLimit-Remaining", int64(bestLeft))
+		h.set("RateLimit-Reset", bestReset)
 	}
 	if req.itemsLimit > 0 {
 		// Kong's response-ratelimiting names custom limits this way.
@@ -96,11 +96,12 @@ func decide(t Tier, req *takeRequest, u usage) Decision {
 		if u.allowed {
 			left -= req.items
 		}
-		setHeader(h, "X-RateLimit-Limit-Items-Day", strconv.Itoa(req.itemsLimit))
-		setHeader(h, "X-RateLimit-Remaining-Items-Day", strconv.Itoa(max(0, left)))
+		h.set("X-RateLimit-Limit-Items-Day", int64(req.itemsLimit))
+		h.set("X-RateLimit-Remaining-Items-Day", int64(max(0, left)))
 	}
 
 	if u.allowed {
+		d.Headers = h.header()
 		return d
 	}
 	// The store rejected: say which limit, and when to retry. When several
@@ -122,13 +123,55 @@ func decide(t Tier, req *takeRequest, u usage) Decision {
 		d.Window, retry = WindowConcurrency, 1
 	}
 	d.RetryAfter = time.Duration(retry) * time.Second
-	setHeader(h, "Retry-After", strconv.FormatInt(retry, 10))
+	h.set("Retry-After", retry)
+	d.Headers = h.header()
 	return d
 }
 
-// setHeader stores a header under Kong's exact spelling ("X-RateLimit-...",
-// not Go's canonical "X-Ratelimit-..."), so both front-ends send what Kong's
-// plugin sends. Read such keys with h[name], not h.Get.
-func setHeader(h http.Header, name, value string) {
-	h[name] = []string{value}
+// maxHeaders is the most headers decide sets: two per window, RateLimit-*,
+// the items limit's two and Retry-After.
+const maxHeaders = 2*int(numWindows) + 3 + 2 + 1
+
+// The windows' header names, spelled once rather than per request.
+var limitHeaders, remainingHeaders = func() (l, r [numWindows]string) {
+	for w := range numWindows {
+		l[w], r[w] = "X-RateLimit-Limit-"+headerNames[w], "X-RateLimit-Remaining-"+headerNames[w]
+	}
+	return l, r
+}()
+
+// headerSet collects a Decision's headers: the numbers are written into one
+// buffer and become one string, which every value slices, so a decision
+// costs a few allocations rather than two or three per header.
+type headerSet struct {
+	n     int
+	names [maxHeaders]string
+	ends  [maxHeaders]int
+	buf   [maxHeaders * 20]byte // 20 digits hold any int64
+	used  int
+}
+
+func (s *headerSet) set(name string, value int64) {
+	s.names[s.n] = name
+	s.used = len(strconv.AppendInt(s.buf[:s.used], value, 10))
+	s.ends[s.n] = s.used
+	s.n++
+}
+
+// header is the collected headers, each under Kong's exact spelling
+// ("X-RateLimit-...", not Go's canonical "X-Ratelimit-..."), so both
+// front-ends send what Kong's plugin sends: read them with h[name], not
+// h.Get. Each value is a full slice of one, so an append to one cannot
+// overwrite the next.
+func (s *headerSet) header() http.Header {
+	h := make(http.Header, s.n)
+	all := string(s.buf[:s.used])
+	vals := make([]string, s.n)
+	start := 0
+	for i := range s.n {
+		vals[i] = all[start:s.ends[i]]
+		start = s.ends[i]
+		h[s.names[i]] = vals[i : i+1 : i+1]
+	}
+	return h
 }

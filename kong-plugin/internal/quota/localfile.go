@@ -8,8 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
+	"unsafe"
 )
 
 // The counter file's layout: a header record, then fileSlots records of
@@ -25,8 +29,15 @@ const (
 	maxProbe = 64
 )
 
+// CounterFileName is the counter file's name in Kong's prefix. The name
+// carries the layout's version: a plugin server of another layout (the
+// previous release, during the `kong reload` that upgrades it) locks
+// differently, so the two must not share a file; each counts in its own
+// while they overlap.
+const CounterFileName = "modelgate-quota2.counters"
+
 // fileMagic names the layout; a file with another header is reset.
-var fileMagic = []byte("modelgate-quota1")
+var fileMagic = []byte("modelgate-quota2")
 
 // Field offsets in a record.
 const (
@@ -36,6 +47,9 @@ const (
 	offItemsDay  = 80
 	offItems     = 88
 	offExpiresAt = 96
+	// offLock is the record's lock: the pid of the process whose take
+	// holds it, 0 when free (see lockRecord).
+	offLock = 104
 )
 
 // fileStore keeps policy local's window and item counters in a shared,
@@ -44,9 +58,14 @@ const (
 // servers at once (Kong 3.9.3, kong/runloop/plugin_servers/process.lua),
 // and both see and take the same counts while they overlap, as Kong's own
 // local rate limiting does in ngx.shared. Nothing is copied at exit: the
-// counts are in the file all along. flock orders the processes (the kernel
-// drops a dead process's lock); mu orders this process's goroutines, which
-// share one open file and so one flock.
+// counts are in the file all along.
+//
+// A take makes no system call: mu orders this process's goroutines, and a
+// lock word in the consumer's record, taken with a compare-and-swap on the
+// mapped memory, orders the processes (lockRecord). flock (which the kernel
+// drops with a dead process) orders only changes of the layout: sizing the
+// file, and claiming a record for a consumer that has none, so that two
+// processes never claim two records for one consumer.
 //
 // Requests in flight (the concurrency limit) stay in the process: a slot
 // lives and dies with the request that holds it.
@@ -54,6 +73,7 @@ type fileStore struct {
 	mu   sync.Mutex
 	f    *os.File
 	data []byte
+	pid  uint32 // this process's, the value of the records' locks it holds
 	// slots are this process's requests in flight, per consumer.
 	slots map[string]map[string]struct{}
 	// overflow counts the consumers the table has no room for.
@@ -65,7 +85,7 @@ func openFileStore(path string) (*fileStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("quota counter file: %w", err)
 	}
-	s := &fileStore{f: f, slots: map[string]map[string]struct{}{}, overflow: newLocalStore()}
+	s := &fileStore{f: f, pid: uint32(os.Getpid()), slots: map[string]map[string]struct{}{}, overflow: newLocalStore()}
 	if err := s.init(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("quota counter file %s: %w", path, err)
@@ -118,28 +138,114 @@ func (s *fileStore) lock() error {
 
 func (s *fileStore) unlock() { _ = syscall.Flock(int(s.f.Fd()), syscall.LOCK_UN) }
 
-// record finds consumer's record, claiming a free or expired one for it if
-// it has none; nil when the probe found neither.
-func (s *fileStore) record(consumer string, now int64) []byte {
+// record returns consumer's record, locked, claiming a free or expired one
+// for it if it has none; nil when the probe found neither. The caller
+// unlocks it.
+func (s *fileStore) record(consumer string, now int64) ([]byte, error) {
 	sum := sha256.Sum256([]byte(consumer))
 	key := sum[:16]
 	start := binary.LittleEndian.Uint64(sum[16:24]) % fileSlots
-	var free []byte
+	if r := s.find(key, start); r != nil {
+		return r, nil
+	}
+	if err := s.lock(); err != nil {
+		return nil, fmt.Errorf("locking the quota counter file: %w", err)
+	}
+	defer s.unlock()
+	// Under flock no other process claims a record: look again (one may
+	// have claimed this consumer's since), then claim.
+	if r := s.find(key, start); r != nil {
+		return r, nil
+	}
 	for i := range uint64(maxProbe) {
-		off := recordSize * (1 + (start+i)%fileSlots)
-		r := s.data[off : off+recordSize]
+		r := s.slot(start + i)
+		if get(r, offExpiresAt) > now {
+			continue
+		}
+		s.lockRecord(r)
+		// Its owner may have come back since the look above.
+		if get(r, offExpiresAt) <= now {
+			clear(r[:offLock])
+			copy(r[offKey:], key)
+			return r, nil
+		}
+		s.unlockRecord(r)
+	}
+	return nil, nil
+}
+
+// slot is the i-th record of the table (mod its size).
+func (s *fileStore) slot(i uint64) []byte {
+	off := recordSize * (1 + i%fileSlots)
+	return s.data[off : off+recordSize : off+recordSize]
+}
+
+// find returns the locked record holding key among the probe's, nil when
+// none does. A key is read unlocked, then checked again under the lock: a
+// record is only ever claimed under its lock.
+func (s *fileStore) find(key []byte, start uint64) []byte {
+	for i := range uint64(maxProbe) {
+		r := s.slot(start + i)
+		if !bytes.Equal(r[offKey:offKey+16], key) {
+			continue
+		}
+		s.lockRecord(r)
 		if bytes.Equal(r[offKey:offKey+16], key) {
 			return r
 		}
-		if free == nil && get(r, offExpiresAt) <= now {
-			free = r // never used (0), or every period in it has ended
+		s.unlockRecord(r)
+	}
+	return nil
+}
+
+// How lockRecord waits: it yields a few times (the holder is in a take of
+// a few hundred nanoseconds), then sleeps, and after deadHolderAfter asks
+// whether the holder still runs.
+const (
+	lockYields      = 64
+	lockSleep       = 20 * time.Microsecond
+	deadHolderAfter = 10 * time.Millisecond
+)
+
+// lockRecord takes r's lock word for this process. The kernel does not
+// release it when a process dies mid-take, as it does a flock: a waiter
+// that has waited deadHolderAfter and finds the holder's pid gone takes the
+// lock over (the dead take's counts stand as far as it wrote them). Within
+// this process mu already orders the takes.
+func (s *fileStore) lockRecord(r []byte) {
+	w := lockWord(r)
+	var waited time.Duration
+	for i := 0; ; i++ {
+		if w.CompareAndSwap(0, s.pid) {
+			return
+		}
+		if i < lockYields {
+			runtime.Gosched()
+			continue
+		}
+		time.Sleep(lockSleep)
+		if waited += lockSleep; waited < deadHolderAfter {
+			continue
+		}
+		waited = 0
+		if holder := w.Load(); holder != 0 && holder != s.pid && !running(holder) && w.CompareAndSwap(holder, s.pid) {
+			return
 		}
 	}
-	if free != nil {
-		clear(free)
-		copy(free[offKey:], key)
-	}
-	return free
+}
+
+func (s *fileStore) unlockRecord(r []byte) { lockWord(r).Store(0) }
+
+// lockWord is r's lock as an atomic word in the mapped file, shared with
+// every process that maps it (mmap's pages are aligned, offLock is too).
+func lockWord(r []byte) *atomic.Uint32 {
+	return (*atomic.Uint32)(unsafe.Pointer(&r[offLock]))
+}
+
+// running reports whether process pid exists (signal 0 checks without
+// sending one; EPERM is a process of another user).
+func running(pid uint32) bool {
+	return !errors.Is(syscall.Kill(int(pid), 0), syscall.ESRCH)
 }
 
 func (s *fileStore) take(ctx context.Context, r *takeRequest) (usage, error) {
@@ -148,14 +254,14 @@ func (s *fileStore) take(ctx context.Context, r *takeRequest) (usage, error) {
 	if s.data == nil {
 		return usage{}, errors.New("the quota counter file is closed") // the plugin server is stopping
 	}
-	if err := s.lock(); err != nil {
-		return usage{}, fmt.Errorf("locking the quota counter file: %w", err)
+	rec, err := s.record(r.consumer, r.now.Unix())
+	if err != nil {
+		return usage{}, err
 	}
-	defer s.unlock()
-	rec := s.record(r.consumer, r.now.Unix())
 	if rec == nil {
 		return s.overflow.take(ctx, r)
 	}
+	defer s.unlockRecord(rec)
 	var u usage
 	stop := false
 	for w := range numWindows {

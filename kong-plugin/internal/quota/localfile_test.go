@@ -2,7 +2,10 @@ package quota
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,7 +17,7 @@ import (
 // a Limiter opened after both closed (the next generation) continues the
 // count.
 func TestCounterFileSharedBetweenProcesses(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "modelgate-quota.counters")
+	path := filepath.Join(t.TempDir(), CounterFileName)
 	cfg := tiers(Tier{Name: "t", Day: 100, ItemsPerDay: 1000})
 	a, _ := newTestLimiter(t, cfg, WithCounterFile(path))
 	b, _ := newTestLimiter(t, cfg, WithCounterFile(path))
@@ -91,8 +94,34 @@ func TestCounterFileFull(t *testing.T) {
 	}
 }
 
+// TestCounterFileDeadHolder: a record whose lock a process that died
+// mid-take still holds (the kernel releases a flock, not a lock word) is
+// taken over, and counting goes on from what was counted.
+func TestCounterFileDeadHolder(t *testing.T) {
+	l, _ := newTestLimiter(t, tiers(Tier{Name: "t", Day: 5}), WithCounterFile(filepath.Join(t.TempDir(), CounterFileName)))
+	take(t, l, "alice", "t", 0)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	s := l.store.(*fileStore)
+	sum := sha256.Sum256([]byte("alice"))
+	rec := s.find(sum[:16], binary.LittleEndian.Uint64(sum[16:24])%fileSlots)
+	if rec == nil {
+		t.Fatal("alice has no record after a take")
+	}
+	lockWord(rec).Store(uint32(dead.Process.Pid))
+	if d := take(t, l, "alice", "t", 0); !d.Allowed || hdr(d.Headers, "X-RateLimit-Remaining-Day") != "3" {
+		t.Fatalf("%+v, want the second request of 5 counted", d)
+	}
+	if got := lockWord(rec).Load(); got != 0 {
+		t.Errorf("the record's lock is %d after the take, want 0 (free)", got)
+	}
+}
+
 // BenchmarkTakeCounterFile is BenchmarkTakeLocal with the counters in a
-// counter file: a flock and an unlock per take.
+// counter file: a compare-and-swap on the record's lock word per take, no
+// system call.
 func BenchmarkTakeCounterFile(b *testing.B) {
 	l, err := New(Config{Tiers: []Tier{{Name: "t", Second: 1 << 30, Minute: 1 << 30, Day: 1 << 30, Concurrency: 1 << 20, ItemsPerDay: 1 << 30}}},
 		WithCounterFile(filepath.Join(b.TempDir(), "counters")))

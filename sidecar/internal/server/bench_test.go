@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/modelgate/modelgate/shared/pb"
+	"github.com/modelgate/modelgate/shared/tensor"
 	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
 )
 
@@ -20,6 +21,27 @@ func BenchmarkModelInfer(b *testing.B) {
 		b.Fatal(err)
 	}
 	req := adderRequest("3", 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.ModelInfer(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkModelInferText is one sentence of the bench's sentences
+// workload as the gateway sends it (BYTES text), in process: validation,
+// tokenizing, the batcher, one ONNX Runtime run, the classifier's labels
+// and probabilities.
+func BenchmarkModelInferText(b *testing.B) {
+	s, _ := newServer(b, 0, "text_sentiment")
+	ctx := context.Background()
+	if _, err := s.LoadModel(ctx, &pb.LoadModelRequest{Name: "text_sentiment"}); err != nil {
+		b.Fatal(err)
+	}
+	req := &pb.ModelInferRequest{ModelName: "text_sentiment", ModelVersion: "1", Inputs: []*pb.InferTensor{
+		{Name: "text", Datatype: "BYTES", Shape: []int64{1}, Raw: tensor.EncodeBytes([][]byte{[]byte("a wonderful film with a moving story and great acting")})},
+	}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.ModelInfer(ctx, req); err != nil {
