@@ -96,14 +96,17 @@ func serve(f *flags) int {
 	// A shared sidecar the plugin server launched under Kong serves on a
 	// socket, yet shares the cores with the gateway like a go-plugin child.
 	plan := threadPlan(f, pluginMode || f.besideGateway, log)
-	repo := repository.New(repository.Options{Dir: f.models, IntraOpThreads: plan.IntraOpThreads, NoSpinning: !plan.Spinning,
-		Instances: plan.Instances, MaxElements: f.maxElements, RequireBoundModels: f.requireBound, Metrics: m, Logger: log})
-
 	syncer, syncErr := f.registry.syncer(f.models, reg, log)
 	if syncErr != nil {
 		log.Error("cannot use the registry", "error", syncErr)
 		return 1
 	}
+	repoOpts := repository.Options{Dir: f.models, IntraOpThreads: plan.IntraOpThreads, NoSpinning: !plan.Spinning,
+		Instances: plan.Instances, MaxElements: f.maxElements, RequireBoundModels: f.requireBound, Metrics: m, Logger: log}
+	if syncer != nil {
+		repoOpts.Origins = syncer
+	}
+	repo := repository.New(repoOpts)
 	if syncer != nil {
 		// A registry that is down leaves the versions pulled before: they serve.
 		_, _ = syncer.Sync(ctx)

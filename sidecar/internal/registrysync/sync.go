@@ -16,9 +16,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelgate/modelgate/internal/registry"
@@ -50,6 +51,10 @@ type Syncer struct {
 	cache *registry.Cache
 	log   *slog.Logger
 
+	// mu guards records, which the repository reads (Origin) while a sync runs.
+	mu      sync.Mutex
+	records map[string]record
+
 	pulls    *prometheus.CounterVec
 	bytes    *prometheus.CounterVec
 	failures *prometheus.CounterVec
@@ -66,9 +71,10 @@ func New(opts Options) (*Syncer, error) {
 		}
 	}
 	s := &Syncer{
-		opts:  opts,
-		cache: &registry.Cache{Dir: filepath.Join(opts.Dir, stateDir, "blobs")},
-		log:   opts.Logger.With("registry", opts.Namespace),
+		opts:    opts,
+		records: map[string]record{},
+		cache:   &registry.Cache{Dir: filepath.Join(opts.Dir, stateDir, "blobs")},
+		log:     opts.Logger.With("registry", opts.Namespace),
 		pulls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "registry_pulls_total",
 			Help: "Model versions pulled from the registry, by model and outcome (ok, failed, refused: digest or signature)."}, []string{"model", "outcome"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "registry_pulled_bytes_total",
@@ -127,7 +133,7 @@ func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err
 		return false, err
 	}
 	wanted := cfg.VersionPolicy.Select(tags)
-	pulled, err := s.pulledVersions(model)
+	pulled, err := s.pulled(model)
 	if err != nil {
 		return false, err
 	}
@@ -140,13 +146,14 @@ func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err
 		}
 		_, noConfig := os.Stat(filepath.Join(modelDir, "config.yaml"))
 		modelFiles := i == len(wanted)-1 || noConfig != nil
-		if err := s.pullVersion(ctx, name, model, v, modelFiles); err != nil {
+		d, err := s.pullVersion(ctx, name, model, v, modelFiles)
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		changed = true
-		pulled = append(pulled, v)
-		if err := s.writePulled(model, pulled); err != nil {
+		pulled[v] = pulledVersion{digest: d}
+		if err := s.setRecord(model, pulled); err != nil {
 			return changed, err
 		}
 	}
@@ -154,22 +161,21 @@ func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err
 		// A wanted version is missing: removing the ones it would replace could leave fewer than the policy asks for.
 		return changed, errors.Join(errs...)
 	}
-	var kept []int64
-	for _, v := range pulled {
+	removed := false
+	for v := range pulled {
 		if slices.Contains(wanted, v) {
-			kept = append(kept, v)
 			continue
 		}
 		s.log.Info("version no longer in the policy; removing it (the repository unloads it)", "model", model, "version", v)
 		if err := os.RemoveAll(filepath.Join(modelDir, strconv.FormatInt(v, 10))); err != nil {
 			errs = append(errs, err)
-			kept = append(kept, v)
 			continue
 		}
-		changed = true
+		delete(pulled, v)
+		changed, removed = true, true
 	}
-	if len(kept) != len(pulled) {
-		if err := s.writePulled(model, kept); err != nil {
+	if removed {
+		if err := s.setRecord(model, pulled); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -201,13 +207,13 @@ func (s *Syncer) policyConfig(ctx context.Context, name string, tags []int64) ([
 }
 
 // pullVersion resolves the version's tag to a digest once and pulls that
-// digest only, after its signature checked.
-func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, modelFiles bool) error {
+// digest only, after its signature checked; it returns the digest.
+func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, modelFiles bool) (digest.Digest, error) {
 	tag := strconv.FormatInt(v, 10)
 	_, d, err := s.opts.Client.Resolve(ctx, name+":"+tag)
 	if err != nil {
 		s.pulls.WithLabelValues(model, "failed").Inc()
-		return err
+		return "", err
 	}
 	if s.opts.Key != nil {
 		if err := s.opts.Client.Verify(ctx, name, d, s.opts.Key); err != nil {
@@ -217,7 +223,7 @@ func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, m
 			}
 			s.pulls.WithLabelValues(model, outcome).Inc()
 			s.log.Error("refusing an unverified version", "model", model, "version", tag, "digest", d, "error", err)
-			return err
+			return "", err
 		}
 	}
 	p, err := s.opts.Client.PullVersion(ctx, name, d, s.opts.Dir, registry.PullOptions{Cache: s.cache, ModelFiles: modelFiles, Version: tag})
@@ -229,52 +235,11 @@ func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, m
 		}
 		s.pulls.WithLabelValues(model, outcome).Inc()
 		s.log.Error("pulling a version failed", "model", model, "version", tag, "digest", d, "error", err)
-		return err
+		return "", err
 	}
 	s.pulls.WithLabelValues(model, "ok").Inc()
 	s.log.Info("pulled a version from the registry", "model", model, "version", p.Version, "digest", d, "bytes", p.Bytes)
-	return nil
-}
-
-func (s *Syncer) pulledFile(model string) string {
-	return filepath.Join(s.opts.Dir, stateDir, "pulled", model)
-}
-
-// pulledVersions are the versions of model this syncer pulled (and may
-// remove); versions put into the folder by hand are never removed.
-func (s *Syncer) pulledVersions(model string) ([]int64, error) {
-	b, err := os.ReadFile(s.pulledFile(model))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []int64
-	for _, f := range strings.Fields(string(b)) {
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.pulledFile(model), err)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-func (s *Syncer) writePulled(model string, versions []int64) error {
-	file := s.pulledFile(model)
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
-	}
-	var b strings.Builder
-	for _, v := range versions {
-		fmt.Fprintln(&b, v)
-	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
+	return d, nil
 }
 
 // Run syncs every interval until ctx ends, calling changed after a sync that
