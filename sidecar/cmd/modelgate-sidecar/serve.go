@@ -109,12 +109,8 @@ func serve(f *flags) int {
 	repo := repository.New(repoOpts)
 	if syncer != nil {
 		// A registry that is down leaves the versions pulled before: they serve.
-		_, _ = syncer.Sync(ctx)
-		go syncer.Run(ctx, f.registry.interval, func(ctx context.Context) {
-			if err := repo.Poll(ctx); err != nil {
-				log.Error("polling the model repository", "error", err)
-			}
-		})
+		_, _ = syncer.Sync(ctx, repo)
+		go syncer.Run(ctx, f.registry.interval, repo)
 	}
 	log.Info("loading model repository", "models", f.models, "onnxruntime", ort.Version())
 	if err := repo.Poll(ctx); err != nil {

@@ -57,14 +57,11 @@ func TestIndexShowsRegistryDigest(t *testing.T) {
 		want[v] = p.Digest.String()
 	}
 	s := newSyncer(t, client, reg.Host+"/models", t.TempDir())
-	if _, err := s.Sync(ctx); err != nil {
+	repo := openRepository(t, s)
+	if _, err := s.Sync(ctx, repo); err != nil {
 		t.Fatal(err)
 	}
-	r := openRepository(t, s)
-	if err := r.Poll(ctx); err != nil {
-		t.Fatal(err)
-	}
-	got := indexOf(r, "adder")
+	got := indexOf(repo, "adder")
 	for v, d := range want {
 		e := got[v]
 		if e.State != repository.StateReady || e.Source != repository.SourceRegistry || e.Digest != d {

@@ -51,7 +51,8 @@ func TestPolicyComesFromSignedVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sync(ctx); err != nil {
+	repo := openRepository(t, s)
+	if _, err := s.Sync(ctx, repo); err != nil {
 		t.Fatal(err)
 	}
 
@@ -72,7 +73,7 @@ func TestPolicyComesFromSignedVersion(t *testing.T) {
 	if _, err := client.Push(ctx, filepath.Join(hostile, "3"), name); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sync(ctx); err == nil {
+	if _, err := s.Sync(ctx, repo); err == nil {
 		t.Error("sync with an unsigned version 3 succeeded")
 	}
 	if got := versionsIn(t, filepath.Join(models, "adder")); !slices.Equal(got, []string{"1", "2"}) {

@@ -2,8 +2,9 @@
 // OCI registry: for each configured model it lists the versions (tags),
 // applies the model's version policy, pulls the missing versions by digest
 // into the folder the repository loads from (verified by digest and, with a
-// key, by signature), and removes the versions it pulled that the policy
-// dropped. The repository's next poll loads and unloads them.
+// key, by signature), pulls again a version whose tag now names other
+// content, and removes the versions it pulled that the policy dropped. It
+// has the repository poll after a change.
 package registrysync
 
 import (
@@ -92,10 +93,18 @@ func New(opts Options) (*Syncer, error) {
 	return s, nil
 }
 
-// Sync brings every model in step once. It reports whether the models folder
-// changed, and the models that failed (joined); a failed model keeps the
-// versions it has.
-func (s *Syncer) Sync(ctx context.Context) (changed bool, err error) {
+// Repository is the model repository that loads from the syncer's folder.
+type Repository interface {
+	// Poll loads what the folder holds now (new and replaced versions) and
+	// unloads what it no longer has, draining each first.
+	Poll(ctx context.Context) error
+}
+
+// Sync brings every model in step once, and has repo load the changes
+// before the folders of replaced versions are removed. It reports whether
+// the models folder changed, and the models that failed (joined); a failed
+// model keeps the versions it has.
+func (s *Syncer) Sync(ctx context.Context, repo Repository) (changed bool, err error) {
 	var errs []error
 	for _, model := range s.opts.Models {
 		c, err := s.syncModel(ctx, model)
@@ -107,6 +116,14 @@ func (s *Syncer) Sync(ctx context.Context) (changed bool, err error) {
 		}
 	}
 	if changed {
+		if err := repo.Poll(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		// The repository has loaded the replacing versions (or kept the
+		// previous instance, which reads no files after its load).
+		if err := os.RemoveAll(filepath.Join(s.opts.Dir, stateDir, asideDir)); err != nil {
+			errs = append(errs, err)
+		}
 		if _, err := s.cache.Prune(); err != nil {
 			errs = append(errs, err)
 		}
@@ -140,14 +157,37 @@ func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err
 	modelDir := filepath.Join(s.opts.Dir, model)
 	var errs []error
 	for i, v := range wanted {
-		dir := filepath.Join(modelDir, strconv.FormatInt(v, 10))
-		if _, err := os.Stat(dir); err == nil {
+		tag := strconv.FormatInt(v, 10)
+		was, ours := pulled[v]
+		_, statErr := os.Stat(filepath.Join(modelDir, tag))
+		if statErr == nil && !ours {
+			continue // put there by hand
+		}
+		// The tag is resolved on every sync, also for a version pulled
+		// before: a tag re-pushed to other content is pulled again.
+		_, d, err := s.opts.Client.Resolve(ctx, name+":"+tag)
+		if err != nil {
+			if statErr != nil {
+				s.pulls.WithLabelValues(model, "failed").Inc()
+			}
+			errs = append(errs, err)
 			continue
 		}
+		var opts registry.PullOptions
+		if statErr == nil {
+			if d == was.digest {
+				continue
+			}
+			s.log.Warn("a version's tag now names other content (re-pushed): pulling it again; the repository reloads it once it loads",
+				"model", model, "version", tag, "was", was.digest, "now", d)
+			if opts.ReplaceInto, err = s.asideFolder(model, tag); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
 		_, noConfig := os.Stat(filepath.Join(modelDir, "config.yaml"))
-		modelFiles := i == len(wanted)-1 || noConfig != nil
-		d, err := s.pullVersion(ctx, name, model, v, modelFiles)
-		if err != nil {
+		opts.ModelFiles = i == len(wanted)-1 || noConfig != nil
+		if err := s.pullVersion(ctx, name, model, tag, d, opts); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -206,15 +246,9 @@ func (s *Syncer) policyConfig(ctx context.Context, name string, tags []int64) ([
 	return nil, fmt.Errorf("%w: none of the newest %d versions of %s is signed by the key", registry.ErrSignature, maxPolicyTries, name)
 }
 
-// pullVersion resolves the version's tag to a digest once and pulls that
-// digest only, after its signature checked; it returns the digest.
-func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, modelFiles bool) (digest.Digest, error) {
-	tag := strconv.FormatInt(v, 10)
-	_, d, err := s.opts.Client.Resolve(ctx, name+":"+tag)
-	if err != nil {
-		s.pulls.WithLabelValues(model, "failed").Inc()
-		return "", err
-	}
+// pullVersion pulls version tag by digest d, the one its tag resolved to,
+// after its signature checked.
+func (s *Syncer) pullVersion(ctx context.Context, name, model, tag string, d digest.Digest, opts registry.PullOptions) error {
 	if s.opts.Key != nil {
 		if err := s.opts.Client.Verify(ctx, name, d, s.opts.Key); err != nil {
 			outcome := "failed"
@@ -223,10 +257,11 @@ func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, m
 			}
 			s.pulls.WithLabelValues(model, outcome).Inc()
 			s.log.Error("refusing an unverified version", "model", model, "version", tag, "digest", d, "error", err)
-			return "", err
+			return err
 		}
 	}
-	p, err := s.opts.Client.PullVersion(ctx, name, d, s.opts.Dir, registry.PullOptions{Cache: s.cache, ModelFiles: modelFiles, Version: tag})
+	opts.Cache, opts.Version = s.cache, tag
+	p, err := s.opts.Client.PullVersion(ctx, name, d, s.opts.Dir, opts)
 	s.bytes.WithLabelValues(model).Add(float64(p.Bytes))
 	if err != nil {
 		outcome := "failed"
@@ -235,17 +270,33 @@ func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, m
 		}
 		s.pulls.WithLabelValues(model, outcome).Inc()
 		s.log.Error("pulling a version failed", "model", model, "version", tag, "digest", d, "error", err)
-		return "", err
+		return err
 	}
 	s.pulls.WithLabelValues(model, "ok").Inc()
 	s.log.Info("pulled a version from the registry", "model", model, "version", p.Version, "digest", d, "bytes", p.Bytes)
-	return d, nil
+	return nil
 }
 
-// Run syncs every interval until ctx ends, calling changed after a sync that
-// changed the models folder. A failed sync is retried sooner, with backoff
-// from one second up to the interval.
-func (s *Syncer) Run(ctx context.Context, interval time.Duration, changed func(context.Context)) {
+// asideDir, in the state folder, holds version folders replaced by a new
+// pull until the repository no longer reads them.
+const asideDir = "replaced"
+
+// asideFolder is a new path for the previous folder of a replaced version.
+func (s *Syncer) asideFolder(model, version string) (string, error) {
+	dir := filepath.Join(s.opts.Dir, stateDir, asideDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(dir, model+"-"+version+"-")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(tmp, version), nil
+}
+
+// Run syncs every interval until ctx ends. A failed sync is retried sooner,
+// with backoff from one second up to the interval.
+func (s *Syncer) Run(ctx context.Context, interval time.Duration, repo Repository) {
 	wait, backoff := interval, time.Second
 	for {
 		select {
@@ -253,11 +304,7 @@ func (s *Syncer) Run(ctx context.Context, interval time.Duration, changed func(c
 			return
 		case <-time.After(wait):
 		}
-		c, err := s.Sync(ctx)
-		if c {
-			changed(ctx)
-		}
-		if err != nil {
+		if _, err := s.Sync(ctx, repo); err != nil {
 			wait, backoff = min(backoff, interval), min(2*backoff, interval)
 		} else {
 			wait, backoff = interval, time.Second

@@ -53,7 +53,8 @@ func TestSyncTamperedAndConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = newSyncer(t, client, reg.Host+"/models", dir).Sync(ctx)
+			s := newSyncer(t, client, reg.Host+"/models", dir)
+			_, errs[i] = s.Sync(ctx, openRepository(t, s))
 		}()
 	}
 	wg.Wait()
@@ -82,7 +83,7 @@ func TestSyncTamperedAndConcurrent(t *testing.T) {
 	}
 	dir := t.TempDir()
 	s := newSyncer(t, client, reg.Host+"/models", dir)
-	if _, err := s.Sync(ctx); err == nil {
+	if _, err := s.Sync(ctx, openRepository(t, s)); err == nil {
 		t.Fatal("sync of a tampered version succeeded")
 	}
 	if got := versionsIn(t, filepath.Join(dir, "adder")); !slices.Equal(got, []string{"1"}) {
