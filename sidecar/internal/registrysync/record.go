@@ -18,7 +18,13 @@ type pulledVersion struct {
 	// digest is the manifest digest it was pulled by ("" when a syncer
 	// before digests were recorded pulled it: it is pulled again).
 	digest digest.Digest
+	// withdrawn: the policy no longer wants it; the repository unloads it,
+	// then the syncer removes its folder.
+	withdrawn bool
 }
+
+// withdrawnMark ends the record line of a withdrawn version.
+const withdrawnMark = "withdrawn"
 
 // record is what a syncer pulled of one model, by version. Only these
 // versions are ever replaced or removed: versions put into the folder by
@@ -44,8 +50,8 @@ func (s *Syncer) recordLocked(model string) (record, error) {
 	return r, nil
 }
 
-// readRecord parses a record file: a line "VERSION DIGEST" per version
-// ("VERSION" alone from an older syncer).
+// readRecord parses a record file: a line "VERSION DIGEST [withdrawn]" per
+// version ("VERSION" alone from an older syncer).
 func readRecord(file string) (record, error) {
 	r := record{}
 	b, err := os.ReadFile(file)
@@ -60,11 +66,14 @@ func readRecord(file string) (record, error) {
 		if len(fields) == 0 {
 			continue
 		}
+		var p pulledVersion
+		if last := len(fields) - 1; last > 0 && fields[last] == withdrawnMark {
+			p.withdrawn, fields = true, fields[:last]
+		}
 		n, err := strconv.ParseInt(fields[0], 10, 64)
 		if err != nil || len(fields) > 2 {
 			return nil, fmt.Errorf("%s: line %q", file, line)
 		}
-		var p pulledVersion
 		if len(fields) > 1 {
 			if p.digest, err = digest.Parse(fields[1]); err != nil {
 				return nil, fmt.Errorf("%s: %w", file, err)
@@ -84,7 +93,12 @@ func (s *Syncer) setRecord(model string, r record) error {
 	}
 	var b strings.Builder
 	for _, n := range slices.Sorted(maps.Keys(r)) {
-		fmt.Fprintf(&b, "%d %s\n", n, r[n].digest)
+		p := r[n]
+		fmt.Fprintf(&b, "%d %s", n, p.digest)
+		if p.withdrawn {
+			fmt.Fprintf(&b, " %s", withdrawnMark)
+		}
+		b.WriteByte('\n')
 	}
 	tmp := file + ".tmp"
 	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
@@ -122,4 +136,14 @@ func (s *Syncer) Origin(model string, version int64) (string, bool) {
 		return "", false
 	}
 	return p.digest.String(), true
+}
+
+// Withdrawn reports a version the syncer pulled that its policy no longer
+// wants: the repository unloads it (repository.Origins), then Sync removes
+// its folder.
+func (s *Syncer) Withdrawn(model string, version int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.recordLocked(model)
+	return err == nil && r[version].withdrawn
 }

@@ -96,12 +96,15 @@ func New(opts Options) (*Syncer, error) {
 // Repository is the model repository that loads from the syncer's folder.
 type Repository interface {
 	// Poll loads what the folder holds now (new and replaced versions) and
-	// unloads what it no longer has, draining each first.
+	// unloads what it no longer has or the syncer withdrew, draining each
+	// first.
 	Poll(ctx context.Context) error
+	// Holds reports whether a version is still loaded, loading or unloading.
+	Holds(model string, version int64) bool
 }
 
-// Sync brings every model in step once, and has repo load the changes
-// before the folders of replaced versions are removed. It reports whether
+// Sync brings every model in step once, and has repo load and unload the
+// changes before the folders of replaced and withdrawn versions are removed. It reports whether
 // the models folder changed, and the models that failed (joined); a failed
 // model keeps the versions it has.
 func (s *Syncer) Sync(ctx context.Context, repo Repository) (changed bool, err error) {
@@ -124,11 +127,21 @@ func (s *Syncer) Sync(ctx context.Context, repo Repository) (changed bool, err e
 		if err := os.RemoveAll(filepath.Join(s.opts.Dir, stateDir, asideDir)); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	removed := false
+	for _, model := range s.opts.Models {
+		r, err := s.removeUnloaded(model, repo)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		removed = removed || r
+	}
+	if changed || removed {
 		if _, err := s.cache.Prune(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return changed, errors.Join(errs...)
+	return changed || removed, errors.Join(errs...)
 }
 
 func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err error) {
@@ -176,6 +189,14 @@ func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err
 		var opts registry.PullOptions
 		if statErr == nil {
 			if d == was.digest {
+				if was.withdrawn { // its tag is back: serve it again
+					s.log.Info("a withdrawn version is wanted again", "model", model, "version", tag)
+					pulled[v] = pulledVersion{digest: d}
+					if err := s.setRecord(model, pulled); err != nil {
+						return changed, err
+					}
+					changed = true
+				}
 				continue
 			}
 			s.log.Warn("a version's tag now names other content (re-pushed): pulling it again; the repository reloads it once it loads",
@@ -201,25 +222,50 @@ func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err
 		// A wanted version is missing: removing the ones it would replace could leave fewer than the policy asks for.
 		return changed, errors.Join(errs...)
 	}
-	removed := false
-	for v := range pulled {
-		if slices.Contains(wanted, v) {
+	withdrawn := false
+	for v, p := range pulled {
+		if slices.Contains(wanted, v) || p.withdrawn {
 			continue
 		}
-		s.log.Info("version no longer in the policy; removing it (the repository unloads it)", "model", model, "version", v)
-		if err := os.RemoveAll(filepath.Join(modelDir, strconv.FormatInt(v, 10))); err != nil {
+		s.log.Info("version no longer in the policy: the repository unloads it, then its folder is removed", "model", model, "version", v)
+		p.withdrawn = true
+		pulled[v] = p
+		withdrawn = true
+	}
+	if withdrawn {
+		if err := s.setRecord(model, pulled); err != nil {
+			return changed, err
+		}
+		changed = true
+	}
+	return changed, nil
+}
+
+// removeUnloaded removes the folders of the model's withdrawn versions that
+// repo no longer holds (a version still draining, or pinned by a load
+// request, waits for a later sync).
+func (s *Syncer) removeUnloaded(model string, repo Repository) (removed bool, err error) {
+	pulled, err := s.pulled(model)
+	if err != nil {
+		return false, err
+	}
+	var errs []error
+	for v, p := range pulled {
+		if !p.withdrawn || repo.Holds(model, v) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(s.opts.Dir, model, strconv.FormatInt(v, 10))); err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		s.log.Info("removed an unloaded version's folder", "model", model, "version", v)
 		delete(pulled, v)
-		changed, removed = true, true
+		removed = true
 	}
 	if removed {
-		if err := s.setRecord(model, pulled); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, s.setRecord(model, pulled))
 	}
-	return changed, errors.Join(errs...)
+	return removed, errors.Join(errs...)
 }
 
 // maxPolicyTries bounds how many versions, newest first, policyConfig tries

@@ -118,6 +118,9 @@ func (r *Repository) reconcile(ctx context.Context, name string, explicit bool) 
 		log.Error("reading model folder", "error", err)
 		return fmt.Errorf("%w: %w", ErrLoadFailed, err)
 	}
+	if o := r.opts.Origins; o != nil {
+		available = slices.DeleteFunc(available, func(n int64) bool { return o.Withdrawn(name, n) })
+	}
 	r.mu.Lock()
 	wanted := cfg.VersionPolicy.Select(available)
 	for n := range m.pinned {

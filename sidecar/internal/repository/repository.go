@@ -73,6 +73,10 @@ type Origins interface {
 	// Origin is the registry manifest digest the files of a version were
 	// pulled by; ok is false for a version put into the folder otherwise.
 	Origin(model string, version int64) (digest string, ok bool)
+	// Withdrawn reports a pulled version the registry no longer offers: the
+	// repository unloads it as if its folder were gone (its folder stays
+	// until Holds says it is unloaded, then the syncer removes it).
+	Withdrawn(model string, version int64) bool
 }
 
 // Version sources in the index.
@@ -245,6 +249,19 @@ func (r *Repository) ReadyVersions(name string) ([]string, error) {
 		return nil, fmt.Errorf("%w: model %q is not in the repository", ErrNotFound, name)
 	}
 	return readyVersions(m), nil
+}
+
+// Holds reports whether a version of a model is loaded, loading or
+// unloading: whether its sessions may still run or its files be read.
+func (r *Repository) Holds(name string, version int64) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	m, ok := r.models[name]
+	if !ok {
+		return false
+	}
+	v, ok := m.versions[version]
+	return ok && (v.serving != nil || v.state == StateLoading || v.state == StateUnloading)
 }
 
 func readyVersions(m *model) []string {
