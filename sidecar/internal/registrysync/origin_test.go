@@ -7,7 +7,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/modelgate/modelgate/internal/registry"
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/sidecar/internal/metrics"
 	"github.com/modelgate/modelgate/sidecar/internal/repository"
@@ -39,13 +38,8 @@ func indexOf(r *repository.Repository, model string) map[string]repository.Entry
 // TestIndexShowsRegistryDigest: a version pulled from the registry is
 // indexed with the manifest digest its tag resolved to, and source registry.
 func TestIndexShowsRegistryDigest(t *testing.T) {
-	reg := testutil.StartRegistry(t, nil)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg, client := startRegistry(t)
 	ctx := context.Background()
-	client, err := registry.NewClient(true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	src := adderSource(t)
 	name := reg.Host + "/models/adder"
 	want := map[string]string{}

@@ -14,9 +14,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/modelgate/modelgate/internal/registry"
-	"github.com/modelgate/modelgate/internal/testutil"
 )
 
 // TestPolicyComesFromSignedVersion: with a key, an unsigned newer version
@@ -24,13 +21,8 @@ import (
 // serves: the policy of the newest signed version still applies, and no
 // pulled version is removed.
 func TestPolicyComesFromSignedVersion(t *testing.T) {
-	reg := testutil.StartRegistry(t, nil)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg, client := startRegistry(t)
 	ctx := context.Background()
-	client, err := registry.NewClient(true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

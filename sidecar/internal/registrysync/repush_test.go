@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/modelgate/modelgate/internal/registry"
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared/tensor"
 	"github.com/modelgate/modelgate/sidecar/internal/repository"
@@ -45,13 +44,8 @@ func adderSum(t *testing.T, r *repository.Repository, version string) float32 {
 // the repository reloads the version: the index shows the new digest, the
 // version answers with the new model, the replaced folder is gone.
 func TestRepushedTag(t *testing.T) {
-	reg := testutil.StartRegistry(t, nil)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg, client := startRegistry(t)
 	ctx := context.Background()
-	client, err := registry.NewClient(true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,19 @@ func adderSource(t *testing.T) string {
 	return dir
 }
 
+// startRegistry starts a real registry without authentication, and a
+// client for it with an empty docker config.
+func startRegistry(t *testing.T) (*testutil.Registry, *registry.Client) {
+	t.Helper()
+	reg := testutil.StartRegistry(t, nil)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	client, err := registry.NewClient(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg, client
+}
+
 func write(t *testing.T, file string, b []byte) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
@@ -78,13 +91,8 @@ func versionsIn(t *testing.T, modelDir string) []string {
 // unsigned and a wrongly signed version refused, the registry stopped (the
 // versions stay) and restarted, and a new version replacing the oldest.
 func TestSync(t *testing.T) {
-	reg := testutil.StartRegistry(t, nil)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg, client := startRegistry(t)
 	ctx := context.Background()
-	client, err := registry.NewClient(true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	signer, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelgate/modelgate/internal/registry"
-	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/sidecar/internal/repository"
 )
 
@@ -17,13 +15,8 @@ import (
 // its folder while the repository still drains it (a request holds it), and
 // loses it once the repository has unloaded it.
 func TestDroppedVersionRemovedAfterUnload(t *testing.T) {
-	reg := testutil.StartRegistry(t, nil)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg, client := startRegistry(t)
 	ctx := context.Background()
-	client, err := registry.NewClient(true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	src := adderSource(t) // policy: latest 2
 	name := reg.Host + "/models/adder"
 	for _, v := range []string{"1", "2"} {
