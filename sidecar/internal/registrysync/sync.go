@@ -104,9 +104,9 @@ type Repository interface {
 }
 
 // Sync brings every model in step once, and has repo load and unload the
-// changes before the folders of replaced and withdrawn versions are removed. It reports whether
-// the models folder changed, and the models that failed (joined); a failed
-// model keeps the versions it has.
+// changes before the folders of replaced and withdrawn versions are removed.
+// It reports whether the models folder changed, and the models that failed
+// (joined); a failed model keeps the versions it has.
 func (s *Syncer) Sync(ctx context.Context, repo Repository) (changed bool, err error) {
 	var errs []error
 	for _, model := range s.opts.Models {
@@ -167,55 +167,14 @@ func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err
 	if err != nil {
 		return false, err
 	}
-	modelDir := filepath.Join(s.opts.Dir, model)
+	_, noConfig := os.Stat(filepath.Join(s.opts.Dir, model, "config.yaml"))
 	var errs []error
 	for i, v := range wanted {
-		tag := strconv.FormatInt(v, 10)
-		was, ours := pulled[v]
-		_, statErr := os.Stat(filepath.Join(modelDir, tag))
-		if statErr == nil && !ours {
-			continue // put there by hand
-		}
-		// The tag is resolved on every sync, also for a version pulled
-		// before: a tag re-pushed to other content is pulled again.
-		_, d, err := s.opts.Client.Resolve(ctx, name+":"+tag)
+		// The newest wanted version also brings the model-level files.
+		c, err := s.syncVersion(ctx, name, model, v, i == len(wanted)-1 || noConfig != nil, pulled)
+		changed = changed || c
 		if err != nil {
-			if statErr != nil {
-				s.pulls.WithLabelValues(model, "failed").Inc()
-			}
 			errs = append(errs, err)
-			continue
-		}
-		var opts registry.PullOptions
-		if statErr == nil {
-			if d == was.digest {
-				if was.withdrawn { // its tag is back: serve it again
-					s.log.Info("a withdrawn version is wanted again", "model", model, "version", tag)
-					pulled[v] = pulledVersion{digest: d}
-					if err := s.setRecord(model, pulled); err != nil {
-						return changed, err
-					}
-					changed = true
-				}
-				continue
-			}
-			s.log.Warn("a version's tag now names other content (re-pushed): pulling it again; the repository reloads it once it loads",
-				"model", model, "version", tag, "was", was.digest, "now", d)
-			if opts.ReplaceInto, err = s.asideFolder(model, tag); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-		}
-		_, noConfig := os.Stat(filepath.Join(modelDir, "config.yaml"))
-		opts.ModelFiles = i == len(wanted)-1 || noConfig != nil
-		if err := s.pullVersion(ctx, name, model, tag, d, opts); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		changed = true
-		pulled[v] = pulledVersion{digest: d}
-		if err := s.setRecord(model, pulled); err != nil {
-			return changed, err
 		}
 	}
 	if len(errs) > 0 {
@@ -241,9 +200,51 @@ func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err
 	return changed, nil
 }
 
+// syncVersion brings one wanted version in step: pulled when missing, pulled
+// again when its tag now names other content, served again when it was
+// withdrawn and its tag is back. pulled is the model's record, updated (on
+// disk too) with what changed.
+func (s *Syncer) syncVersion(ctx context.Context, name, model string, v int64, modelFiles bool, pulled record) (changed bool, err error) {
+	tag := strconv.FormatInt(v, 10)
+	was, ours := pulled[v]
+	_, statErr := os.Stat(filepath.Join(s.opts.Dir, model, tag))
+	if statErr == nil && !ours {
+		return false, nil // put there by hand
+	}
+	// The tag is resolved on every sync, also for a version pulled before:
+	// a tag re-pushed to other content is pulled again.
+	_, d, err := s.opts.Client.Resolve(ctx, name+":"+tag)
+	if err != nil {
+		if statErr != nil {
+			s.pulls.WithLabelValues(model, "failed").Inc()
+		}
+		return false, err
+	}
+	opts := registry.PullOptions{ModelFiles: modelFiles}
+	if statErr == nil {
+		if d == was.digest {
+			if !was.withdrawn {
+				return false, nil
+			}
+			s.log.Info("a withdrawn version is wanted again", "model", model, "version", tag)
+			pulled[v] = pulledVersion{digest: d}
+			return true, s.setRecord(model, pulled)
+		}
+		s.log.Warn("a version's tag now names other content (re-pushed): pulling it again; the repository reloads it once it loads",
+			"model", model, "version", tag, "was", was.digest, "now", d)
+		if opts.ReplaceInto, err = s.asideFolder(model, tag); err != nil {
+			return false, err
+		}
+	}
+	if err := s.pullVersion(ctx, name, model, tag, d, opts); err != nil {
+		return false, err
+	}
+	pulled[v] = pulledVersion{digest: d}
+	return true, s.setRecord(model, pulled)
+}
+
 // removeUnloaded removes the folders of the model's withdrawn versions that
-// repo no longer holds (a version still draining, or pinned by a load
-// request, waits for a later sync).
+// repo no longer holds (a version still draining waits for a later sync).
 func (s *Syncer) removeUnloaded(model string, repo Repository) (removed bool, err error) {
 	pulled, err := s.pulled(model)
 	if err != nil {
