@@ -16,21 +16,8 @@ import (
 // registry": once a version's tag is deleted from the registry, the node
 // unloads that version and removes its folder; the other keeps serving.
 func TestDeletedTagUnloaded(t *testing.T) {
-	reg, client := startRegistry(t)
-	ctx := context.Background()
-	src := adderSource(t) // policy: latest 2
-	name := reg.Host + "/models/adder"
-	for _, v := range []string{"1", "2"} {
-		if _, err := client.Push(ctx, filepath.Join(src, v), name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	models := t.TempDir()
-	s := newSyncer(t, client, reg.Host+"/models", models)
-	repo := openRepository(t, s)
-	if _, err := s.Sync(ctx, repo); err != nil {
-		t.Fatal(err)
-	}
+	n := pulledAdder(t)
+	ctx, name, models, s, repo := context.Background(), n.name, n.models, n.s, n.repo
 	if idx := indexOf(repo, "adder"); idx["2"].State != repository.StateReady {
 		t.Fatalf("before the delete: %+v", idx)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modelgate/modelgate/internal/registry"
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/sidecar/internal/metrics"
 	"github.com/modelgate/modelgate/sidecar/internal/repository"
@@ -22,6 +23,34 @@ func openRepository(t *testing.T, s *Syncer) *repository.Repository {
 		Metrics: metrics.New(prometheus.NewRegistry()), Logger: testutil.Logger(t)})
 	t.Cleanup(func() { _ = r.Close(context.Background()) })
 	return r
+}
+
+// node is a registry holding adder versions 1 and 2 (policy latest 2,
+// unsigned) and a sidecar's syncer and repository that have pulled and
+// loaded them.
+type node struct {
+	client    *registry.Client
+	src, name string // the adder's source folder, its repository in the registry
+	models    string // the node's models folder
+	s         *Syncer
+	repo      *repository.Repository
+}
+
+func pulledAdder(t *testing.T) node {
+	t.Helper()
+	reg, client := startRegistry(t)
+	n := node{client: client, src: adderSource(t), name: reg.Host + "/models/adder", models: t.TempDir()}
+	for _, v := range []string{"1", "2"} {
+		if _, err := client.Push(context.Background(), filepath.Join(n.src, v), n.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.s = newSyncer(t, client, reg.Host+"/models", n.models)
+	n.repo = openRepository(t, n.s)
+	if _, err := n.s.Sync(context.Background(), n.repo); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // indexOf returns the repository's index entries of model by version.

@@ -15,21 +15,8 @@ import (
 // its folder while the repository still drains it (a request holds it), and
 // loses it once the repository has unloaded it.
 func TestDroppedVersionRemovedAfterUnload(t *testing.T) {
-	reg, client := startRegistry(t)
-	ctx := context.Background()
-	src := adderSource(t) // policy: latest 2
-	name := reg.Host + "/models/adder"
-	for _, v := range []string{"1", "2"} {
-		if _, err := client.Push(ctx, filepath.Join(src, v), name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	models := t.TempDir()
-	s := newSyncer(t, client, reg.Host+"/models", models)
-	repo := openRepository(t, s)
-	if _, err := s.Sync(ctx, repo); err != nil {
-		t.Fatal(err)
-	}
+	n := pulledAdder(t)
+	ctx, client, src, name, models, s, repo := context.Background(), n.client, n.src, n.name, n.models, n.s, n.repo
 	// A request in flight on version 1.
 	_, release, err := repo.Acquire("adder", "1")
 	if err != nil {
