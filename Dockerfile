@@ -138,10 +138,14 @@ COPY --from=build /out/modelgate /out/modelgate-sidecar /usr/local/bin/
 COPY --from=ort /out/ /usr/local/lib/onnxruntime/
 # The sidecar's default --ort-lib is "libonnxruntime.so.1", resolved through
 # ld.so.cache, so it finds the library even with the environment cleared.
+# /var/lib/modelgate/models is where a sidecar pulling from a model registry
+# keeps what it pulled (deploy/docker-compose.registry.yml): a new volume
+# mounted there takes this owner.
 RUN set -eu; \
     echo /usr/local/lib/onnxruntime > /etc/ld.so.conf.d/onnxruntime.conf; \
     ldconfig; \
-    install -d -o kong -g kong -m 0750 /run/modelgate
+    install -d -o kong -g kong -m 0750 /run/modelgate; \
+    install -d -o kong -g kong -m 0750 /var/lib/modelgate /var/lib/modelgate/models
 
 # /opt/modelgate mirrors the repository's layout, so the root kong.yml's
 # relative paths (deploy/models, deploy/keys) resolve from the working

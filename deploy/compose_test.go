@@ -21,24 +21,29 @@ import (
 // compose config` does.
 func loadCompose(t *testing.T, files ...string) *types.Project {
 	t.Helper()
+	p, err := loadComposeEnv(types.Mapping{}, files...)
+	if err != nil {
+		t.Fatalf("%v: %v", files, err)
+	}
+	return p
+}
+
+// loadComposeEnv is loadCompose with the environment compose interpolates from.
+func loadComposeEnv(env types.Mapping, files ...string) (*types.Project, error) {
 	root := testutil.RepoRoot()
 	details := types.ConfigDetails{
 		WorkingDir:  filepath.Join(root, "deploy"),
-		Environment: types.Mapping{},
+		Environment: env,
 	}
 	for _, f := range files {
 		details.ConfigFiles = append(details.ConfigFiles, types.ConfigFile{Filename: filepath.Join(root, f)})
 	}
-	p, err := loader.LoadWithContext(context.Background(), details, func(o *loader.Options) {
+	return loader.LoadWithContext(context.Background(), details, func(o *loader.Options) {
 		o.SkipValidation = false
 		o.SkipConsistencyCheck = false
 		o.ResolvePaths = true
 		o.SetProjectName("modelgate", true)
 	})
-	if err != nil {
-		t.Fatalf("%v: %v", files, err)
-	}
-	return p
 }
 
 func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {

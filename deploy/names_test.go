@@ -40,6 +40,7 @@ var sidecarFlags = map[string]bool{
 	"models": true, "socket": true, "metrics-addr": true, "poll-interval": true,
 	"intra-op-threads": true, "max-message-bytes": true, "max-elements": true,
 	"ort-lib": true, "log-level": true,
+	"registry": true, "registry-models": true, "registry-key": true, "registry-interval": true,
 }
 
 var probeFlags = map[string]bool{"socket": true, "ready": true}

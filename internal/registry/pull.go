@@ -57,6 +57,13 @@ type PullOptions struct {
 	ModelFiles bool
 	// Version, if set, is the version the manifest must say it is.
 	Version string
+	// ReplaceInto, if set, lets the pull replace an existing version
+	// folder: the new one takes its place in one step (no moment without
+	// it, which a repository scan could take for a removed version) and the
+	// previous folder is moved to ReplaceInto, a path that must not exist,
+	// on the same file system, for the caller to remove when nothing reads
+	// it any more.
+	ReplaceInto string
 }
 
 // Refused says whether err refuses what the registry served (a digest that
@@ -96,7 +103,9 @@ func (c *Client) pull(ctx context.Context, name, reference, repoDir string, opts
 
 	modelDir := filepath.Join(repoDir, model)
 	dest := filepath.Join(modelDir, version)
-	if _, err := os.Lstat(dest); err == nil {
+	_, err = os.Lstat(dest)
+	replace := err == nil
+	if replace && opts.ReplaceInto == "" {
 		return Pulled{}, fmt.Errorf("%s exists already", dest)
 	}
 	if err := os.MkdirAll(modelDir, 0o755); err != nil {
@@ -138,7 +147,12 @@ func (c *Client) pull(ctx context.Context, name, reference, repoDir string, opts
 			}
 		}
 	}
-	if err := os.Rename(filepath.Join(tmp, version), dest); err != nil {
+	if replace {
+		err = exchange(filepath.Join(tmp, version), dest, opts.ReplaceInto)
+	} else {
+		err = os.Rename(filepath.Join(tmp, version), dest)
+	}
+	if err != nil {
 		return Pulled{}, err
 	}
 	return Pulled{Model: model, Version: version, Dir: dest, Digest: desc.Digest, Files: len(m.Layers), Bytes: fetched}, nil

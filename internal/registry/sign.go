@@ -69,9 +69,11 @@ func signatureTag(d digest.Digest) string {
 	return d.Algorithm().String() + "-" + d.Encoded() + ".sig"
 }
 
-// ParsePrivateKey reads an ECDSA P-256 private key in PEM (SEC 1 "EC PRIVATE
-// KEY", as openssl ecparam -genkey writes it, or PKCS #8 "PRIVATE KEY").
-func ParsePrivateKey(pemBytes []byte) (*ecdsa.PrivateKey, error) {
+// ParsePrivateKey reads an ECDSA P-256 private key in PEM: SEC 1 "EC PRIVATE
+// KEY" (as openssl ecparam -genkey writes it), PKCS #8 "PRIVATE KEY", or
+// cosign's encrypted key file (cosign.key), which password opens (it is
+// called only for that one; nil refuses it).
+func ParsePrivateKey(pemBytes []byte, password func() ([]byte, error)) (*ecdsa.PrivateKey, error) {
 	block, _ := pem.Decode(pemBytes)
 	if block == nil {
 		return nil, errors.New("no PEM block")
@@ -83,8 +85,17 @@ func ParsePrivateKey(pemBytes []byte) (*ecdsa.PrivateKey, error) {
 		key, err = x509.ParseECPrivateKey(block.Bytes)
 	case "PRIVATE KEY":
 		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case cosignKeyType, cosignKeyTypeOld:
+		if password == nil {
+			return nil, errors.New("an encrypted cosign key, and no password to open it")
+		}
+		pw, err := password()
+		if err != nil {
+			return nil, err
+		}
+		return decryptCosignKey(block.Bytes, pw)
 	default:
-		return nil, fmt.Errorf("PEM block %q: want an unencrypted EC PRIVATE KEY or PRIVATE KEY", block.Type)
+		return nil, fmt.Errorf("PEM block %q: want an EC PRIVATE KEY, a PRIVATE KEY or cosign's %s", block.Type, cosignKeyType)
 	}
 	if err != nil {
 		return nil, err
@@ -224,9 +235,18 @@ func signatureLayers(ctx context.Context, repo *remote.Repository, tag string) (
 	if err != nil {
 		return nil, err
 	}
+	layers, err := parseSignatureManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", tag, err)
+	}
+	return layers, nil
+}
+
+// parseSignatureManifest returns the signature layers of a .sig manifest.
+func parseSignatureManifest(b []byte) ([]ocispec.Descriptor, error) {
 	var m ocispec.Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", tag, err)
+		return nil, err
 	}
 	var layers []ocispec.Descriptor
 	for _, l := range m.Layers {
@@ -235,7 +255,7 @@ func signatureLayers(ctx context.Context, repo *remote.Repository, tag string) (
 		}
 	}
 	if len(layers) > maxSignatures {
-		return nil, fmt.Errorf("%s: %d signatures, more than %d", tag, len(layers), maxSignatures)
+		return nil, fmt.Errorf("%d signatures, more than %d", len(layers), maxSignatures)
 	}
 	return layers, nil
 }
@@ -267,10 +287,6 @@ func (c *Client) Verify(ctx context.Context, name string, d digest.Digest, key *
 }
 
 func verifyLayer(ctx context.Context, repo *remote.Repository, l ocispec.Descriptor, d digest.Digest, key *ecdsa.PublicKey) error {
-	sig, err := base64.StdEncoding.DecodeString(l.Annotations[AnnotationSignature])
-	if err != nil || len(sig) == 0 {
-		return errors.New("no base64 signature")
-	}
 	if l.Size < 0 || l.Size > maxPayloadBytes {
 		return fmt.Errorf("payload of %d bytes", l.Size)
 	}
@@ -285,6 +301,17 @@ func verifyLayer(ctx context.Context, repo *remote.Repository, l ocispec.Descrip
 	payload, err := content.ReadAll(rc, l)
 	if err != nil {
 		return err
+	}
+	return verifySignature(l, payload, d, key)
+}
+
+// verifySignature checks one signature layer whose payload (already checked
+// against the layer's digest) has been read: a signature by key over a
+// simple-signing payload that names manifest digest d.
+func verifySignature(l ocispec.Descriptor, payload []byte, d digest.Digest, key *ecdsa.PublicKey) error {
+	sig, err := base64.StdEncoding.DecodeString(l.Annotations[AnnotationSignature])
+	if err != nil || len(sig) == 0 {
+		return errors.New("no base64 signature")
 	}
 	hash := sha256.Sum256(payload)
 	if !ecdsa.VerifyASN1(key, hash[:], sig) {

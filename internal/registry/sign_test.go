@@ -27,7 +27,7 @@ func newKey(t *testing.T) (*ecdsa.PrivateKey, *ecdsa.PublicKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	priv, err := ParsePrivateKey(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
+	priv, err := ParsePrivateKey(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestParseKeysRefuseOtherKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ParsePrivateKey(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})); err == nil {
+	if _, err := ParsePrivateKey(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil); err == nil {
 		t.Error("a P-384 private key was accepted")
 	}
 	der, err = x509.MarshalPKIXPublicKey(&k.PublicKey)
@@ -127,7 +127,7 @@ func TestParseKeysRefuseOtherKeys(t *testing.T) {
 	if _, err := ParsePublicKey(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})); err == nil {
 		t.Error("a P-384 public key was accepted")
 	}
-	if _, err := ParsePrivateKey([]byte("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nAA==\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n")); err == nil {
-		t.Error("an encrypted key was accepted")
+	if _, err := ParsePrivateKey([]byte("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nAA==\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n"), nil); err == nil {
+		t.Error("an encrypted key was accepted without a password")
 	}
 }

@@ -1000,7 +1000,14 @@ type RepositoryIndexResponse_ModelIndex struct {
 	// state is one of UNAVAILABLE, LOADING, READY, UNLOADING, FAILED (Triton's words).
 	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
 	// reason says why a version is not READY.
-	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// digest identifies the files the loaded version came from: for source
+	// "registry" the OCI manifest digest it was pulled by, for "local" the
+	// model file's sha256 (its .sha256 file), both as "sha256:HEX". Empty
+	// while nothing is loaded.
+	Digest string `protobuf:"bytes,5,opt,name=digest,proto3" json:"digest,omitempty"`
+	// source is where the loaded version came from: "registry" or "local".
+	Source        string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1063,6 +1070,20 @@ func (x *RepositoryIndexResponse_ModelIndex) GetReason() string {
 	return ""
 }
 
+func (x *RepositoryIndexResponse_ModelIndex) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *RepositoryIndexResponse_ModelIndex) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
 var File_modelgate_proto protoreflect.FileDescriptor
 
 const file_modelgate_proto_rawDesc = "" +
@@ -1076,15 +1097,17 @@ const file_modelgate_proto_rawDesc = "" +
 	"\x05ready\x18\x01 \x01(\bR\x05ready\"7\n" +
 	"\x16RepositoryIndexRequest\x12\x1d\n" +
 	"\n" +
-	"ready_only\x18\x01 \x01(\bR\treadyOnly\"\xcd\x01\n" +
+	"ready_only\x18\x01 \x01(\bR\treadyOnly\"\xfe\x01\n" +
 	"\x17RepositoryIndexResponse\x12H\n" +
-	"\x06models\x18\x01 \x03(\v20.modelgate.v1.RepositoryIndexResponse.ModelIndexR\x06models\x1ah\n" +
+	"\x06models\x18\x01 \x03(\v20.modelgate.v1.RepositoryIndexResponse.ModelIndexR\x06models\x1a\x98\x01\n" +
 	"\n" +
 	"ModelIndex\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
 	"\x05state\x18\x03 \x01(\tR\x05state\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"V\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06digest\x18\x05 \x01(\tR\x06digest\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\"V\n" +
 	"\x0eTensorMetadata\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bdatatype\x18\x02 \x01(\tR\bdatatype\x12\x14\n" +

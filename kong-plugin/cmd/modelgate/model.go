@@ -34,8 +34,9 @@ func modelCommand() command {
   ls      list models, versions, digests and the model card's facts (catalog, tags)
   pull    write the version REF names (:VERSION or @DIGEST) as REPO_DIR/MODEL/VERSION
           plus the model-level files, each verified against its digest
-  sign    sign the version REF names with an ECDSA P-256 private key (unencrypted PEM)
-          in cosign 2.x's key-based format, under the tag sha256-<digest>.sig
+  sign    sign the version REF names with an ECDSA P-256 private key (PEM, or cosign's
+          encrypted cosign.key with $COSIGN_PASSWORD) in cosign 2.x's key-based format,
+          under the tag sha256-<digest>.sig
   verify  check that the version REF names has a signature by the public key (PEM)
 
 Credentials come from $DOCKER_CONFIG/config.json, else ~/.docker/config.json.
@@ -180,7 +181,7 @@ func modelSign(ctx context.Context, c *registry.Client, o modelOptions, args []s
 	if err != nil {
 		return err
 	}
-	key, err := registry.ParsePrivateKey(b)
+	key, err := registry.ParsePrivateKey(b, cosignPassword)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.key, err)
 	}
@@ -190,6 +191,16 @@ func modelSign(ctx context.Context, c *registry.Client, o modelOptions, args []s
 	}
 	fmt.Fprintf(stdout, "signed %s as %s\n", s.Digest, s.Signature)
 	return nil
+}
+
+// cosignPassword is the password of a cosign.key, from the variable cosign
+// itself reads (set, possibly empty, as for `cosign sign`).
+func cosignPassword() ([]byte, error) {
+	pw, ok := os.LookupEnv("COSIGN_PASSWORD")
+	if !ok {
+		return nil, errors.New("an encrypted cosign key: set COSIGN_PASSWORD to its password")
+	}
+	return []byte(pw), nil
 }
 
 func modelVerify(ctx context.Context, c *registry.Client, o modelOptions, args []string, stdout io.Writer) error {

@@ -123,4 +123,21 @@ func TestModelSignVerify(t *testing.T) {
 			t.Errorf("verify %s with %s: exit %d\n%s%s\nwant exit %d and %q", tc.ref, tc.key, r.code, r.stdout, r.stderr, tc.code, tc.want)
 		}
 	}
+
+	// cosign's own encrypted key file (the interop fixture), opened with
+	// $COSIGN_PASSWORD as cosign does.
+	fixtures := filepath.Join(testutil.RepoRoot(), "internal", "registry", "testdata", "cosign")
+	v1 := reg.Host + "/models/sentiment:1"
+	t.Setenv("COSIGN_PASSWORD", "")
+	os.Unsetenv("COSIGN_PASSWORD")
+	if r := runModelgate(t, "model", "sign", "--key", filepath.Join(fixtures, "cosign.key"), v1, "--plain-http"); r.code != 1 || !strings.Contains(r.stderr, "COSIGN_PASSWORD") {
+		t.Errorf("sign with cosign.key and no password: exit %d\n%s", r.code, r.stderr)
+	}
+	t.Setenv("COSIGN_PASSWORD", "modelgate-fixture")
+	if r := runModelgate(t, "model", "sign", "--key", filepath.Join(fixtures, "cosign.key"), v1, "--plain-http"); r.code != 0 {
+		t.Fatalf("sign with cosign.key: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runModelgate(t, "model", "verify", "--key", filepath.Join(fixtures, "cosign.pub"), v1, "--plain-http"); r.code != 0 {
+		t.Errorf("verify with cosign.pub: exit %d\n%s", r.code, r.stderr)
+	}
 }

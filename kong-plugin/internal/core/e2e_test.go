@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/internal/apis"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
@@ -250,6 +253,14 @@ func TestMetadataReadyAndIndex(t *testing.T) {
 		names := map[string]bool{}
 		for _, e := range idx {
 			names[e.Name] = true
+			// A version from the models folder: its model file's sha256, as its .sha256 states it.
+			sum, err := os.ReadFile(filepath.Join(testutil.TestModels(), e.Name, e.Version, "model.onnx.sha256"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "sha256:" + strings.Fields(string(sum))[0]; e.Source != "local" || e.Digest != want {
+				t.Errorf("index entry %s/%s: source %q, digest %q; want local, %s", e.Name, e.Version, e.Source, e.Digest, want)
+			}
 		}
 		if names["tiny_classifier"] != tt.seesTiny || names["adder"] != tt.seesAdder {
 			t.Errorf("index for %s lists %v", tt.key, names)

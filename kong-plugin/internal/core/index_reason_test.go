@@ -1,6 +1,8 @@
 package core
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -75,8 +77,14 @@ func TestIndexGivesReasonCodes(t *testing.T) {
 			t.Fatalf("index never settled: %d %s", res.Status, res.Body)
 		}
 	}
+	sum, err := os.ReadFile(filepath.Join(src, "1", "model.onnx.sha256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A serving version shows where its files came from; a failed one shows nothing.
+	adder1 := "sha256:" + strings.Fields(string(sum))[0]
 	for key, want := range map[string]protocol.IndexEntry{
-		"adder/1": {Name: "adder", Version: "1", State: "READY", Reason: ""},
+		"adder/1": {Name: "adder", Version: "1", State: "READY", Reason: "", Source: "local", Digest: adder1},
 		"adder/2": {Name: "adder", Version: "2", State: "FAILED", Reason: reasonLoadFailed},
 		"broken/": {Name: "broken", Version: "", State: "UNAVAILABLE", Reason: reasonModelConfig},
 	} {
@@ -84,7 +92,13 @@ func TestIndexGivesReasonCodes(t *testing.T) {
 			t.Errorf("%s: %+v, want %+v", key, got[key], want)
 		}
 	}
-	for _, leak := range []string{models, "sha256", strings.Repeat("0", 64), "yaml"} {
+	// The sidecar's reason text (paths, the checksums it compared) stays in the log.
+	adder2, err := os.ReadFile(filepath.Join(src, "2", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	actual := sha256.Sum256(adder2)
+	for _, leak := range []string{models, "model.onnx", "mismatch", hex.EncodeToString(actual[:]), strings.Repeat("0", 64), "yaml"} {
 		if strings.Contains(string(res.Body), leak) {
 			t.Errorf("the index shows %q to a client: %s", leak, res.Body)
 		}

@@ -198,7 +198,8 @@ func (ex *exchange) RepositoryIndex(ctx context.Context, readyOnly bool) ([]prot
 			ex.g.log.Info("repository index: a model version is not serving as configured", "model", m.GetName(),
 				"version", m.GetVersion(), "state", m.GetState(), "reason", reason, "detail", m.GetReason())
 		}
-		out = append(out, protocol.IndexEntry{Name: m.GetName(), Version: m.GetVersion(), State: m.GetState(), Reason: reason})
+		out = append(out, protocol.IndexEntry{Name: m.GetName(), Version: m.GetVersion(), State: m.GetState(), Reason: reason,
+			Digest: m.GetDigest(), Source: m.GetSource()})
 	}
 	return out, nil
 }

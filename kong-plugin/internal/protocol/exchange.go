@@ -68,7 +68,11 @@ type Codec interface {
 }
 
 // IndexEntry is one model version of the repository index. Reason is a
-// code (core's reason codes), never the sidecar's own text.
+// code (core's reason codes), never the sidecar's own text. Digest and
+// Source describe the files the version serves from ("registry" with the
+// OCI manifest digest, "local" with the model file's sha256); empty when
+// nothing of it is loaded.
 type IndexEntry struct {
 	Name, Version, State, Reason string
+	Digest, Source               string
 }

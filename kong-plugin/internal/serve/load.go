@@ -218,10 +218,24 @@ func checkSidecar(p *problems, e *pluginEntry) {
 				models++
 			}
 		}
-		if err != nil || models == 0 {
+		// With --registry the sidecar pulls the models into the folder.
+		if err != nil || (models == 0 && !pullsFromRegistry(args)) {
 			p.at(node, fmt.Sprintf("%s.args[%d]", at, i), "model repository %s holds no model folders", dir)
 		}
 	}
+}
+
+// pullsFromRegistry reports whether the sidecar's flags name a registry to
+// pull the models from.
+func pullsFromRegistry(args []string) bool {
+	for _, a := range args {
+		for _, flag := range []string{"--registry", "-registry"} {
+			if a == flag || strings.HasPrefix(a, flag+"=") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // modelsArg finds the value of --models in the sidecar's flags and its index.

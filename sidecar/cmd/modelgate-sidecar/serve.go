@@ -96,22 +96,21 @@ func serve(f *flags) int {
 	// A shared sidecar the plugin server launched under Kong serves on a
 	// socket, yet shares the cores with the gateway like a go-plugin child.
 	plan := threadPlan(f, pluginMode || f.besideGateway, log)
-	repo := repository.New(repository.Options{Dir: f.models, IntraOpThreads: plan.IntraOpThreads, NoSpinning: !plan.Spinning,
-		Instances: plan.Instances, MaxElements: f.maxElements, RequireBoundModels: f.requireBound, Metrics: m, Logger: log})
-
 	syncer, syncErr := f.registry.syncer(f.models, reg, log)
 	if syncErr != nil {
 		log.Error("cannot use the registry", "error", syncErr)
 		return 1
 	}
+	repoOpts := repository.Options{Dir: f.models, IntraOpThreads: plan.IntraOpThreads, NoSpinning: !plan.Spinning,
+		Instances: plan.Instances, MaxElements: f.maxElements, RequireBoundModels: f.requireBound, Metrics: m, Logger: log}
+	if syncer != nil {
+		repoOpts.Origins = syncer
+	}
+	repo := repository.New(repoOpts)
 	if syncer != nil {
 		// A registry that is down leaves the versions pulled before: they serve.
-		_, _ = syncer.Sync(ctx)
-		go syncer.Run(ctx, f.registry.interval, func(ctx context.Context) {
-			if err := repo.Poll(ctx); err != nil {
-				log.Error("polling the model repository", "error", err)
-			}
-		})
+		_, _ = syncer.Sync(ctx, repo)
+		go syncer.Run(ctx, f.registry.interval, repo)
 	}
 	log.Info("loading model repository", "models", f.models, "onnxruntime", ort.Version())
 	if err := repo.Poll(ctx); err != nil {

@@ -14,9 +14,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/modelgate/modelgate/internal/registry"
-	"github.com/modelgate/modelgate/internal/testutil"
 )
 
 // TestPolicyComesFromSignedVersion: with a key, an unsigned newer version
@@ -24,13 +21,8 @@ import (
 // serves: the policy of the newest signed version still applies, and no
 // pulled version is removed.
 func TestPolicyComesFromSignedVersion(t *testing.T) {
-	reg := testutil.StartRegistry(t, nil)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg, client := startRegistry(t)
 	ctx := context.Background()
-	client, err := registry.NewClient(true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +43,8 @@ func TestPolicyComesFromSignedVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sync(ctx); err != nil {
+	repo := openRepository(t, s)
+	if _, err := s.Sync(ctx, repo); err != nil {
 		t.Fatal(err)
 	}
 
@@ -72,7 +65,7 @@ func TestPolicyComesFromSignedVersion(t *testing.T) {
 	if _, err := client.Push(ctx, filepath.Join(hostile, "3"), name); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sync(ctx); err == nil {
+	if _, err := s.Sync(ctx, repo); err == nil {
 		t.Error("sync with an unsigned version 3 succeeded")
 	}
 	if got := versionsIn(t, filepath.Join(models, "adder")); !slices.Equal(got, []string{"1", "2"}) {

@@ -2,8 +2,9 @@
 // OCI registry: for each configured model it lists the versions (tags),
 // applies the model's version policy, pulls the missing versions by digest
 // into the folder the repository loads from (verified by digest and, with a
-// key, by signature), and removes the versions it pulled that the policy
-// dropped. The repository's next poll loads and unloads them.
+// key, by signature), pulls again a version whose tag now names other
+// content, and removes the versions it pulled that the policy dropped. It
+// has the repository poll after a change.
 package registrysync
 
 import (
@@ -16,9 +17,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelgate/modelgate/internal/registry"
@@ -50,6 +52,10 @@ type Syncer struct {
 	cache *registry.Cache
 	log   *slog.Logger
 
+	// mu guards records, which the repository reads (Origin) while a sync runs.
+	mu      sync.Mutex
+	records map[string]record
+
 	pulls    *prometheus.CounterVec
 	bytes    *prometheus.CounterVec
 	failures *prometheus.CounterVec
@@ -66,9 +72,10 @@ func New(opts Options) (*Syncer, error) {
 		}
 	}
 	s := &Syncer{
-		opts:  opts,
-		cache: &registry.Cache{Dir: filepath.Join(opts.Dir, stateDir, "blobs")},
-		log:   opts.Logger.With("registry", opts.Namespace),
+		opts:    opts,
+		records: map[string]record{},
+		cache:   &registry.Cache{Dir: filepath.Join(opts.Dir, stateDir, "blobs")},
+		log:     opts.Logger.With("registry", opts.Namespace),
 		pulls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "registry_pulls_total",
 			Help: "Model versions pulled from the registry, by model and outcome (ok, failed, refused: digest or signature)."}, []string{"model", "outcome"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "registry_pulled_bytes_total",
@@ -86,10 +93,21 @@ func New(opts Options) (*Syncer, error) {
 	return s, nil
 }
 
-// Sync brings every model in step once. It reports whether the models folder
-// changed, and the models that failed (joined); a failed model keeps the
-// versions it has.
-func (s *Syncer) Sync(ctx context.Context) (changed bool, err error) {
+// Repository is the model repository that loads from the syncer's folder.
+type Repository interface {
+	// Poll loads what the folder holds now (new and replaced versions) and
+	// unloads what it no longer has or the syncer withdrew, draining each
+	// first.
+	Poll(ctx context.Context) error
+	// Holds reports whether a version is still loaded, loading or unloading.
+	Holds(model string, version int64) bool
+}
+
+// Sync brings every model in step once, and has repo load and unload the
+// changes before the folders of replaced and withdrawn versions are removed.
+// It reports whether the models folder changed, and the models that failed
+// (joined); a failed model keeps the versions it has.
+func (s *Syncer) Sync(ctx context.Context, repo Repository) (changed bool, err error) {
 	var errs []error
 	for _, model := range s.opts.Models {
 		c, err := s.syncModel(ctx, model)
@@ -101,11 +119,29 @@ func (s *Syncer) Sync(ctx context.Context) (changed bool, err error) {
 		}
 	}
 	if changed {
+		if err := repo.Poll(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		// The repository has loaded the replacing versions (or kept the
+		// previous instance, which reads no files after its load).
+		if err := os.RemoveAll(filepath.Join(s.opts.Dir, stateDir, asideDir)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	removed := false
+	for _, model := range s.opts.Models {
+		r, err := s.removeUnloaded(model, repo)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		removed = removed || r
+	}
+	if changed || removed {
 		if _, err := s.cache.Prune(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return changed, errors.Join(errs...)
+	return changed || removed, errors.Join(errs...)
 }
 
 func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err error) {
@@ -127,53 +163,110 @@ func (s *Syncer) syncModel(ctx context.Context, model string) (changed bool, err
 		return false, err
 	}
 	wanted := cfg.VersionPolicy.Select(tags)
-	pulled, err := s.pulledVersions(model)
+	pulled, err := s.pulled(model)
 	if err != nil {
 		return false, err
 	}
-	modelDir := filepath.Join(s.opts.Dir, model)
+	_, noConfig := os.Stat(filepath.Join(s.opts.Dir, model, "config.yaml"))
 	var errs []error
 	for i, v := range wanted {
-		dir := filepath.Join(modelDir, strconv.FormatInt(v, 10))
-		if _, err := os.Stat(dir); err == nil {
-			continue
-		}
-		_, noConfig := os.Stat(filepath.Join(modelDir, "config.yaml"))
-		modelFiles := i == len(wanted)-1 || noConfig != nil
-		if err := s.pullVersion(ctx, name, model, v, modelFiles); err != nil {
+		// The newest wanted version also brings the model-level files.
+		c, err := s.syncVersion(ctx, name, model, v, i == len(wanted)-1 || noConfig != nil, pulled)
+		changed = changed || c
+		if err != nil {
 			errs = append(errs, err)
-			continue
-		}
-		changed = true
-		pulled = append(pulled, v)
-		if err := s.writePulled(model, pulled); err != nil {
-			return changed, err
 		}
 	}
 	if len(errs) > 0 {
 		// A wanted version is missing: removing the ones it would replace could leave fewer than the policy asks for.
 		return changed, errors.Join(errs...)
 	}
-	var kept []int64
-	for _, v := range pulled {
-		if slices.Contains(wanted, v) {
-			kept = append(kept, v)
+	withdrawn := false
+	for v, p := range pulled {
+		if slices.Contains(wanted, v) || p.withdrawn {
 			continue
 		}
-		s.log.Info("version no longer in the policy; removing it (the repository unloads it)", "model", model, "version", v)
-		if err := os.RemoveAll(filepath.Join(modelDir, strconv.FormatInt(v, 10))); err != nil {
-			errs = append(errs, err)
-			kept = append(kept, v)
-			continue
+		s.log.Info("version no longer in the policy: the repository unloads it, then its folder is removed", "model", model, "version", v)
+		p.withdrawn = true
+		pulled[v] = p
+		withdrawn = true
+	}
+	if withdrawn {
+		if err := s.setRecord(model, pulled); err != nil {
+			return changed, err
 		}
 		changed = true
 	}
-	if len(kept) != len(pulled) {
-		if err := s.writePulled(model, kept); err != nil {
-			errs = append(errs, err)
+	return changed, nil
+}
+
+// syncVersion brings one wanted version in step: pulled when missing, pulled
+// again when its tag now names other content, served again when it was
+// withdrawn and its tag is back. pulled is the model's record, updated (on
+// disk too) with what changed.
+func (s *Syncer) syncVersion(ctx context.Context, name, model string, v int64, modelFiles bool, pulled record) (changed bool, err error) {
+	tag := strconv.FormatInt(v, 10)
+	was, ours := pulled[v]
+	_, statErr := os.Stat(filepath.Join(s.opts.Dir, model, tag))
+	if statErr == nil && !ours {
+		return false, nil // put there by hand
+	}
+	// The tag is resolved on every sync, also for a version pulled before:
+	// a tag re-pushed to other content is pulled again.
+	_, d, err := s.opts.Client.Resolve(ctx, name+":"+tag)
+	if err != nil {
+		if statErr != nil {
+			s.pulls.WithLabelValues(model, "failed").Inc()
+		}
+		return false, err
+	}
+	opts := registry.PullOptions{ModelFiles: modelFiles}
+	if statErr == nil {
+		if d == was.digest {
+			if !was.withdrawn {
+				return false, nil
+			}
+			s.log.Info("a withdrawn version is wanted again", "model", model, "version", tag)
+			pulled[v] = pulledVersion{digest: d}
+			return true, s.setRecord(model, pulled)
+		}
+		s.log.Warn("a version's tag now names other content (re-pushed): pulling it again; the repository reloads it once it loads",
+			"model", model, "version", tag, "was", was.digest, "now", d)
+		if opts.ReplaceInto, err = s.asideFolder(model, tag); err != nil {
+			return false, err
 		}
 	}
-	return changed, errors.Join(errs...)
+	if err := s.pullVersion(ctx, name, model, tag, d, opts); err != nil {
+		return false, err
+	}
+	pulled[v] = pulledVersion{digest: d}
+	return true, s.setRecord(model, pulled)
+}
+
+// removeUnloaded removes the folders of the model's withdrawn versions that
+// repo no longer holds (a version still draining waits for a later sync).
+func (s *Syncer) removeUnloaded(model string, repo Repository) (removed bool, err error) {
+	pulled, err := s.pulled(model)
+	if err != nil {
+		return false, err
+	}
+	var errs []error
+	for v, p := range pulled {
+		if !p.withdrawn || repo.Holds(model, v) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(s.opts.Dir, model, strconv.FormatInt(v, 10))); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.log.Info("removed an unloaded version's folder", "model", model, "version", v)
+		delete(pulled, v)
+		removed = true
+	}
+	if removed {
+		errs = append(errs, s.setRecord(model, pulled))
+	}
+	return removed, errors.Join(errs...)
 }
 
 // maxPolicyTries bounds how many versions, newest first, policyConfig tries
@@ -200,15 +293,9 @@ func (s *Syncer) policyConfig(ctx context.Context, name string, tags []int64) ([
 	return nil, fmt.Errorf("%w: none of the newest %d versions of %s is signed by the key", registry.ErrSignature, maxPolicyTries, name)
 }
 
-// pullVersion resolves the version's tag to a digest once and pulls that
-// digest only, after its signature checked.
-func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, modelFiles bool) error {
-	tag := strconv.FormatInt(v, 10)
-	_, d, err := s.opts.Client.Resolve(ctx, name+":"+tag)
-	if err != nil {
-		s.pulls.WithLabelValues(model, "failed").Inc()
-		return err
-	}
+// pullVersion pulls version tag by digest d, the one its tag resolved to,
+// after its signature checked.
+func (s *Syncer) pullVersion(ctx context.Context, name, model, tag string, d digest.Digest, opts registry.PullOptions) error {
 	if s.opts.Key != nil {
 		if err := s.opts.Client.Verify(ctx, name, d, s.opts.Key); err != nil {
 			outcome := "failed"
@@ -220,7 +307,8 @@ func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, m
 			return err
 		}
 	}
-	p, err := s.opts.Client.PullVersion(ctx, name, d, s.opts.Dir, registry.PullOptions{Cache: s.cache, ModelFiles: modelFiles, Version: tag})
+	opts.Cache, opts.Version = s.cache, tag
+	p, err := s.opts.Client.PullVersion(ctx, name, d, s.opts.Dir, opts)
 	s.bytes.WithLabelValues(model).Add(float64(p.Bytes))
 	if err != nil {
 		outcome := "failed"
@@ -236,51 +324,26 @@ func (s *Syncer) pullVersion(ctx context.Context, name, model string, v int64, m
 	return nil
 }
 
-func (s *Syncer) pulledFile(model string) string {
-	return filepath.Join(s.opts.Dir, stateDir, "pulled", model)
-}
+// asideDir, in the state folder, holds version folders replaced by a new
+// pull until the repository no longer reads them.
+const asideDir = "replaced"
 
-// pulledVersions are the versions of model this syncer pulled (and may
-// remove); versions put into the folder by hand are never removed.
-func (s *Syncer) pulledVersions(model string) ([]int64, error) {
-	b, err := os.ReadFile(s.pulledFile(model))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+// asideFolder is a new path for the previous folder of a replaced version.
+func (s *Syncer) asideFolder(model, version string) (string, error) {
+	dir := filepath.Join(s.opts.Dir, stateDir, asideDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
 	}
+	tmp, err := os.MkdirTemp(dir, model+"-"+version+"-")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	var out []int64
-	for _, f := range strings.Fields(string(b)) {
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.pulledFile(model), err)
-		}
-		out = append(out, n)
-	}
-	return out, nil
+	return filepath.Join(tmp, version), nil
 }
 
-func (s *Syncer) writePulled(model string, versions []int64) error {
-	file := s.pulledFile(model)
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
-	}
-	var b strings.Builder
-	for _, v := range versions {
-		fmt.Fprintln(&b, v)
-	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
-}
-
-// Run syncs every interval until ctx ends, calling changed after a sync that
-// changed the models folder. A failed sync is retried sooner, with backoff
-// from one second up to the interval.
-func (s *Syncer) Run(ctx context.Context, interval time.Duration, changed func(context.Context)) {
+// Run syncs every interval until ctx ends. A failed sync is retried sooner,
+// with backoff from one second up to the interval.
+func (s *Syncer) Run(ctx context.Context, interval time.Duration, repo Repository) {
 	wait, backoff := interval, time.Second
 	for {
 		select {
@@ -288,11 +351,7 @@ func (s *Syncer) Run(ctx context.Context, interval time.Duration, changed func(c
 			return
 		case <-time.After(wait):
 		}
-		c, err := s.Sync(ctx)
-		if c {
-			changed(ctx)
-		}
-		if err != nil {
+		if _, err := s.Sync(ctx, repo); err != nil {
 			wait, backoff = min(backoff, interval), min(2*backoff, interval)
 		} else {
 			wait, backoff = interval, time.Second

@@ -48,6 +48,19 @@ func adderSource(t *testing.T) string {
 	return dir
 }
 
+// startRegistry starts a real registry without authentication, and a
+// client for it with an empty docker config.
+func startRegistry(t *testing.T) (*testutil.Registry, *registry.Client) {
+	t.Helper()
+	reg := testutil.StartRegistry(t, nil)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	client, err := registry.NewClient(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg, client
+}
+
 func write(t *testing.T, file string, b []byte) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
@@ -78,13 +91,8 @@ func versionsIn(t *testing.T, modelDir string) []string {
 // unsigned and a wrongly signed version refused, the registry stopped (the
 // versions stay) and restarted, and a new version replacing the oldest.
 func TestSync(t *testing.T) {
-	reg := testutil.StartRegistry(t, nil)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg, client := startRegistry(t)
 	ctx := context.Background()
-	client, err := registry.NewClient(true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	signer, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -116,10 +124,11 @@ func TestSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	repo := openRepository(t, s)
 	pulls := func(outcome string) float64 { return promtest.ToFloat64(s.pulls.WithLabelValues("adder", outcome)) }
 	fetched := func() float64 { return promtest.ToFloat64(s.bytes.WithLabelValues("adder")) }
 
-	changed, err := s.Sync(ctx)
+	changed, err := s.Sync(ctx, repo)
 	if err != nil || !changed {
 		t.Fatalf("first sync: changed %v, %v", changed, err)
 	}
@@ -137,19 +146,19 @@ func TestSync(t *testing.T) {
 		t.Errorf("after the first sync: %v pulls ok, %v bytes", pulls("ok"), fetched())
 	}
 	before := fetched()
-	if changed, err := s.Sync(ctx); err != nil || changed {
+	if changed, err := s.Sync(ctx, repo); err != nil || changed {
 		t.Errorf("second sync: changed %v, %v; want nothing to do", changed, err)
 	}
 
 	// Version 3 unsigned, then signed by a stranger: refused either way; 1 and 2 stay.
 	push("3", nil)
-	if _, err := s.Sync(ctx); err == nil || !strings.Contains(err.Error(), "not signed") {
+	if _, err := s.Sync(ctx, repo); err == nil || !strings.Contains(err.Error(), "not signed") {
 		t.Errorf("sync with an unsigned version 3: %v", err)
 	}
 	if _, err := client.Sign(ctx, name+":3", stranger); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sync(ctx); err == nil || !strings.Contains(err.Error(), "no valid signature") {
+	if _, err := s.Sync(ctx, repo); err == nil || !strings.Contains(err.Error(), "no valid signature") {
 		t.Errorf("sync with version 3 signed by another key: %v", err)
 	}
 	if got := versionsIn(t, filepath.Join(models, "adder")); !slices.Equal(got, []string{"1", "2"}) {
@@ -161,7 +170,7 @@ func TestSync(t *testing.T) {
 
 	// The registry down: the sync fails, the versions stay.
 	reg.Stop()
-	if _, err := s.Sync(ctx); err == nil {
+	if _, err := s.Sync(ctx, repo); err == nil {
 		t.Error("sync with the registry down succeeded")
 	}
 	if got := versionsIn(t, filepath.Join(models, "adder")); !slices.Equal(got, []string{"1", "2"}) {
@@ -177,7 +186,7 @@ func TestSync(t *testing.T) {
 	if _, err := client.Sign(ctx, name+":3", signer); err != nil {
 		t.Fatal(err)
 	}
-	if changed, err := s.Sync(ctx); err != nil || !changed {
+	if changed, err := s.Sync(ctx, repo); err != nil || !changed {
 		t.Fatalf("sync after signing 3: changed %v, %v", changed, err)
 	}
 	after3 := fetched()
@@ -185,7 +194,7 @@ func TestSync(t *testing.T) {
 		t.Errorf("version 3 fetched no bytes")
 	}
 	push("4", signer)
-	if changed, err := s.Sync(ctx); err != nil || !changed {
+	if changed, err := s.Sync(ctx, repo); err != nil || !changed {
 		t.Fatalf("sync after pushing 4: changed %v, %v", changed, err)
 	}
 	if got := versionsIn(t, filepath.Join(models, "adder")); !slices.Equal(got, []string{"3", "4"}) {

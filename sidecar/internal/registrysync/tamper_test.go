@@ -15,7 +15,6 @@ import (
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/modelgate/modelgate/internal/registry"
-	"github.com/modelgate/modelgate/internal/testutil"
 )
 
 func newSyncer(t *testing.T, client *registry.Client, namespace, dir string) *Syncer {
@@ -33,13 +32,8 @@ func newSyncer(t *testing.T, client *registry.Client, namespace, dir string) *Sy
 // registry changed fails its digest, and that version is counted refused and
 // never appears.
 func TestSyncTamperedAndConcurrent(t *testing.T) {
-	reg := testutil.StartRegistry(t, nil)
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg, client := startRegistry(t)
 	ctx := context.Background()
-	client, err := registry.NewClient(true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	src := adderSource(t)
 	if _, err := client.Push(ctx, filepath.Join(src, "1"), reg.Host+"/models/adder"); err != nil {
 		t.Fatal(err)
@@ -53,7 +47,8 @@ func TestSyncTamperedAndConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = newSyncer(t, client, reg.Host+"/models", dir).Sync(ctx)
+			s := newSyncer(t, client, reg.Host+"/models", dir)
+			_, errs[i] = s.Sync(ctx, openRepository(t, s))
 		}()
 	}
 	wg.Wait()
@@ -82,7 +77,7 @@ func TestSyncTamperedAndConcurrent(t *testing.T) {
 	}
 	dir := t.TempDir()
 	s := newSyncer(t, client, reg.Host+"/models", dir)
-	if _, err := s.Sync(ctx); err == nil {
+	if _, err := s.Sync(ctx, openRepository(t, s)); err == nil {
 		t.Fatal("sync of a tampered version succeeded")
 	}
 	if got := versionsIn(t, filepath.Join(dir, "adder")); !slices.Equal(got, []string{"1"}) {

@@ -118,6 +118,9 @@ func (r *Repository) reconcile(ctx context.Context, name string, explicit bool) 
 		log.Error("reading model folder", "error", err)
 		return fmt.Errorf("%w: %w", ErrLoadFailed, err)
 	}
+	if o := r.opts.Origins; o != nil {
+		available = slices.DeleteFunc(available, func(n int64) bool { return o.Withdrawn(name, n) })
+	}
 	r.mu.Lock()
 	wanted := cfg.VersionPolicy.Select(available)
 	for n := range m.pinned {
@@ -183,10 +186,13 @@ func (r *Repository) ensureLoaded(ctx context.Context, m *model, n int64, cfg *c
 	vname := strconv.FormatInt(n, 10)
 	vdir := filepath.Join(m.dir, vname)
 	sum, sumErr := modelfile.Digest(vdir)
+	from := r.origin(m.name, n, sum)
 	// The model file's size and time join the checksum: a file still being
 	// copied when a poll failed it must be retried once complete, even if
-	// its .sha256 was already in place.
-	fingerprint := cfgDigest + "/" + sum + "/" + fileStamp(vdir)
+	// its .sha256 was already in place. The origin joins it too: a version
+	// pulled again by another digest (a re-pushed tag) is reloaded, as
+	// Triton and TF Serving reload a version whose files changed.
+	fingerprint := cfgDigest + "/" + sum + "/" + fileStamp(vdir) + "/" + from.source + ":" + from.digest
 
 	r.mu.Lock()
 	v, ok := m.versions[n]
@@ -223,7 +229,7 @@ func (r *Repository) ensureLoaded(ctx context.Context, m *model, n int64, cfg *c
 		}
 	} else {
 		old = v.serving
-		v.serving, v.state, v.reason = s, StateReady, ""
+		v.serving, v.state, v.reason, v.origin = s, StateReady, "", from
 	}
 	ready := len(readyVersions(m))
 	r.mu.Unlock()
@@ -234,11 +240,25 @@ func (r *Repository) ensureLoaded(ctx context.Context, m *model, n int64, cfg *c
 		log.Error("model version failed to load", "error", err)
 		return true, fmt.Errorf("%w: model %q version %s: %w", ErrLoadFailed, m.name, vname, err)
 	}
-	log.Info("model version ready", "took", time.Since(start).Round(time.Millisecond).String())
+	log.Info("model version ready", "took", time.Since(start).Round(time.Millisecond).String(), "source", from.source, "digest", from.digest)
 	if old != nil {
 		r.retireWithTimeout(ctx, old, false)
 	}
 	return true, nil
+}
+
+// origin is where version n's files come from: the registry digest its
+// syncer pulled it by, else the model file's sha256 (sum, from .sha256).
+func (r *Repository) origin(model string, n int64, sum string) origin {
+	if r.opts.Origins != nil {
+		if d, ok := r.opts.Origins.Origin(model, n); ok {
+			return origin{source: SourceRegistry, digest: d}
+		}
+	}
+	if sum == "" {
+		return origin{source: SourceLocal}
+	}
+	return origin{source: SourceLocal, digest: "sha256:" + sum}
 }
 
 // unloadVersions unpublishes the given versions of a model (all when nil),

@@ -61,9 +61,29 @@ type Options struct {
 	// RequireBoundModels refuses encrypted models that do not bind their
 	// model name and version (format 1, modelfile.ErrUnbound).
 	RequireBoundModels bool
-	Metrics            *metrics.Metrics
-	Logger             *slog.Logger
+	// Origins, if set, knows the versions a registry syncer put into Dir.
+	Origins Origins
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 }
+
+// Origins tells the repository about the versions a registry syncer pulled
+// into its folder.
+type Origins interface {
+	// Origin is the registry manifest digest the files of a version were
+	// pulled by; ok is false for a version put into the folder otherwise.
+	Origin(model string, version int64) (digest string, ok bool)
+	// Withdrawn reports a pulled version the registry no longer offers: the
+	// repository unloads it as if its folder were gone (its folder stays
+	// until Holds says it is unloaded, then the syncer removes it).
+	Withdrawn(model string, version int64) bool
+}
+
+// Version sources in the index.
+const (
+	SourceLocal    = "local"
+	SourceRegistry = "registry"
+)
 
 // Repository is the set of models and their versions. It is safe for
 // concurrent use; loads and unloads are serialized.
@@ -115,6 +135,14 @@ type version struct {
 	// serving is the instance answering requests (nil when none); it may be
 	// set while state is READY with a reason, after a failed reload.
 	serving *Served
+	// origin is where serving's files came from.
+	origin origin
+}
+
+// origin is where a loaded version's files came from: Source* and a digest
+// ("sha256:HEX").
+type origin struct {
+	source, digest string
 }
 
 // New returns an empty repository over opts.Dir; call Poll to load it.
@@ -177,9 +205,13 @@ func (r *Repository) Acquire(name, version string) (s *Served, release func(), e
 	return s, s.inflight.Done, nil
 }
 
-// Entry is one row of the repository index.
+// Entry is one row of the repository index. Digest and Source describe the
+// instance serving (empty when none): Source is SourceRegistry with the OCI
+// manifest digest the version was pulled by, or SourceLocal with the sha256
+// of its model file (the one its .sha256 file states).
 type Entry struct {
 	Model, Version, State, Reason string
+	Digest, Source                string
 }
 
 // Index lists every model version with its state, sorted by model and version.
@@ -195,7 +227,11 @@ func (r *Repository) Index() []Entry {
 		}
 		for _, n := range sortedVersions(m) {
 			v := m.versions[n]
-			out = append(out, Entry{Model: name, Version: strconv.FormatInt(n, 10), State: v.state, Reason: v.reason})
+			e := Entry{Model: name, Version: strconv.FormatInt(n, 10), State: v.state, Reason: v.reason}
+			if v.serving != nil {
+				e.Source, e.Digest = v.origin.source, v.origin.digest
+			}
+			out = append(out, e)
 		}
 		for _, miss := range m.missing {
 			out = append(out, Entry{Model: name, Version: miss, State: StateUnavailable, Reason: "the version policy names it but its folder is missing"})
@@ -213,6 +249,19 @@ func (r *Repository) ReadyVersions(name string) ([]string, error) {
 		return nil, fmt.Errorf("%w: model %q is not in the repository", ErrNotFound, name)
 	}
 	return readyVersions(m), nil
+}
+
+// Holds reports whether a version of a model is loaded, loading or
+// unloading: whether its sessions may still run or its files be read.
+func (r *Repository) Holds(name string, version int64) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	m, ok := r.models[name]
+	if !ok {
+		return false
+	}
+	v, ok := m.versions[version]
+	return ok && (v.serving != nil || v.state == StateLoading || v.state == StateUnloading)
 }
 
 func readyVersions(m *model) []string {

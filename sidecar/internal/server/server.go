@@ -93,7 +93,8 @@ func (s *Server) RepositoryIndex(_ context.Context, req *pb.RepositoryIndexReque
 		if req.ReadyOnly && e.State != repository.StateReady {
 			continue
 		}
-		resp.Models = append(resp.Models, &pb.RepositoryIndexResponse_ModelIndex{Name: e.Model, Version: e.Version, State: e.State, Reason: e.Reason})
+		resp.Models = append(resp.Models, &pb.RepositoryIndexResponse_ModelIndex{Name: e.Model, Version: e.Version, State: e.State, Reason: e.Reason,
+			Digest: e.Digest, Source: e.Source})
 	}
 	return resp, nil
 }

@@ -195,11 +195,17 @@ func (r route) modelReady(ctx context.Context, ex protocol.Exchange) (protocol.R
 	return protocol.JSONResponse(http.StatusOK, []byte(`{"ready":true}`), ex.Header()), nil
 }
 
+// indexEntryJSON is one entry of Triton's repository index (name, version,
+// state, reason: Triton's http_server.cc), plus where the loaded version's
+// files came from, which Triton's clients ignore. The registry's address is
+// not in it: the sidecar logs it.
 type indexEntryJSON struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
 	State   string `json:"state"`
 	Reason  string `json:"reason"`
+	Digest  string `json:"digest,omitempty"`
+	Source  string `json:"source,omitempty"`
 }
 
 // repositoryIndex serves Triton's POST /v2/repository/index, listing only
