@@ -207,7 +207,7 @@ func startServer(t *testing.T, opts kongharness.Options) *kongharness.Server {
 	// when its environment has ORT_LIB: passed as the image passes it
 	// (Dockerfile). A test's own KONG_NGINX_MAIN_ENV comes later and wins.
 	testutil.ORTLib(t)
-	opts.Env = append([]string{"KONG_NGINX_MAIN_ENV=ORT_LIB"}, opts.Env...)
+	opts.Env = append([]string{"KONG_NGINX_MAIN_ENV=ORT_LIB; env MODELGATE_SECRET_DIRS"}, opts.Env...)
 	srv, err := kongharness.Start(context.Background(), testutil.Binary(t, "modelgate"), opts)
 	if err != nil {
 		t.Fatal(err)

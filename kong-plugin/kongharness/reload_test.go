@@ -30,7 +30,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	prefix := t.TempDir()
 	node, err := kongharness.StartNode(ctx, testutil.Binary(t, "modelgate"),
 		// ORT_LIB passed as the image passes it: --ort-lib may name only $ORT_LIB.
-		kongharness.Options{Prefix: prefix, Output: testWriter{t}, Env: []string{"ORT_LIB=" + testutil.ORTLib(t), "KONG_NGINX_MAIN_ENV=ORT_LIB"}},
+		kongharness.Options{Prefix: prefix, Output: testWriter{t}, Env: []string{"ORT_LIB=" + testutil.ORTLib(t), "KONG_NGINX_MAIN_ENV=ORT_LIB; env MODELGATE_SECRET_DIRS"}},
 		"modelgate", pluginConfig(t))
 	if err != nil {
 		t.Fatal(err)

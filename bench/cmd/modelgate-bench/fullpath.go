@@ -49,7 +49,7 @@ func fullPathCases(ctx context.Context, o options, m bench.Model, sent *sentence
 		}
 	}
 	slog.Info("starting modelgate serve", "addr", addr, "log", logf.Name())
-	s, err := bench.StartServe(ctx, abs(filepath.Join(o.binDir, "modelgate")), cfg, addr, dir, logf, 2*time.Minute, extra...)
+	s, err := bench.StartServe(ctx, abs(filepath.Join(o.binDir, "modelgate")), cfg, addr, dir, []string{abs(repo)}, logf, 2*time.Minute, extra...)
 	if err != nil {
 		logf.Close()
 		rep.NotDone = append(rep.NotDone, fmt.Sprintf("%s: %v", bench.PathServe, err))

@@ -120,7 +120,7 @@ routes:
 plugins:
   - name: modelgate
     config:
-      sidecar: {mode: attach, socket: /tmp/none.sock}
+      sidecar: {mode: attach, socket: /run/modelgate/none.sock}
       limits: {default_timeout: soon}
       models:
         - name: sentiment
@@ -161,7 +161,7 @@ routes:
 plugins:
   - name: modelgate
     config:
-      sidecar: {mode: attach, socket: /tmp/none.sock}
+      sidecar: {mode: attach, socket: /run/modelgate/none.sock}
       auth:
         kong_consumer: true
         consumers:
