@@ -223,7 +223,8 @@ func (p Policy) SidecarCommand(command string) (string, error) {
 
 // sidecarFlags are modelgate-sidecar's flags (sidecar/cmd/modelgate-sidecar
 // main.go): whether each takes a value, and whether it is guarded (loads
-// code, writes a file, or opens a listener or socket).
+// code, writes a file, opens a listener or socket, or widens the files it
+// reads: --key-dirs).
 var sidecarFlags = map[string]struct{ value, guarded bool }{
 	"models":               {value: true},
 	"idle-exit":            {value: true},
@@ -244,6 +245,7 @@ var sidecarFlags = map[string]struct{ value, guarded bool }{
 	"ort-lib":              {value: true, guarded: true},
 	"cpuprofile":           {value: true, guarded: true},
 	"socket":               {value: true, guarded: true},
+	"key-dirs":             {value: true, guarded: true},
 	"metrics-addr":         {value: true, guarded: true},
 }
 

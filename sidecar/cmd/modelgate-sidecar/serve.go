@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -97,7 +98,8 @@ func serve(f *flags) int {
 	// socket, yet shares the cores with the gateway like a go-plugin child.
 	plan := threadPlan(f, pluginMode || f.besideGateway, log)
 	repo := repository.New(repository.Options{Dir: f.models, IntraOpThreads: plan.IntraOpThreads, NoSpinning: !plan.Spinning,
-		Instances: plan.Instances, MaxElements: f.maxElements, RequireBoundModels: f.requireBound, Metrics: m, Logger: log})
+		Instances: plan.Instances, MaxElements: f.maxElements, RequireBoundModels: f.requireBound,
+		KeyDirs: filepath.SplitList(f.keyDirs), Metrics: m, Logger: log})
 
 	syncer, syncErr := f.registry.syncer(f.models, reg, log)
 	if syncErr != nil {

@@ -61,8 +61,11 @@ type Options struct {
 	// RequireBoundModels refuses encrypted models that do not bind their
 	// model name and version (format 1, modelfile.ErrUnbound).
 	RequireBoundModels bool
-	Metrics            *metrics.Metrics
-	Logger             *slog.Logger
+	// KeyDirs are the folders, besides a model's own, where its config's
+	// encryption.key_file may lie (--key-dirs).
+	KeyDirs []string
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 }
 
 // Repository is the set of models and their versions. It is safe for
