@@ -311,27 +311,43 @@ func serveMetrics(addr string, m *metrics) {
 	}
 	slog.Warn("metrics.addr is taken (by the plugin server of the previous Kong generation?); retrying in the background",
 		"addr", addr, "retry_every", metricsRetryInterval, "err", err)
-	go func() {
-		for {
-			time.Sleep(metricsRetryInterval)
-			registry.mu.Lock()
-			stopped := registry.servers[addr] != srv
-			var ln net.Listener
-			var err error
-			if !stopped {
-				ln, err = net.Listen("tcp", addr)
-			}
-			registry.mu.Unlock()
-			if stopped {
-				return
-			}
-			if err == nil {
-				slog.Info("metrics: listening", "addr", addr)
-				go runMetrics(srv, ln, addr)
-				return
-			}
+	go retryMetrics(addr, srv)
+}
+
+// retryMetrics tries addr again every metricsRetryInterval until it takes
+// it or srv is no longer wanted (Shutdown). The listen happens outside
+// registry.mu, which every new config's build takes: only the look at
+// whether srv is still wanted and the hand-over to runMetrics happen under
+// it, so Shutdown either sees the running server or this closes the listener.
+func retryMetrics(addr string, srv *http.Server) {
+	for {
+		time.Sleep(metricsRetryInterval)
+		if !metricsWanted(addr, srv) {
+			return
 		}
-	}()
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		registry.mu.Lock()
+		wanted := registry.servers[addr] == srv
+		if wanted {
+			go runMetrics(srv, ln, addr)
+		}
+		registry.mu.Unlock()
+		if !wanted {
+			ln.Close()
+			return
+		}
+		slog.Info("metrics: listening", "addr", addr)
+		return
+	}
+}
+
+func metricsWanted(addr string, srv *http.Server) bool {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	return registry.servers[addr] == srv
 }
 
 func runMetrics(srv *http.Server, ln net.Listener, addr string) {
