@@ -222,19 +222,10 @@ func startServer(t *testing.T, opts kongharness.Options) *kongharness.Server {
 
 func waitReady(t *testing.T, srv *kongharness.Server, id int32) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		res, err := srv.Access(context.Background(), id, kongharness.Request{Method: "GET", Path: "/v2/health/ready"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Status == 200 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %+v %s", res, res.Body)
-		}
-		time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := srv.WaitReady(ctx, id); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -49,15 +49,8 @@ func TestReloadUnderLoad(t *testing.T) {
 			Header: hdr, Body: []byte(body), Consumers: consumers})
 	}
 	// Kong starts the instance, and so the sidecar, on the first request.
-	for {
-		res, err := node.Access(ctx, kongharness.Request{Method: "GET", Path: "/v2/health/ready"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Status == http.StatusOK {
-			break
-		}
-		time.Sleep(50 * time.Millisecond) // the test's timeout bounds the wait
+	if err := node.WaitReady(ctx); err != nil {
+		t.Fatal(err)
 	}
 	sidecar := sidecarPids(t, prefix)
 	if len(sidecar) != 1 {
