@@ -58,6 +58,7 @@ type Source[T any] struct {
 
 type sourceState[T any] struct {
 	value    T
+	gen      uint64 // grows by one per rotation
 	resolved string
 	sum      [sha256.Size]byte
 	checked  time.Time
@@ -98,12 +99,20 @@ func Watch[T any](ref string, parse func([]byte) (T, error), opts WatchOptions) 
 // interval has passed. Only one caller at a time looks; the others get the
 // value as it is.
 func (s *Source[T]) Get() T {
+	v, _ := s.Current()
+	return v
+}
+
+// Current is Get with the value's generation, which grows by one each time
+// the file's new content replaces the value: a caller that derives
+// something from the value rebuilds it only when the generation moves.
+func (s *Source[T]) Current() (T, uint64) {
 	st := s.state.Load()
-	if s.path == "" || time.Since(st.checked) < s.interval || !s.checking.TryLock() {
-		return st.value
+	if s.path != "" && time.Since(st.checked) >= s.interval && s.checking.TryLock() {
+		st = s.check()
+		s.checking.Unlock()
 	}
-	defer s.checking.Unlock()
-	return s.check().value
+	return st.value, st.gen
 }
 
 // check looks at the file and returns the state to use. Called with
@@ -132,7 +141,7 @@ func (s *Source[T]) check() *sourceState[T] {
 		s.log.Warn("secret file changed but does not parse; keeping the value read before", "secret", s.ref, "error", err)
 		return s.keep(old, now)
 	}
-	st := &sourceState[T]{value: parsed, resolved: resolved, sum: sum, checked: now}
+	st := &sourceState[T]{value: parsed, gen: old.gen + 1, resolved: resolved, sum: sum, checked: now}
 	s.state.Store(st)
 	s.log.Info("secret rotated: file changed, new value in use", "secret", s.ref, "resolved_path", resolved)
 	return st
