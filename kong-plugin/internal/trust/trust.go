@@ -327,11 +327,24 @@ func (p Policy) CheckListen(addr string) error {
 	return fmt.Errorf("%q is not a loopback address; listening there needs the operator to list it in %s", addr, EnvListen)
 }
 
-// CheckRedis reports whether the Redis password may be sent to addr. With
-// no allow list every address is allowed; RedisUnbounded says so, for a warning.
+// CheckRedis reports whether the Redis password may be sent to addr: the
+// configured address, and in a Redis Cluster every node address the
+// cluster reports. An allowed entry is an address as written
+// ("redis:6379") or a network in CIDR form ("10.42.0.0/16": any port on
+// those IPs, for cluster nodes whose pod IPs change). With no allow list
+// every address is allowed; RedisUnbounded says so, for a warning.
 func (p Policy) CheckRedis(addr string) error {
 	if p.Redis == nil || slices.Contains(p.Redis, addr) {
 		return nil
+	}
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); ip != nil {
+			for _, allowed := range p.Redis {
+				if _, network, err := net.ParseCIDR(allowed); err == nil && network.Contains(ip) {
+					return nil
+				}
+			}
+		}
 	}
 	return fmt.Errorf("%q is not an allowed Redis address (the operator lists them in %s)", addr, EnvRedis)
 }
