@@ -178,7 +178,8 @@ func sharedSidecar(c config.Sidecar, m *metrics, log *slog.Logger) *supervisor {
 	startTimeout, _ := time.ParseDuration(c.StartTimeout)
 	check, _ := time.ParseDuration(c.CheckInterval)
 	backoff, _ := time.ParseDuration(c.MaxBackoff)
-	s := newSupervisor(connector(c, registry.kongPrefix), startTimeout, check, backoff, m, log.With("sidecar_mode", c.Mode))
+	policy := trust.FromEnv().WithConfigFolder(registry.configFolder)
+	s := newSupervisor(connector(c, registry.kongPrefix, policy), startTimeout, check, backoff, m, log.With("sidecar_mode", c.Mode))
 	registry.sidecars[key] = s
 	if len(registry.sidecars) > 1 && !registry.janitor {
 		registry.janitor = true
