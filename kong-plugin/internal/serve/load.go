@@ -80,7 +80,7 @@ func decodePlugin(p *problems, e *pluginEntry, policy trust.Policy) *config.Conf
 	before := len(p.list)
 	checkSchema(p, e.node, reflect.TypeOf(config.Config{}), e.path)
 	schemaOK := len(p.list) == before
-	checkReferences(p, e.node, e.path)
+	checkReferences(p, e.node, e.path, policy)
 	checkSidecar(p, e)
 	if !schemaOK {
 		return nil // the loader would stop at the first of the same problems, without lines
@@ -144,17 +144,18 @@ func leaves(err error) []error {
 
 // checkReferences resolves every env: and file: reference in a plugin config
 // now, so that a missing variable or an unreadable key file stops the start
-// with its line instead of failing the first request that needs it.
-func checkReferences(p *problems, node *yaml.Node, path string) {
+// with its line instead of failing the first request that needs it. A file
+// outside the operator's folders is not opened: the loader refuses it.
+func checkReferences(p *problems, node *yaml.Node, path string, policy trust.Policy) {
 	node = resolveAlias(node)
 	switch node.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(node.Content); i += 2 {
-			checkReferences(p, node.Content[i+1], join(path, node.Content[i].Value))
+			checkReferences(p, node.Content[i+1], join(path, node.Content[i].Value), policy)
 		}
 	case yaml.SequenceNode:
 		for i, item := range node.Content {
-			checkReferences(p, item, fmt.Sprintf("%s[%d]", path, i))
+			checkReferences(p, item, fmt.Sprintf("%s[%d]", path, i), policy)
 		}
 	case yaml.ScalarNode:
 		if node.Tag != "!!str" {
@@ -164,7 +165,7 @@ func checkReferences(p *problems, node *yaml.Node, path string) {
 			if v, set := os.LookupEnv(name); !set || v == "" {
 				p.at(node, path, "environment variable %s is not set", name)
 			}
-		} else if file, ok := strings.CutPrefix(node.Value, "file:"); ok {
+		} else if file, ok := strings.CutPrefix(node.Value, "file:"); ok && policy.CheckSecretFile(file) == nil {
 			if f, err := os.Open(file); err != nil {
 				p.at(node, path, "cannot read %s: %v", file, errors.Unwrap(err))
 			} else {
