@@ -85,3 +85,31 @@ func TestResolveRelative(t *testing.T) {
 		t.Errorf("Resolve(key) = %q, %v", got, err)
 	}
 }
+
+// FuzzResolve: whatever path is asked for (dots, slashes, links that lead
+// out), an accepted one resolves to the allowed folder or below it.
+func FuzzResolve(f *testing.F) {
+	root := f.TempDir()
+	allowed := filepath.Join(root, "allowed")
+	if err := os.MkdirAll(filepath.Join(allowed, "sub"), 0o755); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.Symlink(root, filepath.Join(allowed, "up")); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.Symlink("sub", filepath.Join(allowed, "in")); err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{"key", "../key", "up/allowed/key", "in/../../x", "sub/./in/..//key", "/etc/passwd", "up"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, rel string) {
+		if strings.ContainsRune(rel, 0) {
+			return
+		}
+		got, err := Folders{allowed}.Resolve(filepath.Join(allowed, rel))
+		if err == nil && got != allowed && !strings.HasPrefix(got, allowed+"/") {
+			t.Fatalf("Resolve(%q) = %q, outside %s", rel, got, allowed)
+		}
+	})
+}
