@@ -180,8 +180,10 @@ WORKDIR /opt/modelgate
 # LD_LIBRARY_PATH for the launched sidecar, MODELGATE_MODEL_KEY for its
 # encrypted models (key_env), MODELGATE_LOG_LEVEL for the plugin server, and
 # MODELGATE_DEMO, which lets the root kong.yml's public DEMO credentials
-# through (unset, the plugin refuses them). The MODELGATE_ALLOW_* variables
-# and MODELGATE_SIDECAR_PASS_ENV bound what the plugin config may do (README,
+# through (unset, the plugin refuses them). The MODELGATE_ALLOW_* variables,
+# MODELGATE_SIDECAR_PASS_ENV and MODELGATE_SECRET_DIRS (further folders for
+# file: secrets, an attach socket, --models, beside /etc/modelgate and the
+# working directory) bound what the plugin config may do (README,
 # "What the plugin config may do"); MODELGATE_ALLOW_LISTEN=:9542 lets
 # deploy/kong/kong.yml serve /metrics on every interface of the container.
 # A variable set with `docker run -e` but not named here never arrives.
@@ -207,7 +209,7 @@ ENV KONG_DATABASE=off \
     ORT_LIB=/usr/local/lib/onnxruntime/libonnxruntime.so.1 \
     MODELGATE_LOG_LEVEL=info \
     MODELGATE_ALLOW_LISTEN=:9542 \
-    KONG_NGINX_MAIN_ENV="PATH; env ORT_LIB; env LD_LIBRARY_PATH; env MODELGATE_MODEL_KEY; env MODELGATE_LOG_LEVEL; env MODELGATE_DEMO; env MODELGATE_ALLOW_LISTEN; env MODELGATE_ALLOW_SIDECAR_COMMANDS; env MODELGATE_ALLOW_SIDECAR_FLAGS; env MODELGATE_ALLOW_REDIS; env MODELGATE_SIDECAR_PASS_ENV"
+    KONG_NGINX_MAIN_ENV="PATH; env ORT_LIB; env LD_LIBRARY_PATH; env MODELGATE_MODEL_KEY; env MODELGATE_LOG_LEVEL; env MODELGATE_DEMO; env MODELGATE_ALLOW_LISTEN; env MODELGATE_ALLOW_SIDECAR_COMMANDS; env MODELGATE_ALLOW_SIDECAR_FLAGS; env MODELGATE_ALLOW_REDIS; env MODELGATE_SIDECAR_PASS_ENV; env MODELGATE_SECRET_DIRS"
 
 # ---------------------------------------------------------------- sidecar image
 # The same files with the sidecar as the entrypoint, for attach mode (compose,

@@ -49,24 +49,10 @@ func KongBodiesFunc(srv *kongharness.Server, id int32, path string, header http.
 }
 
 // WaitKongReady runs GET /v2/health/ready through instance id until it
-// answers 200 (the launched sidecar has loaded its models), at most timeout.
+// answers 200 (the launched sidecar has loaded its models), at most
+// timeout; a config the plugin refuses ends the wait at once with its error.
 func WaitKongReady(ctx context.Context, srv *kongharness.Server, id int32, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		res, err := srv.Access(ctx, id, kongharness.Request{Method: http.MethodGet, Path: "/v2/health/ready", ClientIP: "127.0.0.1"})
-		if err != nil {
-			return fmt.Errorf("readiness through the plugin server: %w", err)
-		}
-		if res.Status == http.StatusOK {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the plugin server's gateway not ready within %v (status %d: %.200s)", timeout, res.Status, res.Body)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return srv.WaitReady(ctx, id)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -26,9 +27,13 @@ func ServeArgs(config, addr string) []string {
 
 // StartServe runs binary with ServeArgs in dir and waits until
 // /v2/health/ready answers 200 (at most startTimeout). Its log goes to logw.
-func StartServe(ctx context.Context, binary, config, addr, dir string, logw io.Writer, startTimeout time.Duration, extra ...string) (*Serve, error) {
+// allow are folders outside the config's own that its paths name (the
+// model repository): they are added to the process's MODELGATE_SECRET_DIRS,
+// as an operator would.
+func StartServe(ctx context.Context, binary, config, addr, dir string, allow []string, logw io.Writer, startTimeout time.Duration, extra ...string) (*Serve, error) {
 	cmd := exec.Command(binary, append(ServeArgs(config, addr), extra...)...)
 	cmd.Dir = dir
+	cmd.Env = AllowFolders(os.Environ(), allow...)
 	cmd.Stdout, cmd.Stderr = logw, logw
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", binary, err)
@@ -105,4 +110,27 @@ func FullPathConfig(sidecarBin, lib, repo, digest string, sidecarArgs ...string)
 		APIKeySHA256: digest,
 		Limits:       map[string]any{"max_body_bytes": 8 << 20, "default_timeout": "10s"},
 	}
+}
+
+// secretDirsEnv is the plugin server's list of further folders its config
+// may name (kong-plugin/internal/trust.EnvSecretDirs).
+const secretDirsEnv = "MODELGATE_SECRET_DIRS"
+
+// AllowFolders returns env with dirs added to MODELGATE_SECRET_DIRS.
+func AllowFolders(env []string, dirs ...string) []string {
+	if len(dirs) == 0 {
+		return env
+	}
+	out := make([]string, 0, len(env)+1)
+	list := strings.Join(dirs, ":")
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, secretDirsEnv+"="); ok {
+			if v != "" {
+				list += ":" + v
+			}
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, secretDirsEnv+"="+list)
 }

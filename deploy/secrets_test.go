@@ -151,10 +151,12 @@ func TestDeployRefusesDemoCredentials(t *testing.T) {
 			}).(map[string]any)
 			cfg["metrics"].(map[string]any)["addr"] = "127.0.0.1:0"
 
-			var env []string
+			// The image's list of what nginx passes on names MODELGATE_DEMO
+			// and MODELGATE_SECRET_DIRS, which allows the test's folders.
+			env := []string{"MODELGATE_SECRET_DIRS=" + os.Getenv("MODELGATE_SECRET_DIRS"),
+				"KONG_NGINX_MAIN_ENV=" + parseDockerfile(t).env(t, "kong")["KONG_NGINX_MAIN_ENV"]}
 			if tc.demo {
-				// The image's list of what nginx passes on names it.
-				env = []string{"MODELGATE_DEMO=1", "KONG_NGINX_MAIN_ENV=" + parseDockerfile(t).env(t, "kong")["KONG_NGINX_MAIN_ENV"]}
+				env = append(env, "MODELGATE_DEMO=1")
 			}
 			var log lockedBuffer
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

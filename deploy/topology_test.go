@@ -200,7 +200,10 @@ func runTopology(t *testing.T, top topology) {
 	// The API key deploy/secrets.sh generated; the plugin knows only its digest.
 	key := strings.TrimSpace(string(readAbs(t, filepath.Join(top.gen, "api-key"))))
 
-	srv, err := kongharness.Start(ctx, testutil.Binary(t, "modelgate"), kongharness.Options{Output: testWriter{t, "plugin server"}})
+	// The secrets and the socket live in the test's folder, which the
+	// operator allows past nginx as the image passes MODELGATE_SECRET_DIRS.
+	srv, err := kongharness.Start(ctx, testutil.Binary(t, "modelgate"), kongharness.Options{Output: testWriter{t, "plugin server"},
+		Env: []string{"KONG_NGINX_MAIN_ENV=MODELGATE_SECRET_DIRS"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,20 +214,9 @@ func runTopology(t *testing.T, top topology) {
 	}
 
 	// The plugin attaches in the background, as after a Kong start: wait
-	// until the gateway says it is ready.
-	for {
-		res, err := srv.Access(ctx, inst.ID, kongharness.Request{Method: "GET", Path: "/v2/health/ready", Header: http.Header{}, ClientIP: "127.0.0.1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Status == http.StatusOK {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("GET /v2/health/ready through the attached sidecar: %d %s", res.Status, res.Body)
-		case <-time.After(100 * time.Millisecond):
-		}
+	// until the gateway says it is ready (or fail at once on a refused config).
+	if err := srv.WaitReady(ctx, inst.ID); err != nil {
+		t.Fatalf("GET /v2/health/ready through the attached sidecar: %v", err)
 	}
 
 	body, _ := json.Marshal(map[string]any{"text": "a wonderful, moving film"})

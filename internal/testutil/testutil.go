@@ -197,3 +197,37 @@ func (r *Redis) Stop() {
 func TestModels() string {
 	return filepath.Join(RepoRoot(), "sidecar", "testdata", "models")
 }
+
+// SecretDirsEnv is the plugin server's variable listing the further folders
+// its config may name (kong-plugin/internal/trust.EnvSecretDirs).
+const SecretDirsEnv = "MODELGATE_SECRET_DIRS"
+
+// MainWithSecretDirs runs a test package as an operator runs the plugin
+// with a secrets folder of their own: TMPDIR becomes a fresh, short folder
+// (so every t.TempDir lies in it) that MODELGATE_SECRET_DIRS lists together
+// with the test model repository, and the processes the tests start
+// inherit both. Call it from TestMain: os.Exit(testutil.MainWithSecretDirs(m)).
+// The stop functions run after the tests, before the folder is removed
+// (a process-global registry stopping its sidecars, say).
+func MainWithSecretDirs(m *testing.M, stop ...func()) int {
+	root, err := os.MkdirTemp("", "mg")
+	if err == nil {
+		root, err = filepath.EvalSymlinks(root)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testutil:", err)
+		return 1
+	}
+	defer os.RemoveAll(root)
+	dirs := root + ":" + TestModels()
+	if prev := os.Getenv(SecretDirsEnv); prev != "" {
+		dirs += ":" + prev
+	}
+	os.Setenv("TMPDIR", root)
+	os.Setenv(SecretDirsEnv, dirs)
+	code := m.Run()
+	for _, f := range stop {
+		f()
+	}
+	return code
+}

@@ -214,7 +214,7 @@ func startServer(t *testing.T, opts kongharness.Options) *kongharness.Server {
 	// when its environment has ORT_LIB: passed as the image passes it
 	// (Dockerfile). A test's own KONG_NGINX_MAIN_ENV comes later and wins.
 	testutil.ORTLib(t)
-	opts.Env = append([]string{"KONG_NGINX_MAIN_ENV=ORT_LIB"}, opts.Env...)
+	opts.Env = append([]string{"KONG_NGINX_MAIN_ENV=ORT_LIB; env MODELGATE_SECRET_DIRS"}, opts.Env...)
 	srv, err := kongharness.Start(context.Background(), testutil.Binary(t, "modelgate"), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -229,19 +229,10 @@ func startServer(t *testing.T, opts kongharness.Options) *kongharness.Server {
 
 func waitReady(t *testing.T, srv *kongharness.Server, id int32) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		res, err := srv.Access(context.Background(), id, kongharness.Request{Method: "GET", Path: "/v2/health/ready"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Status == 200 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %+v %s", res, res.Body)
-		}
-		time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := srv.WaitReady(ctx, id); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
+	"github.com/modelgate/modelgate/kong-plugin/internal/trust"
 	"github.com/modelgate/modelgate/kong-plugin/kongharness"
 )
 
@@ -35,7 +36,7 @@ func checkKongYML(t *testing.T, path string) {
 			t.Errorf("%s %s: Kong would refuse it:\n%v", path, place, err)
 		}
 		raw, _ := json.Marshal(cfg)
-		if _, err := config.Load(raw); err != nil {
+		if _, err := config.LoadWith(raw, trust.FromEnv().InFolderOf(path)); err != nil {
 			t.Errorf("%s %s: the plugin would refuse it:\n%v", path, place, err)
 		}
 	}

@@ -30,7 +30,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	prefix := t.TempDir()
 	node, err := kongharness.StartNode(ctx, testutil.Binary(t, "modelgate"),
 		// ORT_LIB passed as the image passes it: --ort-lib may name only $ORT_LIB.
-		kongharness.Options{Prefix: prefix, Output: testWriter{t}, Env: []string{"ORT_LIB=" + testutil.ORTLib(t), "KONG_NGINX_MAIN_ENV=ORT_LIB"}},
+		kongharness.Options{Prefix: prefix, Output: testWriter{t}, Env: []string{"ORT_LIB=" + testutil.ORTLib(t), "KONG_NGINX_MAIN_ENV=ORT_LIB; env MODELGATE_SECRET_DIRS"}},
 		"modelgate", pluginConfig(t))
 	if err != nil {
 		t.Fatal(err)
@@ -49,15 +49,8 @@ func TestReloadUnderLoad(t *testing.T) {
 			Header: hdr, Body: []byte(body), Consumers: consumers})
 	}
 	// Kong starts the instance, and so the sidecar, on the first request.
-	for {
-		res, err := node.Access(ctx, kongharness.Request{Method: "GET", Path: "/v2/health/ready"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Status == http.StatusOK {
-			break
-		}
-		time.Sleep(50 * time.Millisecond) // the test's timeout bounds the wait
+	if err := node.WaitReady(ctx); err != nil {
+		t.Fatal(err)
 	}
 	sidecar := sidecarPids(t, prefix)
 	if len(sidecar) != 1 {

@@ -51,6 +51,7 @@ type Server struct {
 	Prefix string
 
 	cmd      *exec.Cmd
+	rejected rejectionLog
 	tmp      bool
 	exited   chan struct{}
 	exitErr  error
@@ -84,7 +85,8 @@ func start(ctx context.Context, binary string, opts Options, replacing os.FileIn
 	if out == nil {
 		out = io.Discard
 	}
-	s.cmd.Stdout, s.cmd.Stderr = out, out
+	s.rejected.out = out
+	s.cmd.Stdout, s.cmd.Stderr = &s.rejected, &s.rejected
 	if err := s.cmd.Start(); err != nil {
 		s.cleanup()
 		return nil, fmt.Errorf("starting %s: %w", binary, err)

@@ -75,7 +75,7 @@ func (o options) launchServe(ctx context.Context, rep *bench.Report, path, dir, 
 		return nil, nil, nothing, err
 	}
 	slog.Info("starting modelgate serve", "path", path, "addr", addr, "log", logf.Name())
-	s, err := bench.StartServe(ctx, abs(filepath.Join(o.binDir, "modelgate")), cfg, addr, dir, logf, 2*time.Minute, serveArgs...)
+	s, err := bench.StartServe(ctx, abs(filepath.Join(o.binDir, "modelgate")), cfg, addr, dir, []string{abs(repo)}, logf, 2*time.Minute, serveArgs...)
 	if err != nil {
 		logf.Close()
 		rep.NotDone = append(rep.NotDone, fmt.Sprintf("%s: %v (see %s)", path, err, logf.Name()))

@@ -36,7 +36,9 @@ func kongCases(ctx context.Context, o options, m bench.Model, sent *sentences, r
 		return nil, nil, nothing, err
 	}
 	slog.Info("starting the plugin server as Kong does", "binary", binary, "log", logf.Name())
-	srv, err := kongharness.Start(ctx, binary, kongharness.Options{Dir: dir, Output: logf})
+	// The model repository is outside the plugin server's working folder:
+	// allowed as an operator would (README, "What the plugin config may do").
+	srv, err := kongharness.Start(ctx, binary, kongharness.Options{Dir: dir, Output: logf, Env: bench.AllowFolders(nil, abs(repo))})
 	if err != nil {
 		logf.Close()
 		return nil, nil, nothing, fmt.Errorf("%s: %w", bench.PathKong, err)

@@ -40,15 +40,65 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
-// TestCheckRepositoryKongYML: the kong.yml files the project ships pass.
+// TestCheckRepositoryKongYML: the kong.yml files the project ships pass,
+// the root one (DEMO credentials) only with MODELGATE_DEMO=1, as the
+// plugin would take it.
 func TestCheckRepositoryKongYML(t *testing.T) {
 	// metrics.addr ":9542" listens on every interface: the image allows it (Dockerfile).
 	t.Setenv("MODELGATE_ALLOW_LISTEN", ":9542")
-	for _, f := range []string{"kong.yml", "deploy/kong/kong.yml", "kong-plugin/kongharness/testdata/kong.yml"} {
+	t.Setenv("MODELGATE_DEMO", "")
+	for _, f := range []string{"deploy/kong/kong.yml", "kong-plugin/kongharness/testdata/kong.yml"} {
 		code, stdout, stderr := runModelgateCheck(t, filepath.Join(testutil.RepoRoot(), f))
 		if code != 0 || !strings.Contains(stdout, ": OK") {
 			t.Errorf("%s: exit %d\n%s%s", f, code, stdout, stderr)
 		}
+	}
+	t.Setenv("MODELGATE_DEMO", "1")
+	if code, stdout, stderr := runModelgateCheck(t, filepath.Join(testutil.RepoRoot(), "kong.yml")); code != 0 || !strings.Contains(stdout, ": OK") {
+		t.Errorf("kong.yml with MODELGATE_DEMO=1: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestCheckRefusesDemoCredentials: `modelgate check` refuses the root
+// kong.yml's DEMO key digest and issuer key as the plugin does at start
+// without MODELGATE_DEMO=1: exit 1, each with its line, from any working
+// directory (the key file is the kong.yml folder's).
+func TestCheckRefusesDemoCredentials(t *testing.T) {
+	t.Setenv("MODELGATE_DEMO", "")
+	file := filepath.Join(testutil.RepoRoot(), "kong.yml")
+	code, stdout, stderr := runModelgateCheck(t, file)
+	if code != 1 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q; want 1 and nothing\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"2 problem(s)",
+		file + ":67:17: plugins[0].config.auth.consumers[0].key_sha256[0]: the DEMO API key's digest is the repository's public DEMO credential",
+		file + ":75:25: plugins[0].config.auth.jwt[0].public_key: file:deploy/keys/demo-jwt-rs256.pub holds the DEMO issuer's public key",
+		"MODELGATE_DEMO=1",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("missing %q in:\n%s", want, stderr)
+		}
+	}
+}
+
+// TestCheckRefusesPathsOutsideTheFolders: a file: reference that leaves
+// the allowed folders by ".." is refused with its line, naming the
+// reference and the folders.
+func TestCheckRefusesPathsOutsideTheFolders(t *testing.T) {
+	file := writeFile(t, "kong.yml", `_format_version: "3.0"
+plugins:
+  - name: modelgate
+    config:
+      sidecar: {mode: attach, socket: /run/modelgate/sidecar.sock}
+      quotas:
+        policy: redis
+        redis: {addr: "127.0.0.1:6379", password: "file:../../../../etc/passwd"}
+`)
+	code, _, stderr := runModelgateCheck(t, file)
+	if code != 1 || !strings.Contains(stderr, file+`:8:51: plugins[0].config.quotas.redis.password: secret reference "file:../../../../etc/passwd": `) ||
+		!strings.Contains(stderr, "/etc/passwd is outside the allowed folders (/etc/modelgate, "+filepath.Dir(file)) {
+		t.Errorf("exit %d:\n%s", code, stderr)
 	}
 }
 

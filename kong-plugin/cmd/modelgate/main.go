@@ -102,6 +102,12 @@ func pluginServer(kongPrefix string, dump bool) int {
 	setupLogging()
 	setupDemoMode()
 	core.SetKongPrefix(kongPrefix)
+	// The declarative config's folder is unknown here; the working
+	// directory is the one relative references resolve against (see
+	// core.SetConfigFolder for why that is not Kong's prefix).
+	if wd, err := os.Getwd(); err == nil {
+		core.SetConfigFolder(wd)
+	}
 	if !dump {
 		exe, err := os.Executable()
 		if err != nil {

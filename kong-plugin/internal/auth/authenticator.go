@@ -36,13 +36,11 @@ const (
 // immutable after New, but for issuers' key files, which it follows (see
 // secret.Source), and safe for concurrent use.
 type Authenticator struct {
-	// keys maps the SHA-256 of each API key to its consumer. Lookup is by the
-	// digest of the presented key: see lookupKey for why that is safe
-	// against timing attacks.
-	keys map[[sha256.Size]byte]consumerEntry
-	// keyFiles are the consumers' key_sha256 file: references, followed
-	// when they change (keyfile.go).
-	keyFiles  []keyFile
+	// keys maps the SHA-256 of each API key, inline or in a followed
+	// file: list (keyfile.go), to its consumer. Lookup is by the digest of
+	// the presented key: see lookupKey for why that is safe against
+	// timing attacks.
+	keys      *keyIndex
 	consumers map[string]consumerEntry
 	issuers   map[string]*issuer
 	// now is the clock, replaceable in tests of expiry.
@@ -71,7 +69,6 @@ func New(cfg Config, opts ...Option) (*Authenticator, error) {
 		return nil, err
 	}
 	a := &Authenticator{
-		keys:      map[[sha256.Size]byte]consumerEntry{},
 		consumers: map[string]consumerEntry{},
 		issuers:   map[string]*issuer{},
 		now:       time.Now,
@@ -79,6 +76,8 @@ func New(cfg Config, opts ...Option) (*Authenticator, error) {
 	for _, o := range opts {
 		o(a)
 	}
+	inline := map[keyDigest]consumerEntry{}
+	var files []keyFile
 	for _, c := range cfg.Consumers {
 		entry := consumerEntry{name: c.Name, tier: c.Tier}
 		a.consumers[c.Name] = entry
@@ -88,15 +87,21 @@ func New(cfg Config, opts ...Option) (*Authenticator, error) {
 				if err != nil {
 					return nil, fmt.Errorf("auth.consumers (%s).key_sha256: %w", c.Name, err)
 				}
-				a.keyFiles = append(a.keyFiles, kf)
+				files = append(files, kf)
 				continue
 			}
-			var digest [sha256.Size]byte
+			var d keyDigest
 			// Validate checked the length and the hex.
-			_, _ = hex.Decode(digest[:], []byte(strings.ToLower(h)))
-			a.keys[digest] = entry
+			// Validate refused a digest listed inline for two consumers.
+			_, _ = hex.Decode(d[:], []byte(strings.ToLower(h)))
+			inline[d] = entry
 		}
 	}
+	keys, err := newKeyIndex(inline, files, a.watch)
+	if err != nil {
+		return nil, err
+	}
+	a.keys = keys
 	var errs []error
 	for i, ic := range cfg.JWT {
 		iss, err := compileIssuer(ic, a)
@@ -125,7 +130,7 @@ func (a *Authenticator) Authenticate(h http.Header) (Identity, error) {
 	default:
 		// Challenge with the scheme the deployment uses most plainly: keys
 		// when any consumer has one, else bearer tokens.
-		return Identity{}, fail(ReasonMissing, len(a.keys) == 0 && len(a.keyFiles) == 0 && len(a.issuers) > 0, nil)
+		return Identity{}, fail(ReasonMissing, a.keys.empty() && len(a.issuers) > 0, nil)
 	}
 }
 
@@ -149,18 +154,9 @@ func (a *Authenticator) authenticateKey(key string) (Identity, error) {
 // prefix is a preimage search, so the leak does not help find a key. Inline
 // digests are one map lookup whatever their number, where a loop of
 // subtle.ConstantTimeCompare over every digest would cost O(n) per request;
-// each `file:` list adds one lookup in its own set (and, at most every
-// check interval, the re-read of that file), so a config with many key files
-// pays per file.
+// the `file:` lists' digests are in the same map (keyIndex), so a hit or a
+// miss costs one lookup however many files there are, plus, at most every
+// check interval, a look at the files.
 func (a *Authenticator) lookupKey(key string) (consumerEntry, bool) {
-	digest := sha256.Sum256([]byte(key))
-	if entry, ok := a.keys[digest]; ok {
-		return entry, true
-	}
-	for _, kf := range a.keyFiles {
-		if _, ok := kf.digests.Get()[digest]; ok {
-			return kf.entry, true
-		}
-	}
-	return consumerEntry{}, false
+	return a.keys.lookup(sha256.Sum256([]byte(key)))
 }

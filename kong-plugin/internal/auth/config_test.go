@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -89,7 +90,8 @@ func TestNewRefusesBadKeyMaterial(t *testing.T) {
 		{"unset variable", Issuer{Algorithms: []string{"HS256"}, Secret: "env:MODELGATE_TEST_UNSET_VARIABLE"}, "environment variable MODELGATE_TEST_UNSET_VARIABLE is not set"},
 		{"empty variable", Issuer{Algorithms: []string{"HS256"}, Secret: "env:MODELGATE_TEST_EMPTY"}, "secret is empty"},
 		{"short HMAC key", Issuer{Algorithms: []string{"HS256"}, Secret: "env:MODELGATE_TEST_SHORT"}, "HMAC key of 9 bytes is too short"},
-		{"missing file", Issuer{Algorithms: []string{"RS256"}, PublicKey: "file:/nonexistent/key.pem"}, "no such file"},
+		{"missing file", Issuer{Algorithms: []string{"RS256"}, PublicKey: "file:" + filepath.Join(t.TempDir(), "key.pem")}, "no such file"},
+		{"file outside the allowed folders", Issuer{Algorithms: []string{"RS256"}, PublicKey: "file:/nonexistent/key.pem"}, "/nonexistent/key.pem is outside the allowed folders"},
 		{"not PEM", Issuer{Algorithms: []string{"RS256"}, PublicKey: writeFile(t, "x.pem", []byte("hello"))}, "no PEM public key found"},
 		{"private key PEM", Issuer{Algorithms: []string{"RS256"}, PublicKey: writeFile(t, "p.pem", privatePEM)}, `PEM block of type "RSA PRIVATE KEY" is not a public key`},
 		{"short RSA key", Issuer{Algorithms: []string{"RS256"}, PublicKey: writePEM(t, &short.PublicKey)}, "RSA key of 1024 bits is too short"},

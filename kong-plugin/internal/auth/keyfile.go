@@ -3,7 +3,6 @@ package auth
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -15,7 +14,7 @@ import (
 // changes: a key removed from the file (a Secret update) stops working
 // without a restart.
 type keyFile struct {
-	digests *secret.Source[map[[sha256.Size]byte]struct{}]
+	digests *secret.Source[map[keyDigest]struct{}]
 	entry   consumerEntry
 }
 
@@ -36,8 +35,8 @@ func watchKeyFile(ref string, entry consumerEntry, opts secret.WatchOptions) (ke
 // parseDigestFile reads one hex SHA-256 per line (sha256sum's format: a name
 // may follow the digest); blank lines and lines starting with # are skipped,
 // so a file of comments only (`# revoked`) holds no key.
-func parseDigestFile(data []byte) (map[[sha256.Size]byte]struct{}, error) {
-	digests := map[[sha256.Size]byte]struct{}{}
+func parseDigestFile(data []byte) (map[keyDigest]struct{}, error) {
+	digests := map[keyDigest]struct{}{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -49,7 +48,7 @@ func parseDigestFile(data []byte) (map[[sha256.Size]byte]struct{}, error) {
 			// Never echo the line: it might be a key pasted by mistake.
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
-		var d [sha256.Size]byte
+		var d keyDigest
 		_, _ = hex.Decode(d[:], []byte(strings.ToLower(h)))
 		digests[d] = struct{}{}
 	}

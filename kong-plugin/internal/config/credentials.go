@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/modelgate/modelgate/internal/pathbound"
 	"github.com/modelgate/modelgate/kong-plugin/internal/secret"
+	"github.com/modelgate/modelgate/kong-plugin/internal/trust"
 )
 
 // The repository's DEMO credentials, recognised by value: the root kong.yml
@@ -31,6 +33,9 @@ const (
 	demoJWTModulusSHA256 = "8775c71163f7f0890ceedb385b59168848f721621d92a695b4fbd1a290f43bbf"
 )
 
+// filePrefix starts a file: secret reference.
+const filePrefix = "file:"
+
 // DemoEnv is the environment variable that turns demo mode on ("1"): the
 // DEMO credentials are then accepted. `make run` sets it; nothing under
 // deploy/ does.
@@ -39,26 +44,40 @@ const DemoEnv = "MODELGATE_DEMO"
 // ErrDemoCredential is wrapped by every refusal of a DEMO credential.
 var ErrDemoCredential = errors.New("is the repository's public DEMO credential; generate your own (deploy/secrets.sh, modelgate keygen) or, on a laptop, set " + DemoEnv + "=1")
 
-// CheckCredentials reads the credential files the auth section names and
-// refuses the DEMO ones unless demo is true. A file that cannot be read is
-// refused too, naming it. Errors name the field and the file, never a value.
-func (c Config) CheckCredentials(demo bool) error {
+// CheckCredentials reads the credential files the auth section names (in
+// the policy's SecretFolders only, as the secret package would) and refuses the DEMO ones
+// unless demo is true. A file that cannot be read is refused too, naming
+// it. Errors name the field and the file, never a value.
+func (c Config) CheckCredentials(demo bool, policy trust.Policy) error {
+	return c.checkCredentials(demo, policy, true)
+}
+
+// CheckDemoCredentials is CheckCredentials for a machine that is not the
+// one the config runs on (modelgate check): a credential file it cannot
+// read is left out, the DEMO credentials it can see are refused the same way.
+func (c Config) CheckDemoCredentials(demo bool, policy trust.Policy) error {
+	return c.checkCredentials(demo, policy, false)
+}
+
+func (c Config) checkCredentials(demo bool, policy trust.Policy, mustRead bool) error {
 	var errs []error
+	read := func(where, ref string) []byte {
+		data, err := secret.Resolve(filePrefix+policy.Path(strings.TrimPrefix(ref, filePrefix)), policy.SecretFolders())
+		if err != nil && (mustRead || errors.Is(err, pathbound.ErrOutside)) {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+		}
+		return data
+	}
 	for i, cons := range c.Auth.Consumers {
 		for j, h := range cons.KeySHA256 {
 			where := fmt.Sprintf("auth.consumers[%d].key_sha256[%d]", i, j)
-			if !strings.HasPrefix(h, "file:") {
+			if !strings.HasPrefix(h, filePrefix) {
 				if !demo && strings.EqualFold(h, DemoAPIKeySHA256) {
 					errs = append(errs, fmt.Errorf("%s: the DEMO API key's digest %w", where, ErrDemoCredential))
 				}
 				continue
 			}
-			data, err := secret.Resolve(h)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", where, err))
-				continue
-			}
-			if !demo && holdsDemoDigest(data) {
+			if data := read(where, h); !demo && holdsDemoDigest(data) {
 				errs = append(errs, fmt.Errorf("%s: %s holds the DEMO API key's digest, which %w", where, h, ErrDemoCredential))
 			}
 		}
@@ -69,12 +88,7 @@ func (c Config) CheckCredentials(demo bool) error {
 				continue
 			}
 			where := fmt.Sprintf("auth.jwt[%d].%s", i, ref.field)
-			data, err := secret.Resolve(ref.ref)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", where, err))
-				continue
-			}
-			if !demo && holdsDemoJWTKey(data) {
+			if data := read(where, ref.ref); !demo && holdsDemoJWTKey(data) {
 				errs = append(errs, fmt.Errorf("%s: %s holds the DEMO issuer's public key (its private key is committed in deploy/keys), which %w", where, ref.ref, ErrDemoCredential))
 			}
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/internal/auth"
+	"github.com/modelgate/modelgate/kong-plugin/internal/trust"
 )
 
 // TestCheckCredentials recognises the DEMO credentials by value, in each
@@ -47,6 +48,11 @@ func TestCheckCredentials(t *testing.T) {
 	ownDER, _ := x509.MarshalPKIXPublicKey(&own.PublicKey)
 	ownPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: ownDER})
 	const otherDigest = "10690ec5d65705fd6db2bde743b7c1094ce5f28bfa736cdb8875eb14cb2a5abe"
+	outside := filepath.Join(t.TempDir(), "own.pem")
+	if err := os.WriteFile(outside, ownPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	policy := trust.Policy{SecretDirs: []string{dir}}
 
 	issuer := func(field, ref string) auth.Issuer {
 		iss := auth.Issuer{Issuer: "https://idp.example", Algorithms: []string{"RS256"}}
@@ -73,17 +79,18 @@ func TestCheckCredentials(t *testing.T) {
 		{"DEMO PKCS1 beside another key", auth.Config{JWT: []auth.Issuer{issuer("public_key", write("both.pub", append(ownPEM, pkcs1...)))}}, "both.pub"},
 		{"DEMO JWKS", auth.Config{JWT: []auth.Issuer{issuer("jwks", write("jwks.json", jwks))}}, "auth.jwt[0].jwks"},
 		{"missing file", auth.Config{JWT: []auth.Issuer{issuer("public_key", "file:"+filepath.Join(dir, "absent.pub"))}}, "absent.pub"},
+		{"own key outside the folders", auth.Config{JWT: []auth.Issuer{issuer("public_key", "file:"+outside)}}, "outside the allowed folders"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Config{Auth: tc.auth}
-			err := c.CheckCredentials(false)
+			err := c.CheckCredentials(false, policy)
 			switch {
 			case tc.refuse == "" && err != nil:
 				t.Fatalf("refused: %v", err)
 			case tc.refuse != "" && (err == nil || !strings.Contains(err.Error(), tc.refuse)):
 				t.Fatalf("got %v, want a refusal naming %q", err, tc.refuse)
 			}
-			if err := c.CheckCredentials(true); err != nil && errors.Is(err, ErrDemoCredential) {
+			if err := c.CheckCredentials(true, policy); err != nil && errors.Is(err, ErrDemoCredential) {
 				t.Errorf("demo mode refused a DEMO credential: %v", err)
 			}
 		})

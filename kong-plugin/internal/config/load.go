@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/modelgate/modelgate/kong-plugin/internal/trust"
 )
 
 // kongKeys are the fields Kong adds to a plugin config before it hands it
@@ -12,8 +14,15 @@ var kongKeys = []string{"__seq__", "__key__", "__plugin_id"}
 
 // Load decodes a plugin config from JSON, refusing unknown fields (Kong's
 // own additions excepted) as Kong's schema check would, applies the
-// defaults and validates. Every problem is reported at once.
+// defaults and validates under trust.FromEnv(). Every problem is reported
+// at once.
 func Load(data []byte) (Config, error) {
+	return LoadWith(data, trust.FromEnv())
+}
+
+// LoadWith is Load under the operator's policy (one that knows the
+// config's own folder, say).
+func LoadWith(data []byte, policy trust.Policy) (Config, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
 		return Config{}, fmt.Errorf("plugin config: %w", err)
@@ -32,7 +41,7 @@ func Load(data []byte) (Config, error) {
 		return Config{}, fmt.Errorf("plugin config: %w", err)
 	}
 	c = c.WithDefaults()
-	if err := c.Validate(); err != nil {
+	if err := c.ValidateWith(policy); err != nil {
 		return Config{}, err
 	}
 	return c, nil

@@ -9,8 +9,7 @@ import (
 // validateTrust checks the fields that run code, open listeners or send a
 // password against what the operator allows (package trust, read from the
 // plugin server's environment, never from the config itself).
-func (c *Config) validateTrust(p *problems) {
-	policy := trust.FromEnv()
+func (c *Config) validateTrust(p *problems, policy trust.Policy) {
 	s := c.Sidecar
 	if s.Mode == "launch" {
 		if s.Command != "" {

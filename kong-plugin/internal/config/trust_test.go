@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/quota"
+	"github.com/modelgate/modelgate/kong-plugin/internal/trust"
 )
 
 // A config that would run code, listen everywhere or send the Redis
@@ -49,7 +50,10 @@ func TestValidateTrust(t *testing.T) {
 		Metrics: Metrics{Addr: "127.0.0.1:9542"},
 		Quotas:  quota.Config{Policy: "redis", Redis: quota.Redis{Addr: "redis:6379"}},
 	}.WithDefaults()
-	if err := ordinary.Validate(); err != nil {
+	// Relative paths are the working directory's, the config's own folder
+	// under Kong (core.SetConfigFolder).
+	here := trust.FromEnv().WithConfigFolder(".")
+	if err := ordinary.ValidateWith(here); err != nil {
 		t.Errorf("an ordinary config was refused: %v", err)
 	}
 
@@ -60,7 +64,7 @@ func TestValidateTrust(t *testing.T) {
 	allowed.Sidecar.Args = []string{"--models", "m", "--ort-lib", "/opt/ort.so", "--cpuprofile", "/tmp/cpu.pprof"}
 	allowed.Sidecar.Env = nil
 	allowed.Quotas.Redis.Addr = "redis:6379"
-	if err := allowed.Validate(); err != nil {
+	if err := allowed.ValidateWith(trust.FromEnv().WithConfigFolder(".")); err != nil {
 		t.Errorf("what the operator allowed was refused: %v", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/modelgate/modelgate/kong-plugin/internal/trust"
 )
 
 // versionName is what a version or alias may look like: no "/", no "..",
@@ -36,8 +38,15 @@ func (p *problems) add(place, format string, args ...any) {
 
 // Validate reports every problem in c at once (joined), each prefixed with
 // its place in the config, e.g. "models[0].split[1].weight: must be > 0".
-// It expects c.WithDefaults() applied.
+// It expects c.WithDefaults() applied. What the config may do is bounded by
+// trust.FromEnv(), which does not know the config's own folder: ValidateWith
+// takes a policy that does.
 func (c *Config) Validate() error {
+	return c.ValidateWith(trust.FromEnv())
+}
+
+// ValidateWith is Validate under the operator's policy.
+func (c *Config) ValidateWith(policy trust.Policy) error {
 	var p problems
 	c.validateSidecar(&p)
 	c.validateLimits(&p)
@@ -45,7 +54,8 @@ func (c *Config) Validate() error {
 	c.validateAccess(&p)
 	c.validateAuth(&p)
 	c.validateMetrics(&p)
-	c.validateTrust(&p)
+	c.validateTrust(&p, policy)
+	c.validatePaths(&p, policy)
 	c.validatePrivacy(&p)
 	return errors.Join(p...)
 }

@@ -11,6 +11,7 @@ package core
 
 import (
 	"context"
+	"github.com/modelgate/modelgate/internal/pathbound"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -51,8 +52,9 @@ type Gateway struct {
 // samples are dropped rather than piled up behind the client's traffic.
 const maxShadowInFlight = 16
 
-// build provisions a validated config. Called with registry.mu held.
-func build(c config.Config, m *metrics, log *slog.Logger) (*Gateway, error) {
+// build provisions a validated config; its file: secrets are read (and
+// re-read) in folders only. Called with registry.mu held.
+func build(c config.Config, m *metrics, log *slog.Logger, folders pathbound.Folders) (*Gateway, error) {
 	g := &Gateway{
 		cfg:         c,
 		routing:     compileRouting(c.Models),
@@ -68,14 +70,14 @@ func build(c config.Config, m *metrics, log *slog.Logger) (*Gateway, error) {
 	g.timeout, _ = time.ParseDuration(c.Limits.DefaultTimeout)
 	g.maxTimeout, _ = time.ParseDuration(c.Limits.MaxTimeout)
 	if c.AuthEnabled() {
-		a, err := auth.New(c.Auth, auth.WithSecretWatch(secret.WatchOptions{Logger: log}))
+		a, err := auth.New(c.Auth, auth.WithSecretWatch(secret.WatchOptions{Logger: log, Folders: folders}))
 		if err != nil {
 			return nil, err
 		}
 		g.auth = a
 	}
 	if len(c.Quotas.Tiers) > 0 {
-		l, err := sharedLimiter(c.Quotas, m, log)
+		l, err := sharedLimiter(c.Quotas, m, log, folders)
 		if err != nil {
 			return nil, err
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/modelgate/modelgate/internal/pathbound"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/quota"
 	"github.com/modelgate/modelgate/kong-plugin/internal/secret"
@@ -51,6 +52,8 @@ var registry = struct {
 	// kongPrefix, when set, makes launch mode share one sidecar per
 	// config among the plugin servers of that prefix (SetKongPrefix).
 	kongPrefix string
+	// configFolder is the config's own folder (SetConfigFolder).
+	configFolder string
 }{
 	gateways: map[string]*Gateway{},
 	sidecars: map[string]*supervisor{},
@@ -109,16 +112,17 @@ func getByContent(cfg *config.Config) (*Gateway, error) {
 	if g, ok := registry.gateways[key]; ok {
 		return g, nil
 	}
-	if err := c.Validate(); err != nil {
+	policy := trust.FromEnv().WithConfigFolder(registry.configFolder)
+	if err := c.ValidateWith(policy); err != nil {
 		return nil, err
 	}
-	if err := c.CheckCredentials(registry.demo); err != nil {
+	if err := c.CheckCredentials(registry.demo, policy); err != nil {
 		return nil, err
 	}
 	if registry.metrics == nil {
 		registry.metrics = newMetrics()
 	}
-	g, err := build(c, registry.metrics, slog.Default())
+	g, err := build(c, registry.metrics, slog.Default(), policy.SecretFolders())
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +133,26 @@ func getByContent(cfg *config.Config) (*Gateway, error) {
 	serveMetrics(c.Metrics.Addr, registry.metrics)
 	registry.gateways[key] = g
 	return g, nil
+}
+
+// SetConfigFolder tells the registry the folder the config comes from,
+// which its file: references, attach socket and --models may name besides
+// the operator's folders (trust.Policy.WithConfigFolder). modelgate serve
+// passes kong.yml's folder. The plugin server passes its working directory,
+// since under Kong it cannot know the declarative config's path: Kong 3.9.3
+// starts it from worker 0 with ngx.pipe.spawn("exec " .. start_command)
+// (kong/runloop/plugin_servers/process.lua), which sets no directory, and
+// nginx itself, started as `nginx -p PREFIX -c nginx.conf`
+// (kong/cmd/utils/nginx_signals.lua) with no working_directory directive,
+// keeps the one `kong start` ran in. So the working directory is the
+// operator's choice (the image's WORKDIR, /opt/modelgate, which holds the
+// root kong.yml), not Kong's prefix, and it is what relative references
+// resolve against. "/" (a service manager's default) allows nothing.
+// Call it before the first Get.
+func SetConfigFolder(dir string) {
+	registry.mu.Lock()
+	registry.configFolder = dir
+	registry.mu.Unlock()
 }
 
 // SetKongPrefix tells the registry that this process is a plugin server
@@ -154,7 +178,8 @@ func sharedSidecar(c config.Sidecar, m *metrics, log *slog.Logger) *supervisor {
 	startTimeout, _ := time.ParseDuration(c.StartTimeout)
 	check, _ := time.ParseDuration(c.CheckInterval)
 	backoff, _ := time.ParseDuration(c.MaxBackoff)
-	s := newSupervisor(connector(c, registry.kongPrefix), startTimeout, check, backoff, m, log.With("sidecar_mode", c.Mode))
+	policy := trust.FromEnv().WithConfigFolder(registry.configFolder)
+	s := newSupervisor(connector(c, registry.kongPrefix, policy), startTimeout, check, backoff, m, log.With("sidecar_mode", c.Mode))
 	registry.sidecars[key] = s
 	if len(registry.sidecars) > 1 && !registry.janitor {
 		registry.janitor = true
@@ -225,7 +250,7 @@ func retireSuperseded(now time.Time, idle time.Duration) bool {
 // differ only in their tiers or fault_tolerant count in one store (the
 // first Limiter built for that policy and Redis), so raising a tier's limit
 // keeps every consumer's counts. Called with registry.mu held.
-func sharedLimiter(c quota.Config, m *metrics, log *slog.Logger) (*quota.Limiter, error) {
+func sharedLimiter(c quota.Config, m *metrics, log *slog.Logger, folders pathbound.Folders) (*quota.Limiter, error) {
 	key := c.Key()
 	if l, ok := registry.limiters[key]; ok {
 		return l, nil
@@ -236,7 +261,7 @@ func sharedLimiter(c quota.Config, m *metrics, log *slog.Logger) (*quota.Limiter
 	if first, ok := registry.stores[c.StoreKey()]; ok {
 		l, err = first.Share(c, hook)
 	} else {
-		opts := []quota.Option{hook, quota.WithSecretWatch(secret.WatchOptions{Logger: log})}
+		opts := []quota.Option{hook, quota.WithSecretWatch(secret.WatchOptions{Logger: log, Folders: folders})}
 		if registry.kongPrefix != "" {
 			// Shared with the other generation's plugin server during
 			// `kong reload` (see quota.WithCounterFile).
@@ -287,27 +312,43 @@ func serveMetrics(addr string, m *metrics) {
 	}
 	slog.Warn("metrics.addr is taken (by the plugin server of the previous Kong generation?); retrying in the background",
 		"addr", addr, "retry_every", metricsRetryInterval, "err", err)
-	go func() {
-		for {
-			time.Sleep(metricsRetryInterval)
-			registry.mu.Lock()
-			stopped := registry.servers[addr] != srv
-			var ln net.Listener
-			var err error
-			if !stopped {
-				ln, err = net.Listen("tcp", addr)
-			}
-			registry.mu.Unlock()
-			if stopped {
-				return
-			}
-			if err == nil {
-				slog.Info("metrics: listening", "addr", addr)
-				go runMetrics(srv, ln, addr)
-				return
-			}
+	go retryMetrics(addr, srv)
+}
+
+// retryMetrics tries addr again every metricsRetryInterval until it takes
+// it or srv is no longer wanted (Shutdown). The listen happens outside
+// registry.mu, which every new config's build takes: only the look at
+// whether srv is still wanted and the hand-over to runMetrics happen under
+// it, so Shutdown either sees the running server or this closes the listener.
+func retryMetrics(addr string, srv *http.Server) {
+	for {
+		time.Sleep(metricsRetryInterval)
+		if !metricsWanted(addr, srv) {
+			return
 		}
-	}()
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		registry.mu.Lock()
+		wanted := registry.servers[addr] == srv
+		if wanted {
+			go runMetrics(srv, ln, addr)
+		}
+		registry.mu.Unlock()
+		if !wanted {
+			ln.Close()
+			return
+		}
+		slog.Info("metrics: listening", "addr", addr)
+		return
+	}
+}
+
+func metricsWanted(addr string, srv *http.Server) bool {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	return registry.servers[addr] == srv
 }
 
 func runMetrics(srv *http.Server, ln net.Listener, addr string) {

@@ -26,13 +26,13 @@ const sharedIdleExit = 30 * time.Second
 // connector returns how to reach the sidecar of a config section: attach to
 // its socket; or in launch mode, under Kong (kongPrefix set), attach to the
 // sidecar shared on a well-known socket in the prefix, launching it if none
-// answers; else launch the binary through go-plugin as a child.
-func connector(c config.Sidecar, kongPrefix string) connectFunc {
+// answers; else launch the binary through go-plugin as a child. policy is
+// the operator's, as the config was validated under.
+func connector(c config.Sidecar, kongPrefix string, policy trust.Policy) connectFunc {
 	var passEnv []string
 	if c.Mode == "launch" {
 		// Validation already refused a command the operator did not allow;
 		// this turns the default name into the binary next to ours.
-		policy := trust.FromEnv()
 		command, err := policy.SidecarCommand(c.Command)
 		if err != nil {
 			return func(context.Context) (sidecarConn, error) { return nil, fmt.Errorf("sidecar.command: %w", err) }
@@ -59,6 +59,11 @@ func connector(c config.Sidecar, kongPrefix string) connectFunc {
 	}
 	if c.Mode == "attach" {
 		return func(ctx context.Context) (sidecarConn, error) {
+			// Validation checked the socket's path; a link along it may
+			// have been re-pointed since, so every (re)attach checks again.
+			if err := policy.CheckSocket(c.Socket); err != nil {
+				return nil, fmt.Errorf("sidecar.socket: %w", err)
+			}
 			cl, err := shared.Attach(ctx, c.Socket, c.MaxMessageBytes)
 			if err != nil {
 				return nil, err

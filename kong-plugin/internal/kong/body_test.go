@@ -23,7 +23,7 @@ func TestBodyReadAfterAuthentication(t *testing.T) {
 	lib := testutil.ORTLib(t)
 	// --ort-lib must name the plugin server's $ORT_LIB, passed as the image passes it.
 	srv, err := kongharness.Start(ctx, testutil.Binary(t, "modelgate"), kongharness.Options{Output: logWriter{t},
-		Env: []string{"ORT_LIB=" + lib, "KONG_NGINX_MAIN_ENV=ORT_LIB"}})
+		Env: []string{"ORT_LIB=" + lib, "KONG_NGINX_MAIN_ENV=ORT_LIB; env MODELGATE_SECRET_DIRS"}})
 	if err != nil {
 		t.Fatal(err)
 	}

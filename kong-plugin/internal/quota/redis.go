@@ -3,13 +3,17 @@ package quota
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/secret"
+	"github.com/modelgate/modelgate/kong-plugin/internal/trust"
 )
 
 // redisStore keeps counters in Redis, shared by every Kong node. Each
@@ -47,6 +51,7 @@ func newRedisStore(cfg Redis, timeout time.Duration, watch secret.WatchOptions) 
 		DisableIdentity:       true,
 		IsClusterMode:         cfg.Cluster,
 	}
+	opts.Dialer = boundedDialer(trust.FromEnv(), timeout)
 	if password != nil {
 		// Asked at every new connection, so a rotated password file (a
 		// Kubernetes Secret update) is used from the next dial on, without a
@@ -54,6 +59,27 @@ func newRedisStore(cfg Redis, timeout time.Duration, watch secret.WatchOptions) 
 		opts.CredentialsProvider = func() (string, string) { return cfg.Username, password.Get() }
 	}
 	return &redisStore{client: redis.NewUniversalClient(opts), timeout: timeout}, nil
+}
+
+// boundedDialer dials every Redis node go-redis connects to: the configured
+// address and, in a cluster, each node CLUSTER SLOTS reports or a MOVED or
+// ASK redirect names. An address the operator's MODELGATE_ALLOW_REDIS does
+// not list is refused before any connection exists, so the password, which
+// go-redis sends on each new connection, never reaches it; the refusal is
+// logged once per address. (As go-redis's own dialer: DialTimeout, and a
+// 5-minute TCP keep-alive.)
+func boundedDialer(policy trust.Policy, timeout time.Duration) func(context.Context, string, string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 5 * time.Minute}
+	var refused sync.Map
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if err := policy.CheckRedis(addr); err != nil {
+			if _, logged := refused.LoadOrStore(addr, true); !logged {
+				slog.Error("quotas.redis: not connecting to a Redis node outside the allowed addresses", "addr", addr, "err", err)
+			}
+			return nil, fmt.Errorf("quotas.redis: node %w", err)
+		}
+		return d.DialContext(ctx, network, addr)
+	}
 }
 
 // takeScript checks and takes one request's quota. KEYS: the second, minute,

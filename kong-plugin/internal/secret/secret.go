@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/modelgate/modelgate/internal/pathbound"
 )
 
 // The two reference schemes.
@@ -46,35 +48,47 @@ func Check(ref string) error {
 	}
 }
 
-// Resolve reads the secret that ref points to. Trailing newlines ("\n" or
-// "\r\n") are removed, because files written with echo or an editor end in one
-// and nobody means it as part of a secret. Errors name the reference (a
-// variable name or a path, never the value).
-func Resolve(ref string) ([]byte, error) {
+// Resolve reads the secret that ref points to; a file must lie in one of
+// folders once its symlinks are resolved (pathbound), and the file read is
+// the resolved one, so a link swapped after the check cannot lead out.
+// Trailing newlines ("\n" or "\r\n") are removed, because files written
+// with echo or an editor end in one and nobody means it as part of a
+// secret. Errors name the reference (a variable name or a path, never the
+// value).
+func Resolve(ref string, folders pathbound.Folders) ([]byte, error) {
+	value, _, err := resolve(ref, folders)
+	return value, err
+}
+
+// resolve is Resolve that also returns the path a file: reference resolved
+// to ("" for env:).
+func resolve(ref string, folders pathbound.Folders) ([]byte, string, error) {
 	if err := Check(ref); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var value []byte
+	resolved := ""
 	if name, ok := strings.CutPrefix(ref, envPrefix); ok {
 		v, set := os.LookupEnv(name)
 		if !set {
-			return nil, fmt.Errorf("secret reference %q: environment variable %s is not set", ref, name)
+			return nil, "", fmt.Errorf("secret reference %q: environment variable %s is not set", ref, name)
 		}
 		value = []byte(v)
 	} else {
-		path := ref[len(filePrefix):]
-		b, err := os.ReadFile(path)
-		if err != nil {
-			// The *PathError names the path and the cause, never the content.
-			return nil, fmt.Errorf("secret reference %q: %w", ref, err)
+		var err error
+		if resolved, err = folders.Resolve(ref[len(filePrefix):]); err != nil {
+			return nil, "", fmt.Errorf("secret reference %q: %w", ref, err)
 		}
-		value = b
+		if value, err = os.ReadFile(resolved); err != nil {
+			// The *PathError names the path and the cause, never the content.
+			return nil, "", fmt.Errorf("secret reference %q: %w", ref, err)
+		}
 	}
 	value = trimNewlines(value)
 	if len(value) == 0 {
-		return nil, fmt.Errorf("secret reference %q: %w", ref, ErrEmpty)
+		return nil, "", fmt.Errorf("secret reference %q: %w", ref, ErrEmpty)
 	}
-	return value, nil
+	return value, resolved, nil
 }
 
 func trimNewlines(b []byte) []byte {

@@ -6,7 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/modelgate/modelgate/internal/pathbound"
+	"github.com/modelgate/modelgate/internal/testutil"
 )
+
+func TestMain(m *testing.M) { os.Exit(testutil.MainWithSecretDirs(m)) }
 
 func TestResolve(t *testing.T) {
 	dir := t.TempDir()
@@ -42,7 +47,7 @@ func TestResolve(t *testing.T) {
 		{ref: "file:", err: "empty path"},
 	}
 	for _, tt := range tests {
-		got, err := Resolve(tt.ref)
+		got, err := Resolve(tt.ref, pathbound.Folders{dir})
 		switch {
 		case tt.err == "" && tt.is == nil:
 			if err != nil || string(got) != tt.want {
@@ -55,6 +60,37 @@ func TestResolve(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("literal leaked: %v", err)
+		}
+	}
+}
+
+// TestResolveStaysInFolders: a file: reference is read only where its path
+// leads, through every link and "..", into an allowed folder; the error
+// names the reference and the folders, never the value.
+func TestResolveStaysInFolders(t *testing.T) {
+	allowed, outside := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "key"), []byte("outside-value"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(allowed, "key"), []byte("inside-value"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "key"), filepath.Join(allowed, "link")); err != nil {
+		t.Fatal(err)
+	}
+	folders := pathbound.Folders{allowed}
+	if got, err := Resolve("file:"+filepath.Join(allowed, "key"), folders); err != nil || string(got) != "inside-value" {
+		t.Errorf("allowed file: %q, %v", got, err)
+	}
+	for _, ref := range []string{
+		"file:" + filepath.Join(allowed, "link"),
+		"file:" + filepath.Join(allowed, "..", filepath.Base(outside), "key"),
+		"file:" + filepath.Join(outside, "key"),
+	} {
+		_, err := Resolve(ref, folders)
+		if !errors.Is(err, pathbound.ErrOutside) || !strings.Contains(err.Error(), ref) || !strings.Contains(err.Error(), allowed) ||
+			strings.Contains(err.Error(), "outside-value") {
+			t.Errorf("Resolve(%s): %v; want a refusal naming the reference and %s", ref, err, allowed)
 		}
 	}
 }

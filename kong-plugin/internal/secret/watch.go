@@ -3,13 +3,16 @@ package secret
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/modelgate/modelgate/internal/pathbound"
+	"github.com/modelgate/modelgate/kong-plugin/internal/trust"
 )
 
 // DefaultCheckInterval is how often a file secret is looked at again. A
@@ -25,6 +28,10 @@ type WatchOptions struct {
 	// Logger gets one line per rotation or failed re-read, naming the
 	// reference, never the value (default slog.Default()).
 	Logger *slog.Logger
+	// Folders are where a file: reference may resolve to, at the first
+	// read and at every re-read (default: trust.FromEnv's SecretFolders,
+	// which do not know the config's own folder).
+	Folders pathbound.Folders
 }
 
 // Source is a secret, parsed, that follows its file: Get returns the value
@@ -43,6 +50,7 @@ type Source[T any] struct {
 	parse    func([]byte) (T, error)
 	interval time.Duration
 	log      *slog.Logger
+	folders  pathbound.Folders
 
 	checking sync.Mutex // held by the one Get that looks at the file
 	state    atomic.Pointer[sourceState[T]]
@@ -50,6 +58,7 @@ type Source[T any] struct {
 
 type sourceState[T any] struct {
 	value    T
+	gen      uint64 // grows by one per rotation
 	resolved string
 	sum      [sha256.Size]byte
 	checked  time.Time
@@ -59,24 +68,24 @@ type sourceState[T any] struct {
 // it. Errors are Resolve's, or parse's wrapped with the reference. parse must
 // not keep the bytes it is given: they are wiped once it returns.
 func Watch[T any](ref string, parse func([]byte) (T, error), opts WatchOptions) (*Source[T], error) {
-	s := &Source[T]{ref: ref, parse: parse, interval: opts.CheckInterval, log: opts.Logger}
+	s := &Source[T]{ref: ref, parse: parse, interval: opts.CheckInterval, log: opts.Logger, folders: opts.Folders}
 	if s.interval == 0 {
 		s.interval = DefaultCheckInterval
 	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if s.folders == nil {
+		s.folders = trust.FromEnv().SecretFolders()
+	}
 	if path, ok := strings.CutPrefix(ref, filePrefix); ok {
 		s.path = path
 	}
-	value, err := Resolve(ref)
+	value, resolved, err := resolve(ref, s.folders)
 	if err != nil {
 		return nil, err
 	}
-	st := &sourceState[T]{checked: time.Now(), sum: sha256.Sum256(value)}
-	if s.path != "" {
-		st.resolved, _ = filepath.EvalSymlinks(s.path)
-	}
+	st := &sourceState[T]{checked: time.Now(), sum: sha256.Sum256(value), resolved: resolved}
 	st.value, err = parse(value)
 	clear(value)
 	if err != nil {
@@ -90,12 +99,20 @@ func Watch[T any](ref string, parse func([]byte) (T, error), opts WatchOptions) 
 // interval has passed. Only one caller at a time looks; the others get the
 // value as it is.
 func (s *Source[T]) Get() T {
+	v, _ := s.Current()
+	return v
+}
+
+// Current is Get with the value's generation, which grows by one each time
+// the file's new content replaces the value: a caller that derives
+// something from the value rebuilds it only when the generation moves.
+func (s *Source[T]) Current() (T, uint64) {
 	st := s.state.Load()
-	if s.path == "" || time.Since(st.checked) < s.interval || !s.checking.TryLock() {
-		return st.value
+	if s.path != "" && time.Since(st.checked) >= s.interval && s.checking.TryLock() {
+		st = s.check()
+		s.checking.Unlock()
 	}
-	defer s.checking.Unlock()
-	return s.check().value
+	return st.value, st.gen
 }
 
 // check looks at the file and returns the state to use. Called with
@@ -103,10 +120,14 @@ func (s *Source[T]) Get() T {
 func (s *Source[T]) check() *sourceState[T] {
 	old := s.state.Load()
 	now := time.Now()
-	resolved, _ := filepath.EvalSymlinks(s.path)
-	value, err := Resolve(s.ref)
+	value, resolved, err := resolve(s.ref, s.folders)
+	if errors.Is(err, pathbound.ErrOutside) {
+		// A link re-pointed out of the allowed folders after start.
+		s.log.Error("secret file now leads outside the allowed folders; refused, keeping the value read before", "secret", s.ref, "error", err)
+		return s.keep(old, now)
+	}
 	if err != nil {
-		// Resolve's error names the reference and the cause, never the value.
+		// resolve's error names the reference and the cause, never the value.
 		s.log.Warn("secret file cannot be read again; keeping the value read before", "secret", s.ref, "error", err)
 		return s.keep(old, now)
 	}
@@ -120,7 +141,7 @@ func (s *Source[T]) check() *sourceState[T] {
 		s.log.Warn("secret file changed but does not parse; keeping the value read before", "secret", s.ref, "error", err)
 		return s.keep(old, now)
 	}
-	st := &sourceState[T]{value: parsed, resolved: resolved, sum: sum, checked: now}
+	st := &sourceState[T]{value: parsed, gen: old.gen + 1, resolved: resolved, sum: sum, checked: now}
 	s.state.Store(st)
 	s.log.Info("secret rotated: file changed, new value in use", "secret", s.ref, "resolved_path", resolved)
 	return st

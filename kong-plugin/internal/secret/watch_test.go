@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/modelgate/modelgate/internal/pathbound"
 )
 
 // syncBuffer collects log output from concurrent writers.
@@ -87,6 +89,46 @@ func TestWatchFollowsSymlinkSwap(t *testing.T) {
 	}
 	if l := logs.String(); !strings.Contains(l, "does not parse") || strings.Contains(l, "bad-password") {
 		t.Errorf("log %q", l)
+	}
+}
+
+// TestWatchRefusesALinkRepointedOutside: after start, the ..data link is
+// swapped to a folder outside the allowed ones; the re-read is refused
+// and logged, and the value read before stays in use.
+func TestWatchRefusesALinkRepointedOutside(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	for d, value := range map[string]string{filepath.Join(dir, "..gen1"): "inside-value", outside: "outside-value"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "password"), []byte(value), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(target string) {
+		if err := os.Symlink(target, filepath.Join(dir, "..data_tmp")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link("..gen1")
+	if err := os.Symlink("..data/password", filepath.Join(dir, "password")); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	s, err := Watch("file:"+filepath.Join(dir, "password"), func(b []byte) (string, error) { return string(b), nil },
+		WatchOptions{CheckInterval: -1, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Folders: pathbound.Folders{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link(outside)
+	if got := s.Get(); got != "inside-value" {
+		t.Errorf("after the link left the folder: Get = %q, want the value before", got)
+	}
+	if l := logs.String(); !strings.Contains(l, "outside the allowed folders") || !strings.Contains(l, "level=ERROR") || strings.Contains(l, "-value") {
+		t.Errorf("log %q: want an error naming the refusal, never a value", l)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/kongschema"
+	"github.com/modelgate/modelgate/kong-plugin/internal/trust"
 )
 
 // CheckKong checks the declarative file at path the way Kong 3.9.3 and the
@@ -17,9 +18,13 @@ import (
 // with the plugin's own loader (config.Load, as at start_instance). It
 // returns the number of modelgate plugin configs checked, and a
 // *ConfigError listing every problem with its line, as `modelgate serve`
-// reports them. It checks nothing of the host (env: variables, key files,
-// the sidecar binary): those belong to the machine Kong runs on, and
-// Kong's other entities and plugins are Kong's to check.
+// reports them. Of the host it looks only at what the plugin would refuse
+// at start whatever the machine: paths outside the folders the operator
+// allows (this environment's MODELGATE_SECRET_DIRS, and the file's own
+// folder) and the repository's DEMO credentials, in the key files it can
+// read, unless MODELGATE_DEMO=1 here. env: variables, unreadable key files
+// and the sidecar binary belong to the machine Kong runs on, and Kong's
+// other entities and plugins are Kong's to check.
 func CheckKong(path string, schema kongschema.Field) (int, error) {
 	p := &problems{file: path}
 	data, err := os.ReadFile(path)
@@ -35,6 +40,8 @@ func CheckKong(path string, schema kongschema.Field) (int, error) {
 	if len(plugins) == 0 {
 		p.at(nil, "plugins", "no %s plugin in the file", pluginName)
 	}
+	policy := trust.FromEnv().InFolderOf(path)
+	demo := os.Getenv(config.DemoEnv) == "1"
 	refused := map[string]bool{}
 	for _, pr := range found {
 		p.list = append(p.list, problem{line: pr.Line, column: pr.Column, path: pr.Path, message: pr.Message})
@@ -44,7 +51,7 @@ func CheckKong(path string, schema kongschema.Field) (int, error) {
 		if refused[pl.Path] {
 			continue // the loader would stop at the first of the same problems, without lines
 		}
-		checkWithLoader(p, pl)
+		checkWithLoader(p, pl, policy, demo)
 	}
 	return len(plugins), p.err()
 }
@@ -59,9 +66,11 @@ func pluginOf(plugins []kongschema.Plugin, path string) string {
 	return ""
 }
 
-// checkWithLoader loads a config Kong accepts with the plugin's own loader.
+// checkWithLoader loads a config Kong accepts with the plugin's own loader
+// under policy, then refuses the repository's DEMO credentials, as the
+// plugin does at start, unless demo (MODELGATE_DEMO=1 where check runs).
 // A missing config is what Kong sends for it: every field empty.
-func checkWithLoader(p *problems, pl kongschema.Plugin) {
+func checkWithLoader(p *problems, pl kongschema.Plugin, policy trust.Policy, demo bool) {
 	at := pl.Path + ".config"
 	node := pl.Config
 	if node == nil {
@@ -77,7 +86,11 @@ func checkWithLoader(p *problems, pl kongschema.Plugin) {
 		p.at(node, at, "%v", err)
 		return
 	}
-	if _, err := config.Load(data); err != nil {
+	cfg, err := config.LoadWith(data, policy)
+	if err == nil {
+		err = cfg.CheckDemoCredentials(demo, policy)
+	}
+	if err != nil {
 		placeErrors(p, node, at, err)
 	}
 }

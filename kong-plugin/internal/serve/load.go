@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -37,9 +38,10 @@ func load(path string) (*kongFile, []plugin, error) {
 	if len(f.plugins) == 0 {
 		p.at(nil, "plugins", "no enabled %s plugin: modelgate serve would have nothing to answer with", pluginName)
 	}
+	policy := configPolicy(path)
 	var plugins []plugin
 	for _, e := range f.plugins {
-		if cfg := decodePlugin(p, e); cfg != nil {
+		if cfg := decodePlugin(p, e, policy); cfg != nil {
 			checkKongConsumers(p, f, e, cfg)
 			plugins = append(plugins, plugin{entry: e, cfg: cfg})
 		}
@@ -66,13 +68,19 @@ func checkKongConsumers(p *problems, f *kongFile, e *pluginEntry, cfg *config.Co
 	}
 }
 
+// configPolicy is what the operator allows a config read from path: the
+// environment's policy, with kong.yml's own folder allowed.
+func configPolicy(path string) trust.Policy {
+	return trust.FromEnv().WithConfigFolder(filepath.Dir(path))
+}
+
 // decodePlugin checks one plugin config and decodes it with the gateway's own
-// loader (config.Load, the same one the Kong adapter uses).
-func decodePlugin(p *problems, e *pluginEntry) *config.Config {
+// loader (config.LoadWith, as the Kong adapter validates, under policy).
+func decodePlugin(p *problems, e *pluginEntry, policy trust.Policy) *config.Config {
 	before := len(p.list)
 	checkSchema(p, e.node, reflect.TypeOf(config.Config{}), e.path)
 	schemaOK := len(p.list) == before
-	checkReferences(p, e.node, e.path)
+	checkReferences(p, e.node, e.path, policy)
 	checkSidecar(p, e)
 	if !schemaOK {
 		return nil // the loader would stop at the first of the same problems, without lines
@@ -87,7 +95,7 @@ func decodePlugin(p *problems, e *pluginEntry) *config.Config {
 		p.at(e.node, e.path, "%v", err)
 		return nil
 	}
-	cfg, err := config.Load(data)
+	cfg, err := config.LoadWith(data, policy)
 	if err != nil {
 		placeErrors(p, e.node, e.path, err)
 		return nil
@@ -136,17 +144,18 @@ func leaves(err error) []error {
 
 // checkReferences resolves every env: and file: reference in a plugin config
 // now, so that a missing variable or an unreadable key file stops the start
-// with its line instead of failing the first request that needs it.
-func checkReferences(p *problems, node *yaml.Node, path string) {
+// with its line instead of failing the first request that needs it. A file
+// outside the operator's folders is not opened: the loader refuses it.
+func checkReferences(p *problems, node *yaml.Node, path string, policy trust.Policy) {
 	node = resolveAlias(node)
 	switch node.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(node.Content); i += 2 {
-			checkReferences(p, node.Content[i+1], join(path, node.Content[i].Value))
+			checkReferences(p, node.Content[i+1], join(path, node.Content[i].Value), policy)
 		}
 	case yaml.SequenceNode:
 		for i, item := range node.Content {
-			checkReferences(p, item, fmt.Sprintf("%s[%d]", path, i))
+			checkReferences(p, item, fmt.Sprintf("%s[%d]", path, i), policy)
 		}
 	case yaml.ScalarNode:
 		if node.Tag != "!!str" {
@@ -156,7 +165,7 @@ func checkReferences(p *problems, node *yaml.Node, path string) {
 			if v, set := os.LookupEnv(name); !set || v == "" {
 				p.at(node, path, "environment variable %s is not set", name)
 			}
-		} else if file, ok := strings.CutPrefix(node.Value, "file:"); ok {
+		} else if file, ok := strings.CutPrefix(node.Value, "file:"); ok && policy.CheckSecretFile(file) == nil {
 			if f, err := os.Open(file); err != nil {
 				p.at(node, path, "cannot read %s: %v", file, errors.Unwrap(err))
 			} else {
@@ -198,7 +207,7 @@ func checkSidecar(p *problems, e *pluginEntry) {
 	for _, a := range argsNode.Content {
 		args = append(args, a.Value)
 	}
-	dir, i := modelsArg(args)
+	dir, i := config.ModelsArg(args)
 	if dir == "" {
 		p.at(argsNode, at+".args", "no --models DIR: the sidecar needs a model repository")
 		return
@@ -236,19 +245,4 @@ func pullsFromRegistry(args []string) bool {
 		}
 	}
 	return false
-}
-
-// modelsArg finds the value of --models in the sidecar's flags and its index.
-func modelsArg(args []string) (string, int) {
-	for i, a := range args {
-		for _, flag := range []string{"--models", "-models"} {
-			if a == flag && i+1 < len(args) {
-				return args[i+1], i + 1
-			}
-			if v, ok := strings.CutPrefix(a, flag+"="); ok {
-				return v, i
-			}
-		}
-	}
-	return "", -1
 }

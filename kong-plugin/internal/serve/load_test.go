@@ -120,7 +120,7 @@ routes:
 plugins:
   - name: modelgate
     config:
-      sidecar: {mode: attach, socket: /tmp/none.sock}
+      sidecar: {mode: attach, socket: /run/modelgate/none.sock}
       limits: {default_timeout: soon}
       models:
         - name: sentiment
@@ -161,7 +161,7 @@ routes:
 plugins:
   - name: modelgate
     config:
-      sidecar: {mode: attach, socket: /tmp/none.sock}
+      sidecar: {mode: attach, socket: /run/modelgate/none.sock}
       auth:
         kong_consumer: true
         consumers:
@@ -176,5 +176,35 @@ plugins:
 	}
 	if strings.Contains(err.Error(), `"demo"`) {
 		t.Errorf("demo is a Kong consumer of the file: %v", err)
+	}
+}
+
+// TestLoadRefusesFilesOutsideTheFolders: a file: reference that leaves the
+// allowed folders through a symlink is refused once, with its line, naming
+// the reference and the folders (kong.yml's own among them); serve does
+// not open the file to check it is readable.
+func TestLoadRefusesFilesOutsideTheFolders(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("MODELGATE_SECRET_DIRS", "")
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "password")); err != nil {
+		t.Fatal(err)
+	}
+	config := writeFile(t, dir, "kong.yml", `_format_version: "3.0"
+routes:
+  - paths: [/v2/]
+plugins:
+  - name: modelgate
+    config:
+      sidecar: {mode: attach, socket: /run/modelgate/none.sock}
+      quotas:
+        policy: redis
+        redis: {addr: "127.0.0.1:6379", password: "file:password"}
+        tiers: [{name: free, minute: 10}]
+`)
+	_, _, err := load(config)
+	want := `kong.yml:10:51: plugins[0].config.quotas.redis.password: secret reference "file:password": password resolves to /etc/passwd, outside the allowed folders (/etc/modelgate, ` + dir + `)`
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "1 problem(s)") {
+		t.Fatalf("load: %v\nwant %s", err, want)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -90,6 +91,7 @@ func Main(ctx context.Context, args []string) error {
 		return err
 	}
 	defer core.Shutdown()
+	core.SetConfigFolder(filepath.Dir(o.Config))
 	rt, err := provision(o.Config, f, plugins, log)
 	if err != nil {
 		return err

@@ -11,12 +11,16 @@
 package trust
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/modelgate/modelgate/internal/pathbound"
 )
 
 // The operator's settings.
@@ -38,6 +42,19 @@ const (
 	// plugin server's environment a launched sidecar gets (it gets only
 	// what ONNX Runtime, CUDA and the model key need: shared.LaunchConfig).
 	EnvSidecarPassEnv = "MODELGATE_SIDECAR_PASS_ENV"
+	// EnvSecretDirs lists, separated by ":", further folders (absolute
+	// paths) that file: references, attach mode's sidecar.socket and the
+	// sidecar's --models may name.
+	EnvSecretDirs = "MODELGATE_SECRET_DIRS"
+)
+
+// The folders the plugin config may name without an allowance.
+const (
+	// DefaultSecretDir is where secrets, sockets and models may always be.
+	DefaultSecretDir = "/etc/modelgate"
+	// DefaultSocketDir is where attach mode's socket may always be (the
+	// image, compose and Kubernetes share it there).
+	DefaultSocketDir = "/run/modelgate"
 )
 
 // DefaultSidecar is the sidecar.command that needs no allowance: the binary
@@ -62,6 +79,15 @@ type Policy struct {
 	// ORTLib is the operator's $ORT_LIB: --ort-lib may name that library
 	// without an allowance, it is the one the sidecar would load anyway.
 	ORTLib string
+	// SecretDirs are further folders the config's paths may name.
+	SecretDirs []string
+	// ConfigFolder is the config's own folder, where it is known (see
+	// WithConfigFolder).
+	ConfigFolder string
+	// RelativeTo is the folder the config's relative paths are taken
+	// from, where it is not the working directory: modelgate check, run
+	// anywhere, reads a kong.yml as the process in its folder would.
+	RelativeTo string
 }
 
 // FromEnv reads the policy from this process's environment.
@@ -75,7 +101,89 @@ func FromEnv() Policy {
 		Redis:           list(os.Getenv(EnvRedis), ","),
 		SidecarPassEnv:  list(os.Getenv(EnvSidecarPassEnv), ","),
 		ORTLib:          os.Getenv("ORT_LIB"),
+		SecretDirs:      list(os.Getenv(EnvSecretDirs), ":"),
 	}
+}
+
+// WithConfigFolder returns p with dir, the folder the config comes from,
+// allowed for the config's paths: kong.yml's folder for modelgate serve and
+// modelgate check, the plugin server's working directory under Kong
+// (core.SetConfigFolder says why). "/" allows nothing: it would allow
+// every file.
+func (p Policy) WithConfigFolder(dir string) Policy {
+	if dir != "" {
+		if abs, err := filepath.Abs(dir); err == nil && abs != "/" {
+			p.ConfigFolder = abs
+		}
+	}
+	return p
+}
+
+// InFolderOf returns p for a config file read from anywhere as the process
+// in its folder would read it (modelgate check): the file's folder is the
+// config's own, and relative paths are taken from it.
+func (p Policy) InFolderOf(file string) Policy {
+	p = p.WithConfigFolder(filepath.Dir(file))
+	p.RelativeTo = p.ConfigFolder
+	return p
+}
+
+// Path is path as the config means it: a relative path is RelativeTo's.
+func (p Policy) Path(path string) string {
+	if p.RelativeTo != "" && !filepath.IsAbs(path) {
+		return filepath.Join(p.RelativeTo, path)
+	}
+	return path
+}
+
+// SecretFolders are the folders file: references may resolve into (after
+// symlinks): DefaultSecretDir, the config's own folder and EnvSecretDirs'.
+func (p Policy) SecretFolders() pathbound.Folders {
+	f := pathbound.Folders{DefaultSecretDir}
+	if p.ConfigFolder != "" {
+		f = append(f, p.ConfigFolder)
+	}
+	return append(f, p.SecretDirs...)
+}
+
+// SocketFolders are the folders attach mode's sidecar.socket may lie in:
+// DefaultSocketDir and the SecretFolders.
+func (p Policy) SocketFolders() pathbound.Folders {
+	return append(pathbound.Folders{DefaultSocketDir}, p.SecretFolders()...)
+}
+
+// CheckModels reports whether the sidecar's --models folder lies in the
+// SecretFolders: a launched sidecar loads every graph under it into ONNX
+// Runtime.
+func (p Policy) CheckModels(dir string) error {
+	_, err := p.SecretFolders().Resolve(p.Path(dir))
+	return folderError(err)
+}
+
+// folderError adds how an operator widens the bound to a refusal.
+func folderError(err error) error {
+	if errors.Is(err, pathbound.ErrOutside) {
+		return fmt.Errorf("%w; the operator lists further folders in %s", err, EnvSecretDirs)
+	}
+	return err
+}
+
+// CheckSocket reports whether attach mode's sidecar.socket lies in the
+// SocketFolders: the plugin server would speak gRPC to whatever listens
+// there.
+func (p Policy) CheckSocket(path string) error {
+	_, err := p.SocketFolders().Resolve(p.Path(path))
+	return folderError(err)
+}
+
+// CheckSecretFile reports whether a file: reference's path lies in the
+// SecretFolders. A file that does not exist is not this check's problem.
+func (p Policy) CheckSecretFile(path string) error {
+	_, err := p.SecretFolders().Resolve(p.Path(path))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return folderError(err)
 }
 
 func list(s, sep string) []string {
@@ -115,7 +223,8 @@ func (p Policy) SidecarCommand(command string) (string, error) {
 
 // sidecarFlags are modelgate-sidecar's flags (sidecar/cmd/modelgate-sidecar
 // main.go): whether each takes a value, and whether it is guarded (loads
-// code, writes a file, or opens a listener or socket).
+// code, writes a file, opens a listener or socket, or widens the files it
+// reads: --key-dirs).
 var sidecarFlags = map[string]struct{ value, guarded bool }{
 	"models":               {value: true},
 	"idle-exit":            {value: true},
@@ -136,6 +245,7 @@ var sidecarFlags = map[string]struct{ value, guarded bool }{
 	"ort-lib":              {value: true, guarded: true},
 	"cpuprofile":           {value: true, guarded: true},
 	"socket":               {value: true, guarded: true},
+	"key-dirs":             {value: true, guarded: true},
 	"metrics-addr":         {value: true, guarded: true},
 }
 
@@ -217,11 +327,24 @@ func (p Policy) CheckListen(addr string) error {
 	return fmt.Errorf("%q is not a loopback address; listening there needs the operator to list it in %s", addr, EnvListen)
 }
 
-// CheckRedis reports whether the Redis password may be sent to addr. With
-// no allow list every address is allowed; RedisUnbounded says so, for a warning.
+// CheckRedis reports whether the Redis password may be sent to addr: the
+// configured address, and in a Redis Cluster every node address the
+// cluster reports. An allowed entry is an address as written
+// ("redis:6379") or a network in CIDR form ("10.42.0.0/16": any port on
+// those IPs, for cluster nodes whose pod IPs change). With no allow list
+// every address is allowed; RedisUnbounded says so, for a warning.
 func (p Policy) CheckRedis(addr string) error {
 	if p.Redis == nil || slices.Contains(p.Redis, addr) {
 		return nil
+	}
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); ip != nil {
+			for _, allowed := range p.Redis {
+				if _, network, err := net.ParseCIDR(allowed); err == nil && network.Contains(ip) {
+					return nil
+				}
+			}
+		}
 	}
 	return fmt.Errorf("%q is not an allowed Redis address (the operator lists them in %s)", addr, EnvRedis)
 }

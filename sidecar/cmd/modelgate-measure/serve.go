@@ -69,7 +69,7 @@ func startGateway(bin, models string) (*gateway, error) {
 		return nil, err
 	}
 	defer logf.Close() // the child has its own descriptor
-	s, err := bench.StartServe(context.Background(), filepath.Join(bin, "modelgate"), config, addr, dir, logf, 2*time.Minute)
+	s, err := bench.StartServe(context.Background(), filepath.Join(bin, "modelgate"), config, addr, dir, []string{filepath.Dir(models)}, logf, 2*time.Minute)
 	if err != nil {
 		log, _ := os.ReadFile(logf.Name())
 		os.RemoveAll(dir)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/modelgate/modelgate/internal/pathbound"
 	"github.com/modelgate/modelgate/sidecar/internal/config"
 	"github.com/modelgate/modelgate/sidecar/internal/modelfile"
 )
@@ -55,7 +56,8 @@ func encryptVersion(dir string, enc *config.Encryption) error {
 			return err
 		}
 	}
-	key := modelfile.KeyFromConfig(enc, abs)
+	// The operator named the key file: its folder is allowed.
+	key := modelfile.KeyFromConfig(enc, abs, pathbound.Folders{filepath.Dir(enc.KeyFile)})
 	m, err := modelfile.Read(abs, id, modelfile.ReadOptions{Key: key})
 	if err != nil {
 		return err

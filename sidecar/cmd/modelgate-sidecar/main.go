@@ -37,6 +37,7 @@ type flags struct {
 	logLevel        string
 	cpuProfile      string
 	requireBound    bool
+	keyDirs         string
 	version         bool
 	registry        registryFlags
 }
@@ -83,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $ORT_LIB, else libonnxruntime.so.1)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile (pprof format) to this file from start until shutdown")
+	fs.StringVar(&f.keyDirs, "key-dirs", "/etc/modelgate", "folders (separated by \":\") where a model's encryption.key_file may lie besides the model's own folder")
 	fs.BoolVar(&f.requireBound, "require-bound-models", false, "refuse encrypted models that do not bind their model name and version (format 1; re-encrypt them with `modelgate-sidecar encrypt`)")
 	f.registry.register(fs)
 	fs.BoolVar(&f.version, "version", false, "print the version, the commit, the Go version, the ONNX Runtime API it needs and what the --ort-lib library offers, and exit")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -102,7 +103,8 @@ func serve(f *flags) int {
 		return 1
 	}
 	repoOpts := repository.Options{Dir: f.models, IntraOpThreads: plan.IntraOpThreads, NoSpinning: !plan.Spinning,
-		Instances: plan.Instances, MaxElements: f.maxElements, RequireBoundModels: f.requireBound, Metrics: m, Logger: log}
+		Instances: plan.Instances, MaxElements: f.maxElements, RequireBoundModels: f.requireBound,
+		KeyDirs: filepath.SplitList(f.keyDirs), Metrics: m, Logger: log}
 	if syncer != nil {
 		repoOpts.Origins = syncer
 	}

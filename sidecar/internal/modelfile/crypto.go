@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/modelgate/modelgate/internal/pathbound"
 	"github.com/modelgate/modelgate/sidecar/internal/config"
 )
 
@@ -124,11 +125,15 @@ func ParseKey(raw []byte) ([]byte, error) {
 
 // KeyFromConfig returns the KeyFunc of an encryption section: the key is
 // read from the environment variable or the file (relative to modelDir)
-// each time a version loads, so a rotated key needs no restart.
-func KeyFromConfig(enc *config.Encryption, modelDir string) KeyFunc {
+// each time a version loads, so a rotated key needs no restart. A key_file
+// must lie, after ".." and symlinks, in modelDir or one of keyDirs (the
+// sidecar's --key-dirs): config.yaml comes with the model, and whoever
+// publishes a model must not make the sidecar read any file it can.
+func KeyFromConfig(enc *config.Encryption, modelDir string, keyDirs pathbound.Folders) KeyFunc {
 	if enc == nil {
 		return nil
 	}
+	allowed := append(pathbound.Folders{modelDir}, keyDirs...)
 	return func() ([]byte, error) {
 		if enc.KeyEnv != "" {
 			v, ok := os.LookupEnv(enc.KeyEnv)
@@ -144,6 +149,10 @@ func KeyFromConfig(enc *config.Encryption, modelDir string) KeyFunc {
 		path := enc.KeyFile
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(modelDir, path)
+		}
+		path, err := allowed.Resolve(path)
+		if err != nil {
+			return nil, fmt.Errorf("model key: key_file %q: %w (the model's folder, or --key-dirs)", enc.KeyFile, err)
 		}
 		raw, err := os.ReadFile(path)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelgate/modelgate/internal/pathbound"
 	"github.com/modelgate/modelgate/sidecar/internal/config"
 )
 
@@ -65,7 +66,7 @@ func TestReadEncrypted(t *testing.T) {
 	}
 	writeWithSum(t, filepath.Join(dir, Encrypted), enc)
 	t.Setenv("TEST_MODEL_KEY", hex.EncodeToString(key))
-	fromEnv := ReadOptions{Key: KeyFromConfig(&config.Encryption{KeyEnv: "TEST_MODEL_KEY"}, dir), RequireBound: true}
+	fromEnv := ReadOptions{Key: KeyFromConfig(&config.Encryption{KeyEnv: "TEST_MODEL_KEY"}, dir, nil), RequireBound: true}
 	got, err := Read(dir, sentiment1, fromEnv)
 	if err != nil || string(got.Bytes) != "secret onnx" || got.Unbound {
 		t.Fatalf("Read = %+v %v", got, err)
@@ -73,15 +74,35 @@ func TestReadEncrypted(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "key.b64"), []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fromFile := ReadOptions{Key: KeyFromConfig(&config.Encryption{KeyFile: "key.b64"}, dir)}
+	fromFile := ReadOptions{Key: KeyFromConfig(&config.Encryption{KeyFile: "key.b64"}, dir, nil)}
 	if got, err := Read(dir, sentiment1, fromFile); err != nil || string(got.Bytes) != "secret onnx" {
 		t.Fatalf("base64 key file: %+v %v", got, err)
+	}
+	// A key_file may lie in the model's folder or a --key-dirs folder,
+	// never elsewhere: not by "..", not through a symlink.
+	keys := t.TempDir()
+	if err := os.WriteFile(filepath.Join(keys, "key.b64"), []byte(base64.StdEncoding.EncodeToString(key)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(keys, "key.b64"), filepath.Join(dir, "link.b64")); err != nil {
+		t.Fatal(err)
+	}
+	escape := filepath.Join("..", filepath.Base(keys), "key.b64")
+	for _, keyFile := range []string{filepath.Join(keys, "key.b64"), escape, "link.b64"} {
+		opts := ReadOptions{Key: KeyFromConfig(&config.Encryption{KeyFile: keyFile}, dir, nil)}
+		if _, err := Read(dir, sentiment1, opts); err == nil || !strings.Contains(err.Error(), "outside the allowed folders") {
+			t.Errorf("key_file %s outside the model's folder: %v", keyFile, err)
+		}
+		opts = ReadOptions{Key: KeyFromConfig(&config.Encryption{KeyFile: keyFile}, dir, pathbound.Folders{keys})}
+		if got, err := Read(dir, sentiment1, opts); err != nil || string(got.Bytes) != "secret onnx" {
+			t.Errorf("key_file %s in --key-dirs: %+v %v", keyFile, got, err)
+		}
 	}
 	t.Setenv("TEST_MODEL_KEY", hex.EncodeToString(bytes.Repeat([]byte{8}, 32)))
 	if _, err := Read(dir, sentiment1, fromEnv); err == nil || !strings.Contains(err.Error(), "wrong key") {
 		t.Errorf("wrong key: %v", err)
 	}
-	unset := ReadOptions{Key: KeyFromConfig(&config.Encryption{KeyEnv: "TEST_MODEL_KEY_UNSET"}, dir)}
+	unset := ReadOptions{Key: KeyFromConfig(&config.Encryption{KeyEnv: "TEST_MODEL_KEY_UNSET"}, dir, nil)}
 	if _, err := Read(dir, sentiment1, unset); err == nil || !strings.Contains(err.Error(), "not set") {
 		t.Errorf("unset key: %v", err)
 	}

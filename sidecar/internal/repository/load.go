@@ -24,7 +24,7 @@ func (r *Repository) loadServed(ctx context.Context, model, version, modelDir st
 		}
 	}()
 	file, err := modelfile.Read(filepath.Join(modelDir, version), modelfile.Identity{Model: model, Version: version},
-		modelfile.ReadOptions{Key: modelfile.KeyFromConfig(cfg.Encryption, modelDir), RequireBound: r.opts.RequireBoundModels})
+		modelfile.ReadOptions{Key: modelfile.KeyFromConfig(cfg.Encryption, modelDir, r.opts.KeyDirs), RequireBound: r.opts.RequireBoundModels})
 	if err != nil {
 		return nil, err
 	}

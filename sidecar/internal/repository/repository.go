@@ -63,6 +63,9 @@ type Options struct {
 	RequireBoundModels bool
 	// Origins, if set, knows the versions a registry syncer put into Dir.
 	Origins Origins
+	// KeyDirs are the folders, besides a model's own, where its config's
+	// encryption.key_file may lie (--key-dirs).
+	KeyDirs []string
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 }

@@ -152,13 +152,20 @@ func TestEncryptedModelKeyFile(t *testing.T) {
 		t.Fatalf("encrypted model, relative base64 key file: sum %v, %v (%+v)", sum, err, r.Index())
 	}
 
-	hexKey := filepath.Join(t.TempDir(), "model.hex")
+	// A key file outside the model's folder is read only from a
+	// --key-dirs folder.
+	keys := t.TempDir()
+	hexKey := filepath.Join(keys, "model.hex")
 	testmodels.WriteFile(t, hexKey, hex.EncodeToString(key)+"\n")
 	testmodels.WriteFile(t, filepath.Join(dir, "adder", "config.yaml"),
 		adderConfig("latest: 1")+"encryption:\n  key_file: "+hexKey+"\n")
-	r2 := open(t, dir)
+	outside := open(t, dir)
+	if st := states(outside, "adder"); st["1"] != StateFailed || !strings.Contains(reasonOf(outside, "adder", "1"), "outside the allowed folders") {
+		t.Errorf("key file outside the model's folder and --key-dirs: %v %q", st, reasonOf(outside, "adder", "1"))
+	}
+	r2 := openWith(t, Options{Dir: dir, KeyDirs: []string{keys}})
 	if _, sum, err := addSum(t, r2, "1"); err != nil || sum != 11 {
-		t.Fatalf("encrypted model, absolute hex key file: sum %v, %v (%+v)", sum, err, r2.Index())
+		t.Fatalf("encrypted model, absolute hex key file in --key-dirs: sum %v, %v (%+v)", sum, err, r2.Index())
 	}
 
 	// A missing key file refuses the version with a reason naming it.

@@ -1,0 +1,12 @@
+package quota
+
+import (
+	"os"
+	"testing"
+
+	"github.com/modelgate/modelgate/internal/testutil"
+)
+
+// TestMain allows the tests' temporary folders as an operator allows a
+// secrets folder (MODELGATE_SECRET_DIRS): file: secrets are read there only.
+func TestMain(m *testing.M) { os.Exit(testutil.MainWithSecretDirs(m)) }
