@@ -96,7 +96,7 @@ measure-model: run-deps build
 ## (ONNX Runtime, -race); npm fetches ONNX Runtime.
 RUN_DEBS := gcc=gcc libc6-dev=/usr/include/stdio.h npm=npm
 MODELGEN_DEBS := python3=/usr/bin/python3 python3-numpy=py:numpy python3-onnx=py:onnx
-TEST_DEBS := $(RUN_DEBS) redis-server=redis-server curl=curl openssl=openssl docker-registry=/usr/bin/docker-registry $(MODELGEN_DEBS)
+TEST_DEBS := $(RUN_DEBS) coreutils=true redis-server=redis-server curl=curl openssl=openssl docker-registry=/usr/bin/docker-registry $(MODELGEN_DEBS)
 ## What `make bench` needs: the same (its model generator is the test models' one), plus the
 ## peers it runs side by side (bench/peers): nodejs for the Node + onnxruntime-node service;
 ## python3-torch, python3-flask and gunicorn for the original article's Flask + TorchScript service.

@@ -205,7 +205,7 @@ const SecretDirsEnv = "MODELGATE_SECRET_DIRS"
 // MainWithSecretDirs runs a test package as an operator runs the plugin
 // with a secrets folder of their own: TMPDIR becomes a fresh, short folder
 // (so every t.TempDir lies in it) that MODELGATE_SECRET_DIRS lists together
-// with the test model repository, and the processes the tests start
+// with the test model repository and the shipped one (deploy/models), and the processes the tests start
 // inherit both. Call it from TestMain: os.Exit(testutil.MainWithSecretDirs(m)).
 // The stop functions run after the tests, before the folder is removed
 // (a process-global registry stopping its sidecars, say).
@@ -219,7 +219,7 @@ func MainWithSecretDirs(m *testing.M, stop ...func()) int {
 		return 1
 	}
 	defer os.RemoveAll(root)
-	dirs := root + ":" + TestModels()
+	dirs := root + ":" + TestModels() + ":" + filepath.Join(RepoRoot(), "deploy", "models")
 	if prev := os.Getenv(SecretDirsEnv); prev != "" {
 		dirs += ":" + prev
 	}
