@@ -5,14 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/modelgate/modelgate/bench"
 	"github.com/modelgate/modelgate/internal/oiptest"
+	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/kong-plugin/internal/apis"
 	"github.com/modelgate/modelgate/kong-plugin/internal/auth"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
@@ -86,7 +91,7 @@ func echoedJSON(t *testing.T, g *Gateway, key string, texts [2]string) ([]string
 
 func TestPrivacyMasksWhatReachesTheModel(t *testing.T) {
 	g := startGateway(t, privacyConfig(t))
-	before := testutil.ToFloat64(g.metrics.privacyFindings.WithLabelValues("email", "mask"))
+	before := promtest.ToFloat64(g.metrics.privacyFindings.WithLabelValues("email", "mask"))
 
 	// OIP JSON: the BYTES data.
 	got, res := echoedJSON(t, g, keyAlice, [2]string{"write to ana.silva@example.com or bo@example.org", "no personal data here"})
@@ -98,7 +103,7 @@ func TestPrivacyMasksWhatReachesTheModel(t *testing.T) {
 		a.Action != "mask" || !slices.Equal(a.Findings, []protocol.Finding{{Kind: "email", Count: 2}}) || a.Latency <= 0 {
 		t.Errorf("audit record %+v", a)
 	}
-	if n := testutil.ToFloat64(g.metrics.privacyFindings.WithLabelValues("email", "mask")) - before; n != 2 {
+	if n := promtest.ToFloat64(g.metrics.privacyFindings.WithLabelValues("email", "mask")) - before; n != 2 {
 		t.Errorf("modelgate_privacy_findings_total{kind=email,action=mask} grew by %v, want 2", n)
 	}
 
@@ -171,7 +176,7 @@ func TestPrivacyHashIsStablePerConsumer(t *testing.T) {
 // was decoded.
 func TestPrivacyRejectKeepsTheQuotaCharge(t *testing.T) {
 	g := startGateway(t, privacyConfig(t))
-	before := testutil.ToFloat64(g.metrics.privacyRejections)
+	before := promtest.ToFloat64(g.metrics.privacyRejections)
 	for i := 0; i < 2; i++ {
 		res := call(g, "POST", "/v2/models/identity_types/infer", keyRory, identityJSON([2]string{"I am rory@example.com", "hi"}))
 		body := string(res.Body)
@@ -182,7 +187,7 @@ func TestPrivacyRejectKeepsTheQuotaCharge(t *testing.T) {
 			t.Errorf("audit record %+v", a)
 		}
 	}
-	if n := testutil.ToFloat64(g.metrics.privacyRejections) - before; n != 2 {
+	if n := promtest.ToFloat64(g.metrics.privacyRejections) - before; n != 2 {
 		t.Errorf("modelgate_privacy_rejections_total grew by %v, want 2", n)
 	}
 	res := call(g, "POST", "/v2/models/identity_types/infer", keyRory, identityJSON([2]string{"nothing", "personal"}))
@@ -209,5 +214,52 @@ func TestPrivacyOffWhenAbsent(t *testing.T) {
 	// The public endpoints have no audit record.
 	if res := g.Handle(context.Background(), apis.Router, protocol.Request{Method: "GET", Path: "/v2/health/ready"}); res.Audit.Status != 0 {
 		t.Errorf("health check audit %+v", res.Audit)
+	}
+}
+
+// TestPrivacyMasksTheShadowCopy: the shadow version gets the masked inputs,
+// never the text as sent. identity_types as versions 1 and 2 both echo what
+// they receive; the primary's echo is masked, so a shadow answer agrees only
+// when the shadow received the masked text too (the unmasked echo differs).
+func TestPrivacyMasksTheShadowCopy(t *testing.T) {
+	repo := t.TempDir()
+	src := filepath.Join(testutil.TestModels(), "identity_types")
+	for _, v := range []string{"1", "2"} {
+		if err := bench.CopyTree(filepath.Join(src, "1"), filepath.Join(repo, "identity_types", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf, err := os.ReadFile(filepath.Join(src, "config.yaml"))
+	if err == nil {
+		conf = append(conf, "\nversion_policy:\n  all: true\n"...)
+		err = os.WriteFile(filepath.Join(repo, "identity_types", "config.yaml"), conf, 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := privacyConfig(t)
+	cfg.Sidecar.Args[1] = repo // --models
+	cfg.Models = []config.Model{{Name: "identity_types", Aliases: map[string]string{"stable": "1"}, DefaultAlias: "stable",
+		Shadow: config.Shadow{Target: "2", Percent: 100}}}
+	g := startGateway(t, cfg)
+	agreed := g.metrics.shadow.WithLabelValues("identity_types", "1", "2", shadowAgree)
+	disagreed := g.metrics.shadow.WithLabelValues("identity_types", "1", "2", shadowDisagree)
+	before, beforeDis := value(agreed), value(disagreed)
+	const n = 3
+	for range n {
+		got, _ := echoedJSON(t, g, keyAlice, [2]string{"mail ana@example.com", "or bo@example.org"})
+		if want := []string{"mail <EMAIL>", "or <EMAIL>"}; !slices.Equal(got, want) {
+			t.Fatalf("the primary version received %q, want %q", got, want)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for value(agreed)+value(disagreed)-before-beforeDis < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("shadow answers: %v agree, %v disagree, want %d in all", value(agreed)-before, value(disagreed)-beforeDis, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if a, d := value(agreed)-before, value(disagreed)-beforeDis; a != n || d != 0 {
+		t.Errorf("shadow answers: %v agree, %v disagree: the shadow version did not receive the masked text", a, d)
 	}
 }
