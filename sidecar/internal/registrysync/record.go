@@ -108,7 +108,9 @@ func (s *Syncer) setRecord(model string, r record) error {
 		return err
 	}
 	s.mu.Lock()
-	s.records[model] = r
+	// A copy: the caller goes on editing its map while the repository
+	// reads this one (Withdrawn, Origin) from its own goroutine.
+	s.records[model] = maps.Clone(r)
 	s.mu.Unlock()
 	return nil
 }

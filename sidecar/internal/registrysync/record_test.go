@@ -59,3 +59,34 @@ func TestRecordFile(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordIsACopy: a sync goes on editing its map after recording it,
+// while the repository reads the record from its own goroutine; under -race
+// this failed ("concurrent map read and map write") while setRecord kept
+// the caller's map.
+func TestRecordIsACopy(t *testing.T) {
+	client, err := registry.NewClient(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSyncer(t, client, "127.0.0.1:1/models", t.TempDir())
+	pulled := record{1: {digest: digest.FromString("version 1")}}
+	if err := s.setRecord("adder", pulled); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 {
+			s.Withdrawn("adder", 1)
+			s.Origin("adder", 2)
+		}
+	}()
+	for v := range int64(1000) {
+		pulled[v+2] = pulledVersion{digest: digest.FromString("later")}
+	}
+	<-done
+	if _, ok := s.Origin("adder", 2); ok {
+		t.Error("a version added to the caller's map after setRecord reached the record")
+	}
+}
