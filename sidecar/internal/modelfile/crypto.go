@@ -133,7 +133,12 @@ func KeyFromConfig(enc *config.Encryption, modelDir string, keyDirs pathbound.Fo
 	if enc == nil {
 		return nil
 	}
-	allowed := append(pathbound.Folders{modelDir}, keyDirs...)
+	// pathbound allows absolute folders only; --models may be relative
+	// (the root kong.yml's deploy/models), and so may a --key-dirs entry.
+	allowed := pathbound.Folders{absolute(modelDir)}
+	for _, d := range keyDirs {
+		allowed = append(allowed, absolute(d))
+	}
 	return func() ([]byte, error) {
 		if enc.KeyEnv != "" {
 			v, ok := os.LookupEnv(enc.KeyEnv)
@@ -165,4 +170,14 @@ func KeyFromConfig(enc *config.Encryption, modelDir string, keyDirs pathbound.Fo
 		}
 		return k, nil
 	}
+}
+
+// absolute makes dir absolute against the working directory, as the
+// sidecar resolves --models; a folder it cannot make absolute is kept as
+// written (and then allows nothing).
+func absolute(dir string) string {
+	if a, err := filepath.Abs(dir); err == nil {
+		return a
+	}
+	return dir
 }

@@ -78,6 +78,13 @@ func TestReadEncrypted(t *testing.T) {
 	if got, err := Read(dir, sentiment1, fromFile); err != nil || string(got.Bytes) != "secret onnx" {
 		t.Fatalf("base64 key file: %+v %v", got, err)
 	}
+	// --models may be relative (the root kong.yml's deploy/models): a
+	// key_file in the model's folder is still allowed.
+	t.Chdir(filepath.Dir(dir))
+	relative := ReadOptions{Key: KeyFromConfig(&config.Encryption{KeyFile: "key.b64"}, filepath.Base(dir), nil)}
+	if got, err := Read(dir, sentiment1, relative); err != nil || string(got.Bytes) != "secret onnx" {
+		t.Fatalf("key file in a model folder named relatively: %+v %v", got, err)
+	}
 	// A key_file may lie in the model's folder or a --key-dirs folder,
 	// never elsewhere: not by "..", not through a symlink.
 	keys := t.TempDir()
