@@ -84,7 +84,7 @@ func build(c config.Config, m *metrics, log *slog.Logger, folders pathbound.Fold
 		g.limiter = l
 	}
 	if c.Privacy.Enabled() {
-		p, err := privacy.New(c.Privacy, secret.WatchOptions{Logger: log})
+		p, err := privacy.New(c.Privacy, secret.WatchOptions{Logger: log, Folders: folders})
 		if err != nil {
 			return nil, err
 		}

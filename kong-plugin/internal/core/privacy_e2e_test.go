@@ -263,3 +263,24 @@ func TestPrivacyMasksTheShadowCopy(t *testing.T) {
 		t.Errorf("shadow answers: %v agree, %v disagree: the shadow version did not receive the masked text", a, d)
 	}
 }
+
+// TestPrivacyHashKeyInTheConfigFolder: a hash_key file beside the config,
+// allowed by the config's own folder and not by MODELGATE_SECRET_DIRS, is
+// read under the folders validation allowed (it was refused when the
+// gateway was built, after validation had accepted it).
+func TestPrivacyHashKeyInTheConfigFolder(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hash.key"), []byte("privacy-config-folder-hash-key-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(testutil.SecretDirsEnv, testutil.TestModels())
+	SetConfigFolder(dir)
+	t.Cleanup(func() { SetConfigFolder("") })
+	cfg := privacyConfig(t)
+	cfg.Privacy.HashKey = "file:" + filepath.Join(dir, "hash.key")
+	g := startGateway(t, cfg)
+	got, _ := echoedJSON(t, g, keyPat, [2]string{"ana@example.com", "no address"})
+	if !regexp.MustCompile(`^<EMAIL:[0-9a-f]{12}>$`).MatchString(got[0]) {
+		t.Errorf("pat (tier free, hash) sent an address; the model received %q", got)
+	}
+}
