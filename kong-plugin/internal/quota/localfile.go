@@ -200,35 +200,48 @@ func (s *fileStore) find(key []byte, start uint64) []byte {
 
 // How lockRecord waits: it yields a few times (the holder is in a take of
 // a few hundred nanoseconds), then sleeps, and after deadHolderAfter asks
-// whether the holder still runs.
+// whether the holder still runs. A holder that runs yet keeps the lock for
+// staleLockAfter is taken over too: its pid was reused by another process
+// after the holder died, or the holder is stopped (SIGSTOP, a frozen
+// cgroup); a lost count then costs less than every take on the node
+// waiting forever.
 const (
 	lockYields      = 64
 	lockSleep       = 20 * time.Microsecond
 	deadHolderAfter = 10 * time.Millisecond
+	staleLockAfter  = time.Second
 )
 
 // lockRecord takes r's lock word for this process. The kernel does not
 // release it when a process dies mid-take, as it does a flock: a waiter
-// that has waited deadHolderAfter and finds the holder's pid gone takes the
-// lock over (the dead take's counts stand as far as it wrote them). Within
-// this process mu already orders the takes.
+// that has waited deadHolderAfter and finds the holder's pid gone, or has
+// waited staleLockAfter, takes the lock over (the holder's take's counts
+// stand as far as it wrote them). Within this process mu already orders the
+// takes, so a word that holds this process's own pid was left by an earlier
+// process with the same pid (a container restarted on the same prefix
+// often gets the same pids) and is taken over at once.
 func (s *fileStore) lockRecord(r []byte) {
 	w := lockWord(r)
 	var waited time.Duration
+	var since time.Time
 	for i := 0; ; i++ {
-		if w.CompareAndSwap(0, s.pid) {
+		if w.CompareAndSwap(0, s.pid) || w.Load() == s.pid {
 			return
 		}
 		if i < lockYields {
 			runtime.Gosched()
 			continue
 		}
+		if since.IsZero() {
+			since = time.Now()
+		}
 		time.Sleep(lockSleep)
 		if waited += lockSleep; waited < deadHolderAfter {
 			continue
 		}
 		waited = 0
-		if holder := w.Load(); holder != 0 && holder != s.pid && !running(holder) && w.CompareAndSwap(holder, s.pid) {
+		holder := w.Load()
+		if holder != 0 && (!running(holder) || time.Since(since) >= staleLockAfter) && w.CompareAndSwap(holder, s.pid) {
 			return
 		}
 	}

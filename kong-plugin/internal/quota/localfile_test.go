@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -116,6 +117,31 @@ func TestCounterFileDeadHolder(t *testing.T) {
 	}
 	if got := lockWord(rec).Load(); got != 0 {
 		t.Errorf("the record's lock is %d after the take, want 0 (free)", got)
+	}
+}
+
+// TestCounterFileStaleHolder: a lock word left holding this process's own
+// pid (an earlier process of the same pid, as after a container restart on
+// the same prefix) is taken over at once, and one held by a process that
+// runs yet never lets go (a reused pid, a stopped holder: pid 1 here) after
+// staleLockAfter; before, both made every take wait forever.
+func TestCounterFileStaleHolder(t *testing.T) {
+	l, _ := newTestLimiter(t, tiers(Tier{Name: "t", Day: 5}), WithCounterFile(filepath.Join(t.TempDir(), CounterFileName)))
+	take(t, l, "alice", "t", 0)
+	s := l.store.(*fileStore)
+	sum := sha256.Sum256([]byte("alice"))
+	rec := s.find(sum[:16], binary.LittleEndian.Uint64(sum[16:24])%fileSlots)
+	if rec == nil {
+		t.Fatal("alice has no record after a take")
+	}
+	for i, holder := range []uint32{s.pid, 1} {
+		lockWord(rec).Store(holder)
+		if d := take(t, l, "alice", "t", 0); !d.Allowed || hdr(d.Headers, "X-RateLimit-Remaining-Day") != strconv.Itoa(3-i) {
+			t.Fatalf("lock left by pid %d: %+v, want request %d of 5 counted", holder, d, i+2)
+		}
+		if got := lockWord(rec).Load(); got != 0 {
+			t.Errorf("lock left by pid %d: the record's lock is %d after the take, want 0 (free)", holder, got)
+		}
 	}
 }
 
