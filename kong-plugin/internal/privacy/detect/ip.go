@@ -66,22 +66,30 @@ func asciiEqualFold(b []byte, word string) bool {
 	return true
 }
 
-// dottedQuad parses an IPv4 address in ASCII at text[i:].
+// dottedQuad parses an IPv4 address in ASCII at text[i:], skipping format
+// characters inside it.
 func dottedQuad(text []byte, i int) (end int, ok bool) {
 	for octet := 0; octet < 4; octet++ {
 		if octet > 0 {
-			if i >= len(text) || text[i] != '.' {
+			if i = skipInvisible(text, i); i >= len(text) || text[i] != '.' {
 				return i, false
 			}
 			i++
 		}
-		v, digits := 0, 0
-		for i < len(text) && isDigit(text[i]) && digits < 4 {
-			v = v*10 + int(text[i]-'0')
+		v, digits, first := 0, 0, byte(0)
+		for digits < 4 {
+			j := skipInvisible(text, i)
+			if j >= len(text) || !isDigit(text[j]) {
+				break
+			}
+			if digits == 0 {
+				first = text[j]
+			}
+			v = v*10 + int(text[j]-'0')
 			digits++
-			i++
+			i = j + 1
 		}
-		if digits == 0 || digits > 3 || v > 255 || digits > 1 && text[i-digits] == '0' {
+		if digits == 0 || digits > 3 || v > 255 || digits > 1 && first == '0' {
 			return i, false
 		}
 	}

@@ -67,7 +67,8 @@ func isInternationalPhone(n *number, prefix int) bool {
 //     landline 0, an area code (10, 2X or 3 digits) and 7-8 digits.
 //   - US and Canada (NANP): NXX-NXX-XXXX with separators or the area code
 //     in parentheses, an optional leading 1; area code and exchange start
-//     with 2-9 and are not N11. Ten bare digits are not taken.
+//     with 2-9 and are not N11. Ten bare digits are not taken, nor
+//     groups on separate lines.
 //   - UK: 0 and 10 digits, 01/02/03 geographic and national, 07 mobile.
 //   - Germany: 0, an area code and the subscriber number, 10 to 12
 //     digits in all; mobiles 015x, 016x, 017x.
@@ -88,6 +89,10 @@ func isNationalPhone(n *number) bool {
 		return len(d) >= 10 && len(d) <= 12
 	case d[0] == 1 && len(d) == 11 && d[1] >= 3 && n.paren < 0 && (n.ng == 1 || n.grouped(3, 4, 4) || n.grouped(3, 8)):
 		return cnMobile(d)
+	case n.separatedBy('\n'):
+		// NANP's groups are short and its checks weak: on separate
+		// lines they are as often a list of quantities.
+		return false
 	case d[0] == 1 && len(d) == 11 && n.grouped(1, 3, 3, 4) && (n.paren < 0 || n.paren == 1):
 		return nanp(d[1:])
 	case len(d) == 10 && n.grouped(3, 3, 4) && n.paren <= 0:
