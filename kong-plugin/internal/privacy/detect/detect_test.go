@@ -105,6 +105,8 @@ func TestFind(t *testing.T) {
 		{"4000\n2500\n1000\n3750\n", nil},
 		{"12.50\n13.75\n9.99\n1,299.00", nil},
 		{"078\n05\n1120 and 212\n555\n0147", nil},
+		{"stock\n4308\n0230\n0253\n1576\nrooms 138\n1234\n5678", nil}, // national phones across lines
+		{"Version\u00a02.1.0.5, build\t10.0.0.1", nil},
 		{"4111\t\t1111\t\t1111\t\t1111 4111\n\n1111\n\n1111\n\n1111", nil},
 		{"4111\u200b1111\u200b1111\u200b1112 192\u200b.168.01.1", nil},
 	} {

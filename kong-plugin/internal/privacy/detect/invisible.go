@@ -81,3 +81,16 @@ func whitespaceAt(text []byte, i int) (kind byte, size int) {
 	}
 	return 0, 0
 }
+
+// whitespaceBefore reports the size of the whitespace character (see
+// whitespaceAt) that ends just before offset i, or 0.
+func whitespaceBefore(text []byte, i int) int {
+	if i <= 0 {
+		return 0
+	}
+	_, size := utf8.DecodeLastRune(text[:i])
+	if _, ws := whitespaceAt(text, i-size); ws == size {
+		return size
+	}
+	return 0
+}

@@ -29,11 +29,9 @@ func ipv4End(text []byte, n *number) int {
 }
 
 // afterVersionWord reports whether the word before offset i (and one
-// space) is one that names a version: "Version 2.1.0.5", "build 10.0.0.1".
+// whitespace character) is one that names a version: "Version 2.1.0.5", "build 10.0.0.1".
 func afterVersionWord(text []byte, i int) bool {
-	if i > 0 && text[i-1] == ' ' {
-		i--
-	}
+	i -= whitespaceBefore(text, i)
 	if i > 0 && text[i-1] == '.' {
 		i-- // "ver. 1.2.3.4"
 	}

@@ -2,9 +2,16 @@ package detect
 
 // isPhone reports whether the digit run is a telephone number: an
 // international one (+ or 00, a calling code, the national number) or a
-// national one of China, the US and Canada, the UK or Germany.
+// national one of China, the US and Canada, the UK or Germany. Only an
+// international number may be wrapped across lines.
 func isPhone(n *number) bool {
 	if n.overflow || n.n < 8 {
+		return false
+	}
+	if n.separatedBy('\n') && !n.plus {
+		// National formats' groups are short and their checks weak: on
+		// separate lines they are as often a list of quantities ("4308",
+		// "0230", "0253", "1576" one per line).
 		return false
 	}
 	switch {
@@ -67,8 +74,7 @@ func isInternationalPhone(n *number, prefix int) bool {
 //     landline 0, an area code (10, 2X or 3 digits) and 7-8 digits.
 //   - US and Canada (NANP): NXX-NXX-XXXX with separators or the area code
 //     in parentheses, an optional leading 1; area code and exchange start
-//     with 2-9 and are not N11. Ten bare digits are not taken, nor
-//     groups on separate lines.
+//     with 2-9 and are not N11. Ten bare digits are not taken.
 //   - UK: 0 and 10 digits, 01/02/03 geographic and national, 07 mobile.
 //   - Germany: 0, an area code and the subscriber number, 10 to 12
 //     digits in all; mobiles 015x, 016x, 017x.
@@ -89,10 +95,6 @@ func isNationalPhone(n *number) bool {
 		return len(d) >= 10 && len(d) <= 12
 	case d[0] == 1 && len(d) == 11 && d[1] >= 3 && n.paren < 0 && (n.ng == 1 || n.grouped(3, 4, 4) || n.grouped(3, 8)):
 		return cnMobile(d)
-	case n.separatedBy('\n'):
-		// NANP's groups are short and its checks weak: on separate
-		// lines they are as often a list of quantities.
-		return false
 	case d[0] == 1 && len(d) == 11 && n.grouped(1, 3, 3, 4) && (n.paren < 0 || n.paren == 1):
 		return nanp(d[1:])
 	case len(d) == 10 && n.grouped(3, 3, 4) && n.paren <= 0:
