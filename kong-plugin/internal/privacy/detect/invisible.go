@@ -16,34 +16,37 @@ import (
 // of the match, so masking removes them with the value), and whitespace is
 // a group separator wherever a space is one.
 
-// invisibleAt reports the size of the format character at text[i], or 0.
-// ASCII holds none, so the common byte costs one comparison.
-func invisibleAt(text []byte, i int) int {
+// skipInvisible returns the offset of the first character at or after i
+// that is not a format character. It is small enough to inline: a digit
+// run costs one comparison per digit more.
+func skipInvisible(text []byte, i int) int {
 	if i >= len(text) || text[i] < utf8.RuneSelf {
-		return 0
+		return i
 	}
-	r, size := utf8.DecodeRune(text[i:])
-	if unicode.Is(unicode.Cf, r) {
-		return size
-	}
-	return 0
+	return skipInvisibleRunes(text, i)
 }
 
-// skipInvisible returns the offset of the first character at or after i
-// that is not a format character.
-func skipInvisible(text []byte, i int) int {
-	for {
-		size := invisibleAt(text, i)
-		if size == 0 {
-			return i
+func skipInvisibleRunes(text []byte, i int) int {
+	for i < len(text) && text[i] >= utf8.RuneSelf {
+		r, size := utf8.DecodeRune(text[i:])
+		if !unicode.Is(unicode.Cf, r) {
+			break
 		}
 		i += size
 	}
+	return i
 }
 
 // skipInvisibleBack returns the offset just after the last character
 // before i that is not a format character.
 func skipInvisibleBack(text []byte, i int) int {
+	if i <= 0 || text[i-1] < utf8.RuneSelf {
+		return i
+	}
+	return skipInvisibleRunesBack(text, i)
+}
+
+func skipInvisibleRunesBack(text []byte, i int) int {
 	for i > 0 && text[i-1] >= utf8.RuneSelf {
 		r, size := utf8.DecodeLastRune(text[:i])
 		if !unicode.Is(unicode.Cf, r) {
