@@ -96,6 +96,7 @@ func TestFind(t *testing.T) {
 		{"110105\t19491231\t002\u200bX", []string{"cn_resident_id:110105\t19491231\t002\u200bX"}},
 		{"SSN 078\t05\t1120, 078\u200b-05-1120", []string{"us_ssn:078\t05\t1120", "us_ssn:078\u200b-05-1120"}},
 		{"abc\u200b13812345678\u200b", []string{"phone:13812345678"}}, // a format character is no glue
+		{"IBAN DE\u00ad89 3704 0044 0532 0130 00, \u200eMY\u200f CARD 4111\u2066 1111 1111 1111\u2069", []string{"iban:DE\u00ad89 3704 0044 0532 0130 00", "credit_card:4111\u2066 1111 1111 1111"}},
 		// A list one number per line: each line on its own.
 		{"13812345678\n13912345678\n2\n030 1234567\n030 7654321", []string{"phone:13812345678", "phone:13912345678", "phone:030 1234567", "phone:030 7654321"}},
 		{"qty\n12\n13812345678", []string{"phone:13812345678"}},
