@@ -97,41 +97,50 @@ func dottedQuad(text []byte, i int) (end int, ok bool) {
 // ipv6At parses the IPv6 address whose first colon is text[colon], or
 // returns ok false: eight groups of one to four hex digits, or fewer with
 // one "::", the last two may be an IPv4 address, a prefix length may
-// follow. Words and clock times
-// that happen to have colons ("12:30:45", "std::vector") have too few
-// groups or no digit.
+// follow. Words and clock times that happen to have colons ("12:30:45",
+// "std::vector") have too few groups or no digit. Format characters inside
+// the address are skipped.
 func ipv6At(text []byte, colon int) (start, end int, ok bool) {
 	start = colon
-	for start > 0 && colon-start < 5 && isHex(text[start-1]) {
-		start--
+	for k := 0; k < 5; k++ {
+		before := skipInvisibleBack(text, start)
+		if before == 0 || !isHex(text[before-1]) {
+			break
+		}
+		start = before - 1
 	}
-	if start > 0 && text[start-1] == ':' {
+	if before := skipInvisibleBack(text, start); before > 0 && text[before-1] == ':' {
 		return 0, 0, false // not the first colon: that one was tried
 	}
 	groups, compressed, digit := 0, false, false
 	i := start
-	if i+1 < len(text) && text[i] == ':' {
-		if text[i+1] != ':' {
+	if text[i] == ':' {
+		next := skipInvisible(text, i+1)
+		if byteAt(text, next) != ':' {
 			return 0, 0, false
 		}
-		compressed, i = true, i+2
+		compressed, i = true, next+1
 	}
 	end = i
 	for groups <= 8 {
-		j := i
-		for j < len(text) && j-i < 5 && isHex(text[j]) {
-			if isDigit(text[j]) {
+		j, hex := i, 0
+		for hex < 5 {
+			k := skipInvisible(text, j)
+			if !isHex(byteAt(text, k)) {
+				break
+			}
+			if isDigit(text[k]) {
 				digit = true
 			}
-			j++
+			j, hex = k+1, hex+1
 		}
-		if j == i {
+		if hex == 0 {
 			break
 		}
-		if j-i > 4 {
+		if hex > 4 {
 			return 0, 0, false
 		}
-		if j+1 < len(text) && text[j] == '.' && isDigit(text[j+1]) {
+		if dot := skipInvisible(text, j); byteAt(text, dot) == '.' && isDigit(byteAt(text, skipInvisible(text, dot+1))) {
 			quadEnd, ok := dottedQuad(text, i)
 			if !ok {
 				return 0, 0, false
@@ -142,17 +151,18 @@ func ipv6At(text []byte, colon int) (start, end int, ok bool) {
 		}
 		groups++
 		i, end = j, j
-		if i+1 < len(text) && text[i] == ':' {
-			if text[i+1] == ':' {
+		if c := skipInvisible(text, i); byteAt(text, c) == ':' {
+			next := skipInvisible(text, c+1)
+			if byteAt(text, next) == ':' {
 				if compressed {
 					return 0, 0, false
 				}
-				compressed, i = true, i+2
+				compressed, i = true, next+1
 				end = i
 				continue
 			}
-			if isHex(text[i+1]) {
-				i++
+			if isHex(byteAt(text, next)) {
+				i = next
 				continue
 			}
 		}
