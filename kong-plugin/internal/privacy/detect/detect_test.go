@@ -102,7 +102,9 @@ func TestFind(t *testing.T) {
 		// A list one number per line: each line on its own.
 		{"13812345678\n13912345678\n2\n030 1234567\n030 7654321", []string{"phone:13812345678", "phone:13912345678", "phone:030 1234567", "phone:030 7654321"}},
 		{"qty\n12\n13812345678", []string{"phone:13812345678"}},
-		{"4111 1111\n1111 1111 1111", nil}, // 20 digits across lines: no card, as with spaces
+		{"1 1 1 1 1 1 1 1 1\n13812345678", []string{"phone:13812345678"}},             // a line too long for any number
+		{"1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n13812345678", []string{"phone:13812345678"}}, // more lines than any number has groups
+		{"4111 1111\n1111 1111 1111", nil},                                            // 20 digits across lines: no card, as with spaces
 		// Near misses: lists of quantities and prices, SSN and NANP shapes
 		// across lines, two whitespace characters between groups.
 		{"4000\n2500\n1000\n3750\n", nil},

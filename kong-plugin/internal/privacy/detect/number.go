@@ -106,11 +106,29 @@ func readNumber(text []byte, start int, n *number, how reading) {
 		if size == 0 && !closed {
 			break
 		}
+		if s == '\n' && !wrapsHere(n, digits) {
+			break
+		}
 		sep, i = s, next
 	}
 	if n.n > maxDigits || n.ng > maxGroups {
 		n.overflow = true
 	}
+}
+
+// wrapsHere reports whether a line break after the group of digits just
+// read may continue the number. The numbers taken across lines are card
+// numbers (groups of 4, Amex's and Diners' 4-6), Chinese resident IDs
+// (6-8-4) and international phone numbers (after a '+'): other groups end
+// the run at the line break, and so does a run that holds 19 digits
+// already (a card's most). The lines after it are read on their own (see
+// Set.at): reading them here as well, as far as a run goes, would make a
+// text of many short numbers one per line cost many times its length.
+func wrapsHere(n *number, digits int) bool {
+	if n.n >= 19 {
+		return false
+	}
+	return n.plus || digits == 4 || digits == 6 || digits == 8
 }
 
 // spaced reports whether whitespace (a space or a line break) separates
