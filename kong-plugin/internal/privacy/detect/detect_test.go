@@ -96,6 +96,7 @@ func TestFind(t *testing.T) {
 		{"110105\t19491231\t002\u200bX", []string{"cn_resident_id:110105\t19491231\t002\u200bX"}},
 		{"SSN 078\t05\t1120, 078\u200b-05-1120", []string{"us_ssn:078\t05\t1120", "us_ssn:078\u200b-05-1120"}},
 		{"abc\u200b13812345678\u200b", []string{"phone:13812345678"}}, // a format character is no glue
+		{"call +\u200b49 30 12345678 or (\u200b212) 555-0147", []string{"phone:+\u200b49 30 12345678", "phone:(\u200b212) 555-0147"}},
 		{"2001\u200b:db8::\u200b1 and fe80:\u200c:\u00ad1ff:fe23:4567:890a, ::ffff:192\u200b.0.2.1", []string{"ip_address:2001\u200b:db8::\u200b1", "ip_address:fe80:\u200c:\u00ad1ff:fe23:4567:890a", "ip_address:::ffff:192\u200b.0.2.1"}},
 		{"12\u200b:30\u200b:45 std:\u200b:vector 00:1A\u200b:2B:3C:4D:5E", nil},
 		{"IBAN DE\u00ad89 3704 0044 0532 0130 00, \u200eMY\u200f CARD 4111\u2066 1111 1111 1111\u2069", []string{"iban:DE\u00ad89 3704 0044 0532 0130 00", "credit_card:4111\u2066 1111 1111 1111"}},

@@ -262,11 +262,11 @@ func startsNumber(text []byte, i int) bool {
 		return true
 	}
 	if size := plusAt(text, i); size > 0 {
-		_, d := digitAt(text, i+size)
+		_, d := digitAt(text, skipInvisible(text, i+size))
 		return d > 0
 	}
 	if size := openAt(text, i); size > 0 {
-		_, d := digitAt(text, i+size)
+		_, d := digitAt(text, skipInvisible(text, i+size))
 		return d > 0
 	}
 	return false
