@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 )
@@ -30,6 +31,37 @@ func BenchmarkFindNothing(b *testing.B) {
 	benchmarkFindNothing(b, s)
 }
 
+// BenchmarkFindNothingLines measures text of many numbers one per line,
+// each of which starts a run across the lines after it: its cost per KB
+// must not grow with the text (wrapsHere bounds how far a run reads).
+// "1234" is a card number's group, so its lines are read on, "12" is
+// none.
+func BenchmarkFindNothingLines(b *testing.B) {
+	s, err := New(Builtin, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range []string{"12\n", "1234\n", "1234 "} {
+		for _, kb := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%q/%dKB", line, kb), func(b *testing.B) {
+				benchmarkFind(b, s, bytes.Repeat([]byte(line), kb*1024/len(line)), kb)
+			})
+		}
+	}
+}
+
+func benchmarkFind(b *testing.B, s *Set, text []byte, kb int) {
+	if got := s.Find(text, nil); len(got) != 0 {
+		b.Fatalf("found %v", found(text, got))
+	}
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Find(text, nil)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e3/float64(b.N)/float64(kb), "µs/KB")
+}
+
 // BenchmarkFindNothingCustom measures custom patterns alone (RE2's cost):
 // one with a literal prefix, which RE2 looks for first, and one without.
 func BenchmarkFindNothingCustom(b *testing.B) {
@@ -48,16 +80,7 @@ func BenchmarkFindNothingCustom(b *testing.B) {
 func benchmarkFindNothing(b *testing.B, s *Set) {
 	for _, kb := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("%dKB", kb), func(b *testing.B) {
-			text := reviewText(b, kb*1024)[:kb*1024]
-			if got := s.Find(text, nil); len(got) != 0 {
-				b.Fatalf("found %v", found(text, got))
-			}
-			b.SetBytes(int64(len(text)))
-			b.ReportAllocs()
-			for b.Loop() {
-				s.Find(text, nil)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e3/float64(b.N)/float64(kb), "µs/KB")
+			benchmarkFind(b, s, reviewText(b, kb*1024)[:kb*1024], kb)
 		})
 	}
 }

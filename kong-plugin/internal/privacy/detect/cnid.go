@@ -14,8 +14,8 @@ func cnIDEnd(text []byte, n *number) int {
 	case 18:
 		check = int(n.digits[17])
 	case 17:
-		if size := xAt(text, end); size > 0 {
-			check, end = 10, end+size
+		if x := skipInvisible(text, end); xAt(text, x) > 0 {
+			check, end = 10, x+xAt(text, x)
 		}
 	}
 	if check < 0 || !cnProvince(n.value(0, 2)) || !validDate(n.value(6, 10), n.value(10, 12), n.value(12, 14)) {

@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/modelgate/modelgate/internal/testutil"
 )
@@ -160,6 +162,10 @@ func readCorpus(t *testing.T, path string) []corpusCase {
 		if !ok || !slices.Contains(Builtin, kind) {
 			t.Fatalf("%s: want a built-in detector's name, a tab and the text", where)
 		}
+		text, err := unescape(text)
+		if err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
 		c := corpusCase{where: where, kind: kind}
 		for {
 			open := strings.Index(text, "⟦")
@@ -183,6 +189,40 @@ func readCorpus(t *testing.T, path string) []corpusCase {
 		cases = append(cases, c)
 	}
 	return cases
+}
+
+// unescape replaces the corpus's escapes, which write characters a line
+// cannot hold or a reader cannot see: \n, \r, \t, \\ and \u{HEX}.
+func unescape(text string) (string, error) {
+	if !strings.Contains(text, `\`) {
+		return text, nil
+	}
+	var b strings.Builder
+	for {
+		before, after, ok := strings.Cut(text, `\`)
+		b.WriteString(before)
+		if !ok {
+			return b.String(), nil
+		}
+		if after == "" {
+			return "", fmt.Errorf("a \\ at the end of the line")
+		}
+		switch c := after[0]; c {
+		case 'n', 'r', 't', '\\':
+			b.WriteByte(map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', '\\': '\\'}[c])
+			text = after[1:]
+		case 'u':
+			hex, rest, ok := strings.Cut(strings.TrimPrefix(after, "u{"), "}")
+			r, err := strconv.ParseUint(hex, 16, 32)
+			if !strings.HasPrefix(after, "u{") || !ok || err != nil || !utf8.ValidRune(rune(r)) {
+				return "", fmt.Errorf("bad escape \\%.8s", after)
+			}
+			b.WriteRune(rune(r))
+			text = rest
+		default:
+			return "", fmt.Errorf("unknown escape \\%c", c)
+		}
+	}
 }
 
 // readTrainingSentences reads the text of every row of every file in

@@ -181,31 +181,39 @@ func (s *Set) findBuiltin(text []byte, dst []Match) []Match {
 func (s *Set) at(text []byte, i int, num *number) (Match, int) {
 	starts := s.starts[text[i]]
 	if starts&startsDigits != 0 && startsNumber(text, i) {
-		if gluedBefore(text, i) {
-			// An IBAN's country code glues to its check digits: looking
-			// for one at its first digit rather than at every capital
-			// letter keeps capitals out of starts.
-			if s.enabled&iban != 0 && i >= 2 && isUpper(text[i-1]) && isUpper(text[i-2]) {
-				if end := ibanEnd(text, i-2); end > 0 {
-					return Match{Kind: KindIBAN, Start: i - 2, End: end}, end - 1
-				}
+		// An IBAN's country code glues to its check digits (or only a
+		// format character stands between them): looking for one at its
+		// first digit rather than at every capital letter keeps capitals
+		// out of starts.
+		if cc := skipInvisibleBack(text, i); s.enabled&iban != 0 && cc >= 2 && isUpper(text[cc-1]) && isUpper(text[cc-2]) {
+			if end := ibanEnd(text, cc-2); end > 0 {
+				return Match{Kind: KindIBAN, Start: cc - 2, End: end}, end - 1
 			}
+		}
+		if gluedBefore(text, i) {
 			return Match{}, i
 		}
 		if s.enabled&numbers == 0 {
 			return Match{}, i
 		}
-		readNumber(text, i, num, true)
+		readNumber(text, i, num, acrossLines)
 		if num.ng == 1 && num.paren == 0 {
 			return Match{}, i // "(13812345678)": the parentheses are the sentence's
 		}
-		runEnd := num.end
 		kind, end := s.numberKind(text, num)
+		if kind == "" && num.separatedBy('\n') {
+			// A number per line of a list reads as one run at first; the
+			// first line may hold one on its own, and where it does not,
+			// the next line starts afresh.
+			readNumber(text, i, num, oneLine)
+			kind, end = s.numberKind(text, num)
+		}
+		runEnd := num.end
 		if kind == "" && num.spaced() {
 			// Space-separated numbers in a row ("13812345678 13912345678")
 			// read as one run; its first part may be one on its own, and
 			// then the next part starts afresh.
-			readNumber(text, i, num, false)
+			readNumber(text, i, num, noSpaces)
 			kind, end = s.numberKind(text, num)
 		}
 		if kind != "" {

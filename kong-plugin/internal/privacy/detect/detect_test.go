@@ -77,6 +77,44 @@ func TestFind(t *testing.T) {
 		// longer match wins.
 		{"13812345678@qq.com", []string{"email:13812345678@qq.com"}},
 		{"ana@example.com-x ana..b@example.com a@b.c1", nil},
+		// Whitespace separates groups where a space does; format characters
+		// (Cf) are invisible inside a candidate and part of its match.
+		{"card 4111\t1111\t1111\t1111.", []string{"credit_card:4111\t1111\t1111\t1111"}},
+		{"card\n4111\n1111\n1111\n1111\n", []string{"credit_card:4111\n1111\n1111\n1111"}},
+		{"4111\r\n1111\r\n1111\r\n1111", []string{"credit_card:4111\r\n1111\r\n1111\r\n1111"}},
+		{"4111\u200b1111\u200b1111\u200b1111", []string{"credit_card:4111\u200b1111\u200b1111\u200b1111"}},
+		{"4111\u20091111\u20091111\u20091111", []string{"credit_card:4111\u20091111\u20091111\u20091111"}},
+		{"4111\u00a01111\u202f1111\u30001111", []string{"credit_card:4111\u00a01111\u202f1111\u30001111"}},
+		{"4111 1111\n1111 1111", []string{"credit_card:4111 1111\n1111 1111"}}, // wrapped
+		{"41\u00ad11 \u200d1111 1111\ufeff 1111", []string{"credit_card:41\u00ad11 \u200d1111 1111\ufeff 1111"}},
+		{"john\u200b@example.com, ana@\u2060example\u200c.com", []string{"email:john\u200b@example.com", "email:ana@\u2060example\u200c.com"}},
+		{"jo\u00adhn.\u202edoe@example.com", []string{"email:jo\u00adhn.\u202edoe@example.com"}},
+		{"192\u200b.168.1.1 and 10.0\u00ad.0\u200b.1:8080", []string{"ip_address:192\u200b.168.1.1", "ip_address:10.0\u00ad.0\u200b.1"}},
+		{"IBAN DE89\t3704\u00a00044\u200b 0532\n0130 00", []string{"iban:DE89\t3704\u00a00044\u200b 0532\n0130 00"}},
+		{"DE\u200b89370400440532013000 GB82\u00adWEST12345698765432", []string{"iban:DE\u200b89370400440532013000", "iban:GB82\u00adWEST12345698765432"}},
+		{"电话138\u200b1234\u200b5678; +49\n30\u202f12345678", []string{"phone:138\u200b1234\u200b5678", "phone:+49\n30\u202f12345678"}},
+		{"110105\t19491231\t002\u200bX", []string{"cn_resident_id:110105\t19491231\t002\u200bX"}},
+		{"SSN 078\t05\t1120, 078\u200b-05-1120", []string{"us_ssn:078\t05\t1120", "us_ssn:078\u200b-05-1120"}},
+		{"abc\u200b13812345678\u200b", []string{"phone:13812345678"}}, // a format character is no glue
+		{"call +\u200b49 30 12345678 or (\u200b212) 555-0147", []string{"phone:+\u200b49 30 12345678", "phone:(\u200b212) 555-0147"}},
+		{"2001\u200b:db8::\u200b1 and fe80:\u200c:\u00ad1ff:fe23:4567:890a, ::ffff:192\u200b.0.2.1", []string{"ip_address:2001\u200b:db8::\u200b1", "ip_address:fe80:\u200c:\u00ad1ff:fe23:4567:890a", "ip_address:::ffff:192\u200b.0.2.1"}},
+		{"12\u200b:30\u200b:45 std:\u200b:vector 00:1A\u200b:2B:3C:4D:5E", nil},
+		{"IBAN DE\u00ad89 3704 0044 0532 0130 00, \u200eMY\u200f CARD 4111\u2066 1111 1111 1111\u2069", []string{"iban:DE\u00ad89 3704 0044 0532 0130 00", "credit_card:4111\u2066 1111 1111 1111"}},
+		// A list one number per line: each line on its own.
+		{"13812345678\n13912345678\n2\n030 1234567\n030 7654321", []string{"phone:13812345678", "phone:13912345678", "phone:030 1234567", "phone:030 7654321"}},
+		{"qty\n12\n13812345678", []string{"phone:13812345678"}},
+		{"1 1 1 1 1 1 1 1 1\n13812345678", []string{"phone:13812345678"}},             // a line too long for any number
+		{"1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n13812345678", []string{"phone:13812345678"}}, // more lines than any number has groups
+		{"4111 1111\n1111 1111 1111", nil},                                            // 20 digits across lines: no card, as with spaces
+		// Near misses: lists of quantities and prices, SSN and NANP shapes
+		// across lines, two whitespace characters between groups.
+		{"4000\n2500\n1000\n3750\n", nil},
+		{"12.50\n13.75\n9.99\n1,299.00", nil},
+		{"078\n05\n1120 and 212\n555\n0147", nil},
+		{"stock\n4308\n0230\n0253\n1576\nrooms 138\n1234\n5678", nil}, // national phones across lines
+		{"Version\u00a02.1.0.5, build\t10.0.0.1", nil},
+		{"4111\t\t1111\t\t1111\t\t1111 4111\n\n1111\n\n1111\n\n1111", nil},
+		{"4111\u200b1111\u200b1111\u200b1112 192\u200b.168.01.1", nil},
 	} {
 		text := []byte(tc.text)
 		if got := found(text, s.Find(text, nil)); !slices.Equal(got, tc.want) {

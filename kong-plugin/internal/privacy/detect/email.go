@@ -7,33 +7,53 @@ import "bytes"
 // or twice in a row), a domain of at most 253 characters in two or more
 // labels of 1 to 63 letters, digits and hyphens (none first or last), the
 // last label, the top-level domain, two or more letters. A dot or hyphen
-// after the domain ends the sentence, not the address.
+// after the domain ends the sentence, not the address. Format characters
+// inside the address are skipped (and are part of the match).
 func emailAt(text []byte, at int) (start, end int, ok bool) {
+	// The visible characters, copied so that the rules read them as one
+	// run; arrays on the stack, so a miss allocates nothing.
+	var local [65]byte
+	var domain [254]byte
+	n := len(local)
 	start = at
-	for start > 0 && at-start <= 64 && isLocalByte(text[start-1]) {
-		start--
+	for {
+		i := skipInvisibleBack(text, start)
+		if i == 0 || !isLocalByte(text[i-1]) {
+			break
+		}
+		if n == 0 {
+			return 0, 0, false // longer than 64
+		}
+		n--
+		local[n] = text[i-1]
+		start = i - 1
 	}
-	if start > 0 && isLocalByte(text[start-1]) {
-		return 0, 0, false // longer than 64
+	for n < len(local) && local[n] == '.' {
+		n++
+		start = skipInvisible(text, start+1)
 	}
-	for start < at && text[start] == '.' {
-		start++
-	}
-	local := text[start:at]
-	if len(local) == 0 || local[len(local)-1] == '.' || bytes.Contains(local, []byte("..")) {
+	l := local[n:]
+	if len(l) == 0 || len(l) > 64 || l[len(l)-1] == '.' || bytes.Contains(l, []byte("..")) {
 		return 0, 0, false
 	}
-	end = at + 1
-	for end < len(text) && end-at <= 254 && isDomainByte(text[end]) {
-		end++
+	d, i := 0, at+1
+	end, n = i, 0
+	for {
+		j := skipInvisible(text, i)
+		if j >= len(text) || !isDomainByte(text[j]) {
+			break
+		}
+		if d == len(domain) {
+			return 0, 0, false // longer than 253
+		}
+		domain[d] = text[j]
+		d++
+		i = j + 1
+		if text[j] != '.' && text[j] != '-' {
+			end, n = i, d
+		}
 	}
-	if end < len(text) && isDomainByte(text[end]) {
-		return 0, 0, false // longer than 253
-	}
-	for end > at+1 && (text[end-1] == '.' || text[end-1] == '-') {
-		end--
-	}
-	if !validDomain(text[at+1:end]) || !bounded(text, start, end) {
+	if !validDomain(domain[:n]) || !bounded(text, start, end) {
 		return 0, 0, false
 	}
 	return start, end, true

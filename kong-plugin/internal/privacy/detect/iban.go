@@ -3,10 +3,11 @@ package detect
 // ibanEnd reports where the IBAN starting at text[start] ends, or -1: a
 // country code of the registry, two check digits, the country's number of
 // further characters (capital letters and digits), written as one run or
-// in groups of four separated by single spaces, whose ISO 7064 mod 97-10
-// check comes to 1.
+// in groups of four separated by single whitespace characters, whose ISO
+// 7064 mod 97-10 check comes to 1. Format characters inside it are
+// skipped.
 func ibanEnd(text []byte, start int) int {
-	if start+4 > len(text) || !isUpper(text[start+1]) || !isDigit(text[start+2]) || !isDigit(text[start+3]) {
+	if start+2 > len(text) || !isUpper(text[start]) || !isUpper(text[start+1]) {
 		return -1
 	}
 	length := ibanLengths[string(text[start:start+2])]
@@ -15,26 +16,44 @@ func ibanEnd(text []byte, start int) int {
 	}
 	// mod 97 of the BBAN, then the country code and check digits moved to
 	// its end, letters counting as 10 (A) to 35 (Z).
-	rem, count, i := 0, 4, start+4
+	head := [4]byte{text[start], text[start+1]}
+	rem, count, i := 0, 2, start+2
 	for count < length {
-		if count%4 == 0 && i+1 < len(text) && text[i] == ' ' && isUpperOrDigit(text[i+1]) {
-			i++
+		at := skipInvisible(text, i)
+		if _, size := whitespaceAt(text, at); count%4 == 0 && size > 0 && isUpperOrDigit(byteAt(text, skipInvisible(text, at+size))) {
+			at = skipInvisible(text, at+size)
 		}
-		if i >= len(text) || !isUpperOrDigit(text[i]) {
+		c := byteAt(text, at)
+		if count < 4 && !isDigit(c) || !isUpperOrDigit(c) {
 			return -1
 		}
-		rem = mod97(rem, text[i])
+		if count < 4 {
+			head[count] = c
+		} else {
+			rem = mod97(rem, c)
+		}
 		count++
-		i++
+		i = at + 1
 	}
-	for _, c := range text[start : start+4] {
+	for _, c := range head {
 		rem = mod97(rem, c)
 	}
 	// A further group of digits means a longer number, not an IBAN.
-	if rem != 1 || gluedAfter(text, i) || i+1 < len(text) && text[i] == ' ' && isDigit(text[i+1]) {
+	if rem != 1 || gluedAfter(text, i) {
+		return -1
+	}
+	if kind, size := whitespaceAt(text, i); kind == ' ' && isDigit(byteAt(text, i+size)) {
 		return -1
 	}
 	return i
+}
+
+// byteAt is text[i], or 0 past its end.
+func byteAt(text []byte, i int) byte {
+	if i >= len(text) {
+		return 0
+	}
+	return text[i]
 }
 
 func mod97(rem int, c byte) int {

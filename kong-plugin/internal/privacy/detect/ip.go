@@ -29,11 +29,9 @@ func ipv4End(text []byte, n *number) int {
 }
 
 // afterVersionWord reports whether the word before offset i (and one
-// space) is one that names a version: "Version 2.1.0.5", "build 10.0.0.1".
+// whitespace character) is one that names a version: "Version 2.1.0.5", "build 10.0.0.1".
 func afterVersionWord(text []byte, i int) bool {
-	if i > 0 && text[i-1] == ' ' {
-		i--
-	}
+	i -= whitespaceBefore(text, i)
 	if i > 0 && text[i-1] == '.' {
 		i-- // "ver. 1.2.3.4"
 	}
@@ -66,22 +64,30 @@ func asciiEqualFold(b []byte, word string) bool {
 	return true
 }
 
-// dottedQuad parses an IPv4 address in ASCII at text[i:].
+// dottedQuad parses an IPv4 address in ASCII at text[i:], skipping format
+// characters inside it.
 func dottedQuad(text []byte, i int) (end int, ok bool) {
 	for octet := 0; octet < 4; octet++ {
 		if octet > 0 {
-			if i >= len(text) || text[i] != '.' {
+			if i = skipInvisible(text, i); i >= len(text) || text[i] != '.' {
 				return i, false
 			}
 			i++
 		}
-		v, digits := 0, 0
-		for i < len(text) && isDigit(text[i]) && digits < 4 {
-			v = v*10 + int(text[i]-'0')
+		v, digits, first := 0, 0, byte(0)
+		for digits < 4 {
+			j := skipInvisible(text, i)
+			if j >= len(text) || !isDigit(text[j]) {
+				break
+			}
+			if digits == 0 {
+				first = text[j]
+			}
+			v = v*10 + int(text[j]-'0')
 			digits++
-			i++
+			i = j + 1
 		}
-		if digits == 0 || digits > 3 || v > 255 || digits > 1 && text[i-digits] == '0' {
+		if digits == 0 || digits > 3 || v > 255 || digits > 1 && first == '0' {
 			return i, false
 		}
 	}
@@ -91,41 +97,50 @@ func dottedQuad(text []byte, i int) (end int, ok bool) {
 // ipv6At parses the IPv6 address whose first colon is text[colon], or
 // returns ok false: eight groups of one to four hex digits, or fewer with
 // one "::", the last two may be an IPv4 address, a prefix length may
-// follow. Words and clock times
-// that happen to have colons ("12:30:45", "std::vector") have too few
-// groups or no digit.
+// follow. Words and clock times that happen to have colons ("12:30:45",
+// "std::vector") have too few groups or no digit. Format characters inside
+// the address are skipped.
 func ipv6At(text []byte, colon int) (start, end int, ok bool) {
 	start = colon
-	for start > 0 && colon-start < 5 && isHex(text[start-1]) {
-		start--
+	for k := 0; k < 5; k++ {
+		before := skipInvisibleBack(text, start)
+		if before == 0 || !isHex(text[before-1]) {
+			break
+		}
+		start = before - 1
 	}
-	if start > 0 && text[start-1] == ':' {
+	if before := skipInvisibleBack(text, start); before > 0 && text[before-1] == ':' {
 		return 0, 0, false // not the first colon: that one was tried
 	}
 	groups, compressed, digit := 0, false, false
 	i := start
-	if i+1 < len(text) && text[i] == ':' {
-		if text[i+1] != ':' {
+	if text[i] == ':' {
+		next := skipInvisible(text, i+1)
+		if byteAt(text, next) != ':' {
 			return 0, 0, false
 		}
-		compressed, i = true, i+2
+		compressed, i = true, next+1
 	}
 	end = i
 	for groups <= 8 {
-		j := i
-		for j < len(text) && j-i < 5 && isHex(text[j]) {
-			if isDigit(text[j]) {
+		j, hex := i, 0
+		for hex < 5 {
+			k := skipInvisible(text, j)
+			if !isHex(byteAt(text, k)) {
+				break
+			}
+			if isDigit(text[k]) {
 				digit = true
 			}
-			j++
+			j, hex = k+1, hex+1
 		}
-		if j == i {
+		if hex == 0 {
 			break
 		}
-		if j-i > 4 {
+		if hex > 4 {
 			return 0, 0, false
 		}
-		if j+1 < len(text) && text[j] == '.' && isDigit(text[j+1]) {
+		if dot := skipInvisible(text, j); byteAt(text, dot) == '.' && isDigit(byteAt(text, skipInvisible(text, dot+1))) {
 			quadEnd, ok := dottedQuad(text, i)
 			if !ok {
 				return 0, 0, false
@@ -136,17 +151,18 @@ func ipv6At(text []byte, colon int) (start, end int, ok bool) {
 		}
 		groups++
 		i, end = j, j
-		if i+1 < len(text) && text[i] == ':' {
-			if text[i+1] == ':' {
+		if c := skipInvisible(text, i); byteAt(text, c) == ':' {
+			next := skipInvisible(text, c+1)
+			if byteAt(text, next) == ':' {
 				if compressed {
 					return 0, 0, false
 				}
-				compressed, i = true, i+2
+				compressed, i = true, next+1
 				end = i
 				continue
 			}
-			if isHex(text[i+1]) {
-				i++
+			if isHex(byteAt(text, next)) {
+				i = next
 				continue
 			}
 		}

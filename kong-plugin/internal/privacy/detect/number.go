@@ -20,16 +20,25 @@ type number struct {
 	digits     [maxDigits]byte // values 0-9
 	n          int             // len(digits) used
 	groups     [maxGroups]int8 // digits per group
-	seps       [maxGroups]byte // the separator before each group: 0 (none), ' ', '-', '.' or '/'
+	seps       [maxGroups]byte // the separator before each group: 0 (none), ' ', '\n' (a line break), '-', '.' or '/'
 	ng         int
 	paren      int  // index of the group written in parentheses, or -1
 	overflow   bool // too many digits or groups, or an unclosed parenthesis
 }
 
+// How far readNumber reads: whitespace separates groups or ends the run.
+type reading uint8
+
+const (
+	acrossLines reading = iota // spaces and line breaks separate groups
+	oneLine                    // a line break ends the run
+	noSpaces                   // any whitespace ends the run
+)
+
 // readNumber reads the digit run that starts at text[start] (a digit, a
-// plus or an opening parenthesis). Without spaces, a space ends the run
-// instead of separating its groups.
-func readNumber(text []byte, start int, n *number, spaces bool) {
+// plus or an opening parenthesis). Format characters inside it are
+// skipped (see invisible.go).
+func readNumber(text []byte, start int, n *number, how reading) {
 	*n = number{start: start, end: start, paren: -1}
 	i := start
 	if size := plusAt(text, i); size > 0 {
@@ -45,7 +54,8 @@ func readNumber(text []byte, start int, n *number, spaces bool) {
 		}
 		digits := 0
 		for {
-			d, size := digitAt(text, i)
+			j := skipInvisible(text, i)
+			d, size := digitAt(text, j)
 			if size == 0 {
 				break
 			}
@@ -54,7 +64,7 @@ func readNumber(text []byte, start int, n *number, spaces bool) {
 			}
 			n.n++
 			digits++
-			i += size
+			i = j + size
 		}
 		if digits == 0 {
 			i = groupStart
@@ -78,18 +88,25 @@ func readNumber(text []byte, start int, n *number, spaces bool) {
 		}
 		n.ng++
 		n.end = i
-		s, size := sepAt(text, i)
+		at := skipInvisible(text, i)
+		s, size := sepAt(text, at)
 		if size == 0 && closed {
 			s = ' ' // "(030)1234567" reads as "(030) 1234567"
 		}
-		if s == ' ' && size > 0 && !spaces || size == 3 && text[i] == ' ' && n.ng != 1 {
+		if s == ' ' && size > 0 && how == noSpaces || s == '\n' && how != acrossLines {
+			break
+		}
+		if size == 3 && text[at] == ' ' && n.ng != 1 {
 			break // " / " and " - " only after an area code
 		}
-		next := i + size
+		next := skipInvisible(text, at+size)
 		if _, d := digitAt(text, next); d == 0 && openAt(text, next) == 0 {
 			break
 		}
 		if size == 0 && !closed {
+			break
+		}
+		if s == '\n' && !wrapsHere(n, digits) {
 			break
 		}
 		sep, i = s, next
@@ -99,10 +116,29 @@ func readNumber(text []byte, start int, n *number, spaces bool) {
 	}
 }
 
-// spaced reports whether a space separates two of the groups.
-func (n *number) spaced() bool {
+// wrapsHere reports whether a line break after the group of digits just
+// read may continue the number. The numbers taken across lines are card
+// numbers (groups of 4, Amex's and Diners' 4-6), Chinese resident IDs
+// (6-8-4) and international phone numbers (after a '+'): other groups end
+// the run at the line break, and so does a run that holds 19 digits
+// already (a card's most). The lines after it are read on their own (see
+// Set.at): reading them here as well, as far as a run goes, would make a
+// text of many short numbers one per line cost many times its length.
+func wrapsHere(n *number, digits int) bool {
+	if n.n >= 19 {
+		return false
+	}
+	return n.plus || digits == 4 || digits == 6 || digits == 8
+}
+
+// spaced reports whether whitespace (a space or a line break) separates
+// two of the groups.
+func (n *number) spaced() bool { return n.separatedBy(' ') || n.separatedBy('\n') }
+
+// separatedBy reports whether sep separates two of the groups.
+func (n *number) separatedBy(sep byte) bool {
 	for g := 1; g < min(n.ng, maxGroups); g++ {
-		if n.seps[g] == ' ' {
+		if n.seps[g] == sep {
 			return true
 		}
 	}
@@ -123,14 +159,16 @@ func (n *number) grouped(lengths ...int8) bool {
 }
 
 // sameSeps reports whether every group after the first follows the same
-// separator, one of allowed.
+// separator, one of allowed; spaces and line breaks are one kind (a
+// number wrapped across lines), and a line break is allowed where a space
+// is.
 func (n *number) sameSeps(allowed string) bool {
 	if n.ng < 2 {
 		return true
 	}
-	s := n.seps[1]
+	s := spaceForBreak(n.seps[1])
 	for i := 2; i < n.ng; i++ {
-		if n.seps[i] != s {
+		if spaceForBreak(n.seps[i]) != s {
 			return false
 		}
 	}
@@ -140,6 +178,13 @@ func (n *number) sameSeps(allowed string) bool {
 		}
 	}
 	return false
+}
+
+func spaceForBreak(sep byte) byte {
+	if sep == '\n' {
+		return ' '
+	}
+	return sep
 }
 
 // value is the number that digits [from, to) spell.
@@ -165,9 +210,9 @@ func digitAt(text []byte, i int) (d byte, size int) {
 	return 0, 0
 }
 
-// sepAt reads a separator between digit groups: space, no-break space,
-// ideographic space, hyphen (ASCII, Unicode or full-width), dot or slash,
-// or a hyphen or slash between two spaces.
+// sepAt reads a separator between digit groups: whitespace (see
+// whitespaceAt: ' ' or '\n'), hyphen (ASCII, Unicode or full-width), dot
+// or slash, or a hyphen or slash between two spaces.
 func sepAt(text []byte, i int) (sep byte, size int) {
 	if i >= len(text) {
 		return 0, 0
@@ -180,14 +225,6 @@ func sepAt(text []byte, i int) (sep byte, size int) {
 		return ' ', 1
 	case '-', '.', '/':
 		return text[i], 1
-	case 0xC2:
-		if i+1 < len(text) && text[i+1] == 0xA0 {
-			return ' ', 2
-		}
-	case 0xE3:
-		if i+2 < len(text) && text[i+1] == 0x80 && text[i+2] == 0x80 {
-			return ' ', 3
-		}
 	case 0xE2:
 		if i+2 < len(text) && text[i+1] == 0x80 && (text[i+2] == 0x90 || text[i+2] == 0x91) {
 			return '-', 3
@@ -197,7 +234,7 @@ func sepAt(text []byte, i int) (sep byte, size int) {
 			return '-', 3 // U+FF0D
 		}
 	}
-	return 0, 0
+	return whitespaceAt(text, i)
 }
 
 func plusAt(text []byte, i int) int  { return asciiOrFullWidth(text, i, '+', 0x8B) }
@@ -225,11 +262,11 @@ func startsNumber(text []byte, i int) bool {
 		return true
 	}
 	if size := plusAt(text, i); size > 0 {
-		_, d := digitAt(text, i+size)
+		_, d := digitAt(text, skipInvisible(text, i+size))
 		return d > 0
 	}
 	if size := openAt(text, i); size > 0 {
-		_, d := digitAt(text, i+size)
+		_, d := digitAt(text, skipInvisible(text, i+size))
 		return d > 0
 	}
 	return false

@@ -2,9 +2,16 @@ package detect
 
 // isPhone reports whether the digit run is a telephone number: an
 // international one (+ or 00, a calling code, the national number) or a
-// national one of China, the US and Canada, the UK or Germany.
+// national one of China, the US and Canada, the UK or Germany. Only an
+// international number may be wrapped across lines.
 func isPhone(n *number) bool {
 	if n.overflow || n.n < 8 {
+		return false
+	}
+	if n.separatedBy('\n') && !n.plus {
+		// National formats' groups are short and their checks weak: on
+		// separate lines they are as often a list of quantities ("4308",
+		// "0230", "0253", "1576" one per line).
 		return false
 	}
 	switch {
