@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -20,10 +21,17 @@ import (
 // BenchmarkServeText is one text request of the sentences workload through
 // serve's real handler over HTTP with keep-alive (the bench's kong.yml:
 // API key, every quota window, policy local) and a real launched sidecar
-// tokenizing it for the text_sentiment test model. Beside the time it
-// reports the CPU per request of this process (the handler and the HTTP
-// client: the profile separates them) and of the sidecar, from /proc.
-func BenchmarkServeText(b *testing.B) {
+// tokenizing it for the text_sentiment test model, from 64 clients. Beside
+// the time it reports the CPU per request of this process (the handler and
+// the HTTP client: the profile separates them) and of the sidecar, from
+// /proc.
+func BenchmarkServeText(b *testing.B) { benchServeText(b, 64) }
+
+// BenchmarkServeText1 is the same from one client: its ns/op is the
+// latency of one request with nothing else in flight.
+func BenchmarkServeText1(b *testing.B) { benchServeText(b, 1) }
+
+func benchServeText(b *testing.B, clients int) {
 	srv, key := startServeB(b)
 	client := srv.Client()
 	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
@@ -50,12 +58,20 @@ func BenchmarkServeText(b *testing.B) {
 	cpu0 := cpuTimes(b, procs)
 	b.ReportAllocs()
 	b.ResetTimer()
-	b.SetParallelism(32) // 64 clients on 2 cores, as the bench's busiest point
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
+	if clients == 1 {
+		for range b.N {
 			do()
 		}
-	})
+	} else {
+		// SetParallelism multiplies GOMAXPROCS: 64 clients on 2 cores, as
+		// the bench's busiest point.
+		b.SetParallelism(max(clients/runtime.GOMAXPROCS(0), 1))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				do()
+			}
+		})
+	}
 	b.StopTimer()
 	cpu1 := cpuTimes(b, procs)
 	b.ReportMetric(float64((cpu1[0]-cpu0[0]).Microseconds())/float64(b.N), "process-cpu-µs/op")

@@ -2,9 +2,13 @@
 // requests queue, a free runner (one per instance of the version) takes as
 // many as fit into one batch, runs them as one, and splits the outputs back.
 //
-// Each runner has one worker goroutine; a request costs its caller's
-// goroutine and nothing else. Queueing is a non-blocking channel send, so a
-// full queue answers at once.
+// A request that finds a runner idle and nobody queued ahead of it runs on
+// its caller's goroutine, at once: on a small machine every goroutine
+// handoff (a park and a wake-up) costs tens of µs, as much as a small
+// model's run. Requests queue only while every runner is busy (or while
+// max_queue_delay asks them to wait for company); the runner that finishes
+// first takes the queue, forming batches from it on a goroutine of its own
+// until the queue is empty. A full queue answers at once.
 package batch
 
 import (
@@ -89,25 +93,28 @@ type Batcher struct {
 	merging   bool
 	preferred []int // ascending, each in 1..MaxBatchSize
 	maxItems  int   // MaxBatchSize, or 0 when there is no batch dim
+	maxQueue  int
 	obs       Observer
 
-	// mu guards closed against Infer's send racing Close: Infer holds it
-	// shared (an atomic add), Close exclusively, once.
-	mu     sync.RWMutex
+	// mu guards the queue and who holds which runner.
+	mu     sync.Mutex
 	closed bool
-	queue  chan *request
-	stop   chan struct{}
+	queue  queue
+	idle   []Runner // runners no one holds
+	busy   int      // runners held: by a caller running its request, or by a drainer
+	// forming is set while a drainer forms a batch, so that an idle runner
+	// is not sent after the same requests: two formers would split the
+	// queue into two half batches.
+	forming bool
 
-	// forming lets one free worker at a time form a batch, so two idle
-	// runners do not split the queue into two half batches.
-	forming sync.Mutex
-	held    []*request // taken from the queue but not yet batched; guarded by forming
-
-	workers sync.WaitGroup
-	done    chan struct{}
+	// arrived wakes a former waiting out MaxQueueDelay when a request joins
+	// the queue (a stale signal only makes it look again).
+	arrived chan struct{}
+	stop    chan struct{} // closed by Close
+	done    chan struct{} // closed once closed, with nothing queued or running
 }
 
-// New starts a batcher with one worker per runner (at least one runner).
+// New returns a batcher over runners (at least one), all idle.
 func New(cfg Config, runners []Runner, obs Observer) *Batcher {
 	if len(runners) == 0 {
 		panic("batch.New: no runners")
@@ -120,29 +127,25 @@ func New(cfg Config, runners []Runner, obs Observer) *Batcher {
 		cfg:      cfg,
 		merging:  cfg.Enabled && cfg.MaxBatchSize > 1,
 		maxItems: max(cfg.MaxBatchSize, 0),
+		maxQueue: size,
 		obs:      obs,
-		queue:    make(chan *request, size),
+		idle:     append([]Runner(nil), runners...),
+		arrived:  make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
 	b.preferred = preferredSizes(cfg.PreferredBatchSizes, cfg.MaxBatchSize)
-	for _, r := range runners {
-		b.workers.Add(1)
-		go b.work(r)
-	}
-	go func() {
-		b.workers.Wait()
-		close(b.done)
-	}()
 	return b
 }
 
-// Infer queues one request and waits for its outputs (all of the model's
-// when outputs is empty). It fails at once with ErrQueueFull when the queue
-// is full and ErrClosed after Close; when ctx ends first it returns ctx's
-// error at once (a request still queued is then dropped before it runs).
-// Infer may read inputs until the batch holding them has run, even after
-// returning ctx's error: don't modify them.
+// Infer runs one request and returns its outputs (all of the model's when
+// outputs is empty): at once on the calling goroutine when a runner is idle
+// and nothing is queued, else through the queue. It fails at once with
+// ErrQueueFull when the queue is full and ErrClosed after Close; when ctx
+// ends first it returns ctx's error (a request still queued is then dropped
+// before it runs; a run in progress is stopped). Infer may read inputs until
+// the batch holding them has run, even after returning ctx's error: don't
+// modify them.
 func (b *Batcher) Infer(ctx context.Context, inputs []tensor.Tensor, outputs []string) ([]tensor.Tensor, error) {
 	if b.cfg.DefaultTimeout > 0 {
 		if _, ok := ctx.Deadline(); !ok {
@@ -158,28 +161,19 @@ func (b *Batcher) Infer(ctx context.Context, inputs []tensor.Tensor, outputs []s
 	if err != nil {
 		return nil, err
 	}
-	if err := b.enqueue(r); err != nil {
+	runner, err := b.admit(r)
+	if err != nil {
 		return nil, err
+	}
+	if runner != nil {
+		b.runInline(runner, r)
+		return r.res.outputs, r.res.err
 	}
 	select {
 	case res := <-r.done:
 		return res.outputs, res.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	}
-}
-
-func (b *Batcher) enqueue(r *request) error {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	if b.closed {
-		return ErrClosed
-	}
-	select {
-	case b.queue <- r:
-		return nil
-	default:
-		return fmt.Errorf("%w (%d requests waiting)", ErrQueueFull, cap(b.queue))
 	}
 }
 
@@ -192,6 +186,7 @@ func (b *Batcher) Close(ctx context.Context) error {
 	if !b.closed {
 		b.closed = true
 		close(b.stop)
+		b.doneIfIdleLocked()
 	}
 	b.mu.Unlock()
 	select {
@@ -199,18 +194,5 @@ func (b *Batcher) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("batch: close: %w", ctx.Err())
-	}
-}
-
-// work is one runner's loop: form a batch, run it, repeat until closed and
-// drained.
-func (b *Batcher) work(runner Runner) {
-	defer b.workers.Done()
-	for {
-		batch, ok := b.form()
-		if !ok {
-			return
-		}
-		b.run(runner, batch)
 	}
 }

@@ -240,7 +240,7 @@ func TestQueueFull(t *testing.T) {
 			<-g.started // the runner holds one, the queue is empty
 			wg.Go(infer)
 			wg.Go(infer)
-			waitFor(t, "two queued requests", func() bool { return len(b.queue) == 2 })
+			waitFor(t, "two queued requests", func() bool { return b.queued() == 2 })
 			if _, err := b.Infer(context.Background(), in, nil); !errors.Is(err, ErrQueueFull) {
 				t.Errorf("err = %v, want ErrQueueFull", err)
 			}
@@ -312,11 +312,7 @@ func TestCloseDrains(t *testing.T) {
 		})
 	}
 	running := len((<-g0.started)[0].Raw)/16 + len((<-g1.started)[0].Raw)/16 // one request per 4-float row
-	waitFor(t, "every other request queued", func() bool {
-		b.forming.Lock()
-		defer b.forming.Unlock()
-		return len(b.queue)+len(b.held) == n-running
-	})
+	waitFor(t, "every other request queued", func() bool { return b.queued() == n-running })
 
 	// Close while both runners are busy and requests wait: it must not
 	// return before they are done.
@@ -410,7 +406,7 @@ func TestPreferredSizeGoesAtOnce(t *testing.T) {
 	for range 4 {
 		wg.Go(infer)
 	}
-	waitFor(t, "four queued", func() bool { return len(b.queue) == 4 })
+	waitFor(t, "four queued", func() bool { return b.queued() == 4 })
 	close(g.release)
 	wg.Wait()
 	if got := obs.get(); !slices.Equal(got, []int{1, 4}) {

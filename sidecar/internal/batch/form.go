@@ -5,22 +5,22 @@ import (
 	"time"
 )
 
-// form takes the next batch off the queue for the calling worker, whose
-// runner is free. It returns false once the batcher is closed and drained.
+// form takes the next batch off the queue for the calling drainer, whose
+// runner is free and which has set forming; it clears it on return. The
+// batch is empty when every queued request's caller had gone.
 //
 // The rule is Triton's: the batch grows in arrival order while the next
 // request is compatible and fits in MaxBatchSize. When the queue has nothing
 // more right now and the batch (or a prefix of it) is a preferred size, the
 // largest such prefix goes at once; otherwise it waits for more until the
 // oldest request has waited MaxQueueDelay, then goes as it is.
-func (b *Batcher) form() ([]*request, bool) {
-	b.forming.Lock()
-	defer b.forming.Unlock()
+func (b *Batcher) form() []*request {
+	defer b.formed()
 	var first *request
 	for first == nil {
-		r, ok := b.take()
-		if !ok {
-			return nil, false
+		r := b.take()
+		if r == nil {
+			return nil
 		}
 		if !b.dropIfDone(r) {
 			first = r
@@ -28,17 +28,17 @@ func (b *Batcher) form() ([]*request, bool) {
 	}
 	batch := []*request{first}
 	if first.solo {
-		return batch, true
+		return batch
 	}
 	size := first.items
 	extent := b.newPadExtent(first)
 	deadline := first.enqueued.Add(b.cfg.MaxQueueDelay)
 	for size < b.cfg.MaxBatchSize {
-		r := b.takeNow()
+		r := b.take()
 		if r == nil {
 			if n := b.preferredPrefix(batch); n > 0 {
 				b.hold(batch[n:]...)
-				return batch[:n], true
+				return batch[:n]
 			}
 			if r = b.takeBefore(deadline); r == nil {
 				break
@@ -54,38 +54,14 @@ func (b *Batcher) form() ([]*request, bool) {
 		batch = append(batch, r)
 		size += r.items
 	}
-	return batch, true
+	return batch
 }
 
-// take waits for the next request; false when closed and nothing is left.
-func (b *Batcher) take() (*request, bool) {
-	if r := b.takeHeld(); r != nil {
-		return r, true
-	}
-	select {
-	case r := <-b.queue:
-		return r, true
-	case <-b.stop:
-		select {
-		case r := <-b.queue:
-			return r, true
-		default:
-			return nil, false
-		}
-	}
-}
-
-// takeNow returns the next request if one is already waiting.
-func (b *Batcher) takeNow() *request {
-	if r := b.takeHeld(); r != nil {
-		return r
-	}
-	select {
-	case r := <-b.queue:
-		return r
-	default:
-		return nil
-	}
+// take returns the oldest queued request, nil if none waits.
+func (b *Batcher) take() *request {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.queue.pop()
 }
 
 // takeBefore waits for the next request until deadline; nil if none came,
@@ -98,30 +74,26 @@ func (b *Batcher) takeBefore(deadline time.Time) *request {
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	select {
-	case r := <-b.queue:
-		return r
-	case <-timer.C:
-		return nil
-	case <-b.stop:
-		return nil
+	for {
+		select {
+		case <-b.arrived:
+			if r := b.take(); r != nil {
+				return r
+			}
+		case <-timer.C:
+			return nil
+		case <-b.stop:
+			return nil
+		}
 	}
-}
-
-func (b *Batcher) takeHeld() *request {
-	if len(b.held) == 0 {
-		return nil
-	}
-	r := b.held[0]
-	b.held[0] = nil
-	b.held = b.held[1:]
-	return r
 }
 
 // hold puts requests back at the head of the line, in order.
 func (b *Batcher) hold(rs ...*request) {
 	if len(rs) > 0 {
-		b.held = append(slices.Clone(rs), b.held...)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.queue.pushFront(rs...)
 	}
 }
 
@@ -144,11 +116,17 @@ func (b *Batcher) preferredPrefix(batch []*request) int {
 	best, sum := 0, 0
 	for i, r := range batch {
 		sum += r.items
-		if _, ok := slices.BinarySearch(b.preferred, sum); ok {
+		if b.isPreferred(sum) {
 			best = i + 1
 		}
 	}
 	return best
+}
+
+// isPreferred reports whether items is a preferred batch size.
+func (b *Batcher) isPreferred(items int) bool {
+	_, ok := slices.BinarySearch(b.preferred, items)
+	return ok
 }
 
 // preferredSizes keeps the usable preferred sizes, sorted.

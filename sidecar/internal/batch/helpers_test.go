@@ -97,7 +97,7 @@ func runBehindPlug(t *testing.T, b *Batcher, p *plugged, reqs [][]tensor.Tensor)
 	for i := range reqs {
 		wg.Go(func() { got[i], errs[i] = b.Infer(context.Background(), reqs[i], nil) })
 	}
-	waitFor(t, "every request queued", func() bool { return len(b.queue) == len(reqs) })
+	waitFor(t, "every request queued", func() bool { return b.queued() == len(reqs) })
 	close(p.unplug)
 	wg.Wait()
 	return got, errs

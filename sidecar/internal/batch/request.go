@@ -11,7 +11,7 @@ import (
 	"github.com/modelgate/modelgate/shared/tensor"
 )
 
-// request is one Infer call waiting in the queue.
+// request is one Infer call, queued or running.
 type request struct {
 	ctx      context.Context
 	inputs   []tensor.Tensor // sorted by name when merging
@@ -20,7 +20,11 @@ type request struct {
 	key      string // requests with equal keys may share a batch
 	solo     bool   // runs alone, as is
 	enqueued time.Time
-	done     chan result // buffered: the worker never waits for the caller
+	// done is set when the request queues, buffered: the drainer never
+	// waits for the caller. A request that runs on its caller's goroutine
+	// has none and its answer is res.
+	done chan result
+	res  result
 }
 
 type result struct {
@@ -29,6 +33,10 @@ type result struct {
 }
 
 func (r *request) finish(outputs []tensor.Tensor, err error) {
+	if r.done == nil {
+		r.res = result{outputs, err}
+		return
+	}
 	r.done <- result{outputs, err}
 }
 
@@ -36,7 +44,7 @@ func (r *request) finish(outputs []tensor.Tensor, err error) {
 // MaxBatchSize, consistent byte lengths) and computes the merge key. Checks
 // of names, datatypes and dims against the model are the runner's.
 func (b *Batcher) newRequest(ctx context.Context, inputs []tensor.Tensor, outputs []string) (*request, error) {
-	r := &request{ctx: ctx, inputs: inputs, outputs: outputs, done: make(chan result, 1), solo: !b.merging}
+	r := &request{ctx: ctx, inputs: inputs, outputs: outputs, solo: !b.merging}
 	if b.maxItems > 0 {
 		items, err := b.batchDim(inputs)
 		if err != nil {
