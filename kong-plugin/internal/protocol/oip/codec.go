@@ -89,7 +89,7 @@ func checkInfer(body []byte, maxElements int64) (*checkedInfer, *protocol.Error)
 // allocates for the bytes present only.
 func checkSplitInfer(body []byte, headerLen int, maxElements int64) (*checkedInfer, *protocol.Error) {
 	c := &checkedInfer{}
-	if err := json.Unmarshal(body[:headerLen], &c.req); err != nil {
+	if err := parseHeader(body[:headerLen], &c.req); err != nil {
 		return nil, jsontensor.Malformed(err)
 	}
 	timeout, terr := requestTimeout(c.req.Parameters.Timeout)
