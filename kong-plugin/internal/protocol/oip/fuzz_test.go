@@ -91,8 +91,8 @@ func FuzzCheckInfer(f *testing.F) {
 			}
 			return
 		}
-		for i, in := range c.req.Inputs {
-			if n := c.counts[i]; n > 0 && n*(jsontensor.MinElementBytes(c.types[i])+1)-1 > int64(len(in.Data)) {
+		for _, in := range c.req.Inputs {
+			if n := in.count; n > 0 && n*(jsontensor.MinElementBytes(in.dt)+1)-1 > int64(len(in.Data)) {
 				t.Fatalf("input %s: %d elements accepted from %d bytes of data", in.Name, n, len(in.Data))
 			}
 		}

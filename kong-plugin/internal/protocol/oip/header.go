@@ -95,12 +95,18 @@ func (p *headerParser) input(in *oipInput) bool {
 			in.Name = s
 			return ok
 		case 1:
-			in.Shape = make([]int64, 0)
-			return p.array(func() bool {
+			// Dimensions gather on the stack, then take one allocation
+			// of the size present.
+			var few [8]int64
+			dims := few[:0]
+			ok := p.array(func() bool {
 				v, ok := p.int64()
-				in.Shape = append(in.Shape, v)
+				dims = append(dims, v)
 				return ok
 			})
+			in.Shape = make([]int64, len(dims))
+			copy(in.Shape, dims)
+			return ok
 		case 2:
 			s, ok := p.datatype()
 			in.Datatype = s
