@@ -101,3 +101,38 @@ func FuzzParseHeader(f *testing.F) {
 		sameAsEncodingJSON(t, src)
 	})
 }
+
+// BenchmarkParseHeader: the request header alone, parseHeader against
+// encoding/json, for the sentences workload's body (one short text) and
+// for a batch of token ids sent as binary tensor data (header only).
+func BenchmarkParseHeader(b *testing.B) {
+	sentence, _, err := oiptest.Request{Inputs: []oiptest.Input{{Name: "text", Datatype: "BYTES", Shape: []int64{1},
+		JSONData: []string{"a wonderful film with a moving story and great acting"}}}}.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	binaryHeader := []byte(`{"inputs":[{"name":"tokens","shape":[32,64],"datatype":"INT64","parameters":{"binary_data_size":16384}}],"outputs":[{"name":"probabilities","parameters":{"binary_data":true}}]}`)
+	for _, body := range []struct {
+		name string
+		src  []byte
+	}{{"sentence", sentence}, {"binary", binaryHeader}} {
+		b.Run(body.name+"/parseHeader", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				var req oipRequest
+				if err := parseHeader(body.src, &req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(body.name+"/encoding-json", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				var req oipRequest
+				if err := json.Unmarshal(body.src, &req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
