@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/modelgate/modelgate/internal/oiptest"
+	"github.com/modelgate/modelgate/kong-plugin/internal/protocol/jsontensor"
 )
 
 // sameAsEncodingJSON checks parseHeader against encoding/json on src: the
@@ -15,7 +16,7 @@ func sameAsEncodingJSON(t *testing.T, src []byte) bool {
 	var want oipRequest
 	werr := json.Unmarshal(src, &want)
 	var fast oipRequest
-	p := headerParser{src: src}
+	p := headerParser{jsontensor.NewScanner(src)}
 	took := p.request(&fast)
 	if took && werr != nil {
 		t.Fatalf("the fast path accepted %q, encoding/json refuses it: %v", src, werr)
