@@ -249,18 +249,27 @@ func (c *checkedInfer) batchItems(meta *pb.ModelMetadataResponse) int {
 
 // decode turns each input's data into the raw bytes the sidecar takes.
 func (c *checkedInfer) decode() (*pb.ModelInferRequest, *protocol.Error) {
-	out := &pb.ModelInferRequest{Id: c.req.ID, Inputs: make([]*pb.InferTensor, 0, len(c.req.Inputs))}
-	for _, in := range c.req.Inputs {
+	// The tensors take one allocation together, as do the output names:
+	// both counts are of elements present in the body.
+	tensors := make([]pb.InferTensor, len(c.req.Inputs))
+	out := &pb.ModelInferRequest{Id: c.req.ID, Inputs: make([]*pb.InferTensor, len(c.req.Inputs))}
+	for i := range c.req.Inputs {
+		in := &c.req.Inputs[i]
+		t := &tensors[i]
+		t.Name, t.Datatype, t.Shape, t.Raw = in.Name, string(in.dt), in.Shape, in.binary
+		out.Inputs[i] = t
 		if in.binary != nil {
 			// Checked by takeBinary: the bytes are already the sidecar's.
-			out.Inputs = append(out.Inputs, &pb.InferTensor{Name: in.Name, Datatype: string(in.dt), Shape: in.Shape, Raw: in.binary})
 			continue
 		}
 		raw, err := jsontensor.ParseData(in.dt, in.Data, in.count)
 		if err != nil {
 			return nil, protocol.Wrap(protocol.KindBadRequest, fmt.Sprintf("input %s: %v", in.Name, err), err)
 		}
-		out.Inputs = append(out.Inputs, &pb.InferTensor{Name: in.Name, Datatype: string(in.dt), Shape: in.Shape, Raw: raw})
+		t.Raw = raw
+	}
+	if len(c.req.Outputs) > 0 {
+		out.Outputs = make([]string, 0, len(c.req.Outputs))
 	}
 	for _, o := range c.req.Outputs {
 		out.Outputs = append(out.Outputs, o.Name)
