@@ -44,15 +44,19 @@ func (p *Scanner) Value() ([]byte, bool) {
 	return p.src[start:p.pos:p.pos], true
 }
 
-func (p *Scanner) space() {
-	for p.pos < len(p.src) {
-		switch p.src[p.pos] {
+func (p *Scanner) space() { p.pos = spaceEnd(p.src, p.pos) }
+
+// spaceEnd is where the JSON white space that starts at src[i] ends.
+func spaceEnd(src []byte, i int) int {
+	for i < len(src) {
+		switch src[i] {
 		case ' ', '\t', '\n', '\r':
-			p.pos++
+			i++
 		default:
-			return
+			return i
 		}
 	}
+	return i
 }
 
 // Peek skips space and returns the next byte, 0 at the end.
@@ -69,11 +73,29 @@ func (p *Scanner) Peek() byte {
 // given twice, or an unknown key encoding/json would match to a known one
 // (it matches case-insensitively), goes to encoding/json.
 func (p *Scanner) Object(keys []string, member func(int) bool) bool {
+	var seen uint32
+	return p.members(func(key []byte) bool {
+		k := known(keys, key)
+		switch {
+		case k == -2 || k >= 0 && seen&(1<<k) != 0:
+			return false
+		case k >= 0:
+			seen |= 1 << k
+			// A null leaves a field as it was (or sets a pointer to nil):
+			// rare enough to leave to encoding/json.
+			return p.Peek() != 'n' && member(k)
+		}
+		return p.skip(0)
+	})
+}
+
+// members walks an object: value(key) reads the value of the member named
+// key, the name's bytes between its quotes, escapes and all.
+func (p *Scanner) members(value func(key []byte) bool) bool {
 	if p.Peek() != '{' {
 		return false
 	}
 	p.pos++
-	var seen uint32
 	for first := true; ; first = false {
 		c := p.Peek()
 		if c == '}' {
@@ -86,38 +108,37 @@ func (p *Scanner) Object(keys []string, member func(int) bool) bool {
 			}
 			p.pos++
 		}
-		key, ok := p.key()
-		if !ok || p.Peek() != ':' {
+		if p.Peek() != '"' {
+			return false
+		}
+		start := p.pos + 1
+		if !p.skipString() {
+			return false
+		}
+		key := p.src[start : p.pos-1]
+		if p.Peek() != ':' {
 			return false
 		}
 		p.pos++
-		k := known(keys, key)
-		switch {
-		case k >= 0 && seen&(1<<k) != 0:
+		if !value(key) {
 			return false
-		case k >= 0:
-			seen |= 1 << k
-			// A null leaves a field as it was (or sets a pointer to nil):
-			// rare enough to leave to encoding/json.
-			if p.Peek() == 'n' || !member(k) {
-				return false
-			}
-		case k == -2:
-			return false
-		default:
-			if !p.skip(0) {
-				return false
-			}
 		}
 	}
 }
 
 // known is key's index in keys, -1 for another key, -2 for a key
-// encoding/json would still match to one of keys.
+// encoding/json might still match to one of keys: one that folds to one of
+// them (it matches case-insensitively), or one with escapes or non-ASCII
+// bytes, whose decoding or folding the fast path leaves to encoding/json.
 func known(keys []string, key []byte) int {
 	for i, k := range keys {
 		if string(key) == k {
 			return i
+		}
+	}
+	for _, c := range key {
+		if c == '\\' || c >= utf8.RuneSelf {
+			return -2
 		}
 	}
 	for _, k := range keys {
@@ -126,24 +147,6 @@ func known(keys []string, key []byte) int {
 		}
 	}
 	return -1
-}
-
-// key returns a member name that is plain printable ASCII without escapes.
-func (p *Scanner) key() ([]byte, bool) {
-	if p.Peek() != '"' {
-		return nil, false
-	}
-	start := p.pos + 1
-	for i := start; i < len(p.src); i++ {
-		switch c := p.src[i]; {
-		case c == '"':
-			p.pos = i + 1
-			return p.src[start:i], true
-		case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
-			return nil, false
-		}
-	}
-	return nil, false
 }
 
 // PlainString returns the bytes of a string without escapes or control
@@ -291,27 +294,7 @@ func (p *Scanner) skip(depth int) bool {
 	}
 	switch p.Peek() {
 	case '{':
-		p.pos++
-		for first := true; ; first = false {
-			c := p.Peek()
-			if c == '}' {
-				p.pos++
-				return true
-			}
-			if !first {
-				if c != ',' {
-					return false
-				}
-				p.pos++
-			}
-			if p.Peek() != '"' || !p.skipString() || p.Peek() != ':' {
-				return false
-			}
-			p.pos++
-			if !p.skip(depth + 1) {
-				return false
-			}
-		}
+		return p.members(func([]byte) bool { return p.skip(depth + 1) })
 	case '[':
 		return p.Array(func() bool { return p.skip(depth + 1) })
 	case '"':

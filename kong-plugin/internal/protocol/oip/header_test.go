@@ -95,6 +95,8 @@ func FuzzParseHeader(f *testing.F) {
 		`{"inputs":[{"name":"a","shape":[1,4],"datatype":"FP32","parameters":{"binary_data_size":16,"content_type":"x"}}]}`,
 		`{"Inputs":[{"nAme":"a","shape":[1],"datatype":"FP32","data":null}],"inputs":null}`,
 		`{"inputs":[{"name":"a","shape":[1e2,-0,01],"datatype":"FP32","data":[1,]}]}`,
+		" {\t\"id\" : \"r1\" , \"inputs\" : [ { \"name\" : \"a\" , \"shape\" : [ 1 ] , \"datatype\" : \"FP32\" , \"data\" : [ 1.5e3 ] ," +
+			" \"parameters\" : { \"x\" : { \"y\" : [ 1 ] } } } ] ,\r\n \"outputs\" : [ { \"name\" : \"o\" } ] } ",
 	} {
 		f.Add([]byte(s))
 	}

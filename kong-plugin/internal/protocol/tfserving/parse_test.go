@@ -47,7 +47,8 @@ func TestParsePredictAsEncodingJSON(t *testing.T) {
 // FuzzParsePredict compares parsePredict with encoding/json on any bytes;
 // FuzzDecodePredict runs the same comparison on its corpus.
 func FuzzParsePredict(f *testing.F) {
-	for _, s := range []string{`{"text":"great movie"}`, `{"instances":[[1,2],{"a":"b"},"c"]}`, `{"Text":"x","instances":null}`} {
+	for _, s := range []string{`{"text":"great movie"}`, `{"instances":[[1,2],{"a":"b"},"c"]}`, `{"Text":"x","instances":null}`,
+		" { \"text\" : \"x\" ,\n \"instances\" : [ { \"a\" : 1 } ] } "} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
