@@ -33,11 +33,8 @@ func (ex *exchange) Infer(ctx context.Context, r protocol.InferRequest) ([]byte,
 			return nil, err
 		}
 	}
-	ex.version = version
-	if version != "" {
-		ex.header.Set("X-Model-Version", version)
-	}
-	ex.header.Set("X-Model-Version-Source", source)
+	ex.setVersion(version)
+	ex.header[headerVersionSource] = []string{source}
 
 	// Check before metadata: a malformed body is the client's 400 whatever
 	// the model, and costs no sidecar call.
@@ -62,8 +59,7 @@ func (ex *exchange) Infer(ctx context.Context, r protocol.InferRequest) ([]byte,
 		if err := ex.authorizeVersion(m, version); err != nil {
 			return nil, err
 		}
-		ex.version = version
-		ex.header.Set("X-Model-Version", version)
+		ex.setVersion(version)
 	}
 	items, ierr := r.Codec.Items(meta)
 	if ierr != nil {
@@ -95,8 +91,7 @@ func (ex *exchange) Infer(ctx context.Context, r protocol.InferRequest) ([]byte,
 		return nil, err
 	}
 	if v := res.GetModelVersion(); v != "" {
-		ex.version = v
-		ex.header.Set("X-Model-Version", v)
+		ex.setVersion(v)
 	}
 	body, err := r.Codec.Encode(meta, res, items)
 	if err != nil {
@@ -104,6 +99,28 @@ func (ex *exchange) Infer(ctx context.Context, r protocol.InferRequest) ([]byte,
 	}
 	ex.g.maybeShadow(m, req, res)
 	return body, nil
+}
+
+// The version headers, spelled canonically: Infer assigns them to the map
+// directly rather than through Header.Set, which would check the spelling
+// on every request.
+const (
+	headerVersion       = "X-Model-Version"
+	headerVersionSource = "X-Model-Version-Source"
+)
+
+// setVersion records the version that answers (or will) and names it in
+// X-Model-Version from then on; the header's value is replaced only when
+// the version changes (the sidecar's answer usually repeats it).
+func (ex *exchange) setVersion(v string) {
+	ex.version = v
+	if v == "" {
+		return
+	}
+	if cur := ex.header[headerVersion]; len(cur) == 1 && cur[0] == v {
+		return
+	}
+	ex.header[headerVersion] = []string{v}
 }
 
 // ModelMetadata asks the sidecar for a model version's metadata. Its

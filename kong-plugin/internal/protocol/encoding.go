@@ -61,7 +61,11 @@ func Inflate(h http.Header, body []byte, limit int) ([]byte, *Error) {
 // are matched without regard to case or spaces around the ';'.
 func AcceptedEncoding(accept string) string {
 	best, weight := "", 0.0
-	for _, part := range strings.Split(accept, ",") {
+	for rest, more := accept, accept != ""; more; {
+		var part string
+		// Cut, not Split: this runs per answer, and a slice of the parts
+		// was an allocation each time.
+		part, rest, more = strings.Cut(rest, ",")
 		name, params, _ := strings.Cut(part, ";")
 		name = strings.ToLower(strings.TrimSpace(name))
 		if name != "gzip" && name != "deflate" && name != "identity" {

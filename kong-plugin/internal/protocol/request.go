@@ -54,15 +54,21 @@ type Response struct {
 	Audit Audit
 }
 
-// JSONResponse builds a JSON answer with extra headers.
+// JSONResponse builds a JSON answer with extra headers. Its header has
+// room for two more (an inference answer adds Vary), so that adding them
+// does not grow the map.
 func JSONResponse(status int, body []byte, extra http.Header) Response {
-	h := make(http.Header, len(extra)+1)
+	h := make(http.Header, len(extra)+2)
 	for k, v := range extra {
 		h[k] = v
 	}
-	h.Set("Content-Type", "application/json")
+	h[headerContentType] = []string{"application/json"}
 	return Response{Status: status, Header: h, Body: body}
 }
+
+// headerContentType is spelled canonically: answers assign it directly
+// rather than through Header.Set.
+const headerContentType = "Content-Type"
 
 // ErrorAnswer writes {"error": "..."} with the kind's status; extra
 // headers (quota, version) come first, the error's own headers on top.
@@ -74,7 +80,7 @@ func ErrorAnswer(e *Error, extra http.Header) Response {
 	for k, v := range e.Header {
 		h[k] = v
 	}
-	h.Set("Content-Type", "application/json")
+	h[headerContentType] = []string{"application/json"}
 	body := AppendJSONString([]byte(`{"error":`), e.Message)
 	body = append(body, '}')
 	return Response{Status: Status(e.Kind), Header: h, Body: body}

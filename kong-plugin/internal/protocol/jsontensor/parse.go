@@ -88,16 +88,7 @@ func CheckDataSize(dt tensor.DataType, src []byte, want int64) error {
 	return nil
 }
 
-func (p *dataParser) skipSpace() {
-	for p.pos < len(p.src) {
-		switch p.src[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
-		default:
-			return
-		}
-	}
-}
+func (p *dataParser) skipSpace() { p.pos = spaceEnd(p.src, p.pos) }
 
 func (p *dataParser) value(depth int) error {
 	if p.pos >= len(p.src) {

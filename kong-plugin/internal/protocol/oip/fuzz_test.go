@@ -35,6 +35,7 @@ func FuzzDecodeInfer(f *testing.F) {
 		f.Add([]byte(s), int64(1<<20))
 	}
 	f.Fuzz(func(t *testing.T, body []byte, maxElements int64) {
+		sameAsEncodingJSON(t, body)
 		req, gerr := decodeInfer(body, maxElements)
 		if gerr != nil {
 			if gerr.Kind != protocol.KindBadRequest {
@@ -82,6 +83,7 @@ func FuzzCheckInfer(f *testing.F) {
 		f.Add([]byte(s), int64(1<<24))
 	}
 	f.Fuzz(func(t *testing.T, body []byte, maxElements int64) {
+		sameAsEncodingJSON(t, body)
 		c, gerr := checkInfer(body, maxElements)
 		if gerr != nil {
 			if gerr.Kind != protocol.KindBadRequest {
@@ -89,8 +91,8 @@ func FuzzCheckInfer(f *testing.F) {
 			}
 			return
 		}
-		for i, in := range c.req.Inputs {
-			if n := c.counts[i]; n > 0 && n*(jsontensor.MinElementBytes(c.types[i])+1)-1 > int64(len(in.Data)) {
+		for _, in := range c.req.Inputs {
+			if n := in.count; n > 0 && n*(jsontensor.MinElementBytes(in.dt)+1)-1 > int64(len(in.Data)) {
 				t.Fatalf("input %s: %d elements accepted from %d bytes of data", in.Name, n, len(in.Data))
 			}
 		}
@@ -163,6 +165,9 @@ func FuzzCheckBinaryInfer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, headerLen int, maxElements int64) {
 		h := http.Header{"Content-Type": {"application/octet-stream"}, "Inference-Header-Content-Length": {strconv.Itoa(headerLen)}}
 		c := &codec{header: h, body: body, answerHeaderLen: -1}
+		if headerLen >= 0 && headerLen <= len(body) {
+			sameAsEncodingJSON(t, body[:headerLen])
+		}
 		if c.Admit(1<<20) != nil {
 			return
 		}

@@ -44,7 +44,7 @@ func (r route) Serve(ctx context.Context, ex protocol.Exchange, req *protocol.Re
 	}
 	// Triton compresses infer answers only; Inference-Header-Content-Length
 	// counts the JSON before compression.
-	res.Header.Set("Vary", "Accept-Encoding")
+	res.Header["Vary"] = []string{"Accept-Encoding"}
 	if enc := protocol.AcceptedEncoding(req.Header.Get("Accept-Encoding")); enc != "" {
 		z, err := protocol.Compress(enc, res.Body)
 		if err != nil {

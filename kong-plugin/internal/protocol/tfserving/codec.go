@@ -21,7 +21,7 @@ type predictRequest struct {
 // decodePredict parses a predict body into the instances it holds.
 func decodePredict(body []byte) ([]json.RawMessage, *protocol.Error) {
 	var req predictRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := parsePredict(body, &req); err != nil {
 		return nil, jsontensor.Malformed(err)
 	}
 	switch {
@@ -34,6 +34,39 @@ func decodePredict(body []byte) ([]json.RawMessage, *protocol.Error) {
 		return nil, protocol.Errorf(protocol.KindBadRequest, `the request needs "text" or a non-empty "instances"`)
 	}
 	return req.Instances, nil
+}
+
+var predictKeys = []string{"text", "instances"}
+
+// parsePredict decodes a predict body into req with the result
+// encoding/json gives: the common body in jsontensor.Scanner's single pass,
+// each instance a slice of the body rather than a copy; anything else, and
+// every malformed body, through encoding/json, whose errors clients see.
+func parsePredict(body []byte, req *predictRequest) error {
+	if scanPredict(body, req) {
+		return nil
+	}
+	*req = predictRequest{}
+	return json.Unmarshal(body, req)
+}
+
+// scanPredict is parsePredict's single pass; false hands body to encoding/json.
+func scanPredict(body []byte, req *predictRequest) bool {
+	p := jsontensor.NewScanner(body)
+	ok := p.Object(predictKeys, func(k int) bool {
+		if k == 0 {
+			s, ok := p.StringValue()
+			req.Text = &s
+			return ok
+		}
+		req.Instances = make([]json.RawMessage, 0)
+		return p.Array(func() bool {
+			v, ok := p.Value()
+			req.Instances = append(req.Instances, v)
+			return ok
+		})
+	})
+	return ok && p.End()
 }
 
 // checkPredictCount checks the number of instances against the model's

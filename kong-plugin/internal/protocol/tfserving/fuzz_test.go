@@ -72,6 +72,7 @@ func FuzzDecodePredict(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		samePredictAsEncodingJSON(t, body)
 		instances, gerr := decodePredict(body)
 		if gerr != nil {
 			if gerr.Kind != protocol.KindBadRequest {
