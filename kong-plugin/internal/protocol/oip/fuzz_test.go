@@ -9,6 +9,7 @@ import (
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
 	"github.com/modelgate/modelgate/kong-plugin/internal/protocol/jsontensor"
+	"github.com/modelgate/modelgate/kong-plugin/internal/protocol/routetest"
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/shared/tensor"
 )
@@ -118,15 +119,7 @@ func FuzzParseRoute(f *testing.F) {
 	f.Fuzz(func(t *testing.T, method, path string) {
 		r, gerr := parseRoute(method, path)
 		if gerr != nil {
-			switch gerr.Kind {
-			case protocol.KindNotFound, protocol.KindBadRequest:
-			case protocol.KindMethodNotAllowed:
-				if len(gerr.Header.Values("Allow")) != 1 {
-					t.Fatalf("405 without one Allow header: %v", gerr.Header)
-				}
-			default:
-				t.Fatalf("path %q: error kind %d, want 404, 400 or 405", path, gerr.Kind)
-			}
+			routetest.CheckRefusal(t, path, gerr)
 			return
 		}
 		for what, name := range map[string]string{"model": r.model, "version": r.version} {

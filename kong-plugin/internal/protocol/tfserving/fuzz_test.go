@@ -8,6 +8,7 @@ import (
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
+	"github.com/modelgate/modelgate/kong-plugin/internal/protocol/routetest"
 )
 
 // Fuzz targets for what a client controls byte for byte: the predict body
@@ -37,15 +38,7 @@ func FuzzParseRoute(f *testing.F) {
 	f.Fuzz(func(t *testing.T, method, path string) {
 		r, gerr := parseRoute(method, path)
 		if gerr != nil {
-			switch gerr.Kind {
-			case protocol.KindNotFound, protocol.KindBadRequest:
-			case protocol.KindMethodNotAllowed:
-				if len(gerr.Header.Values("Allow")) != 1 {
-					t.Fatalf("405 without one Allow header: %v", gerr.Header)
-				}
-			default:
-				t.Fatalf("path %q: error kind %d, want 404, 400 or 405", path, gerr.Kind)
-			}
+			routetest.CheckRefusal(t, path, gerr)
 			return
 		}
 		for what, name := range map[string]string{"model": r.model, "version": r.version, "alias": r.alias} {
