@@ -200,11 +200,12 @@ func (s *fileStore) find(key []byte, start uint64) []byte {
 
 // How lockRecord waits: it yields a few times (the holder is in a take of
 // a few hundred nanoseconds), then sleeps, and after deadHolderAfter asks
-// whether the holder still runs. A holder that runs yet keeps the lock for
-// staleLockAfter is taken over too: its pid was reused by another process
-// after the holder died, or the holder is stopped (SIGSTOP, a frozen
-// cgroup); a lost count then costs less than every take on the node
-// waiting forever.
+// whether the holder still runs. A holder seen holding the lock for
+// staleLockAfter is taken over too, even though a process of its pid runs:
+// the pid was reused after the holder died (a container restarted on the
+// same prefix often gets the same pids, its own included), or the holder
+// is stopped (SIGSTOP, a frozen cgroup); a lost count then costs less than
+// every take on the node waiting forever.
 const (
 	lockYields      = 64
 	lockSleep       = 20 * time.Microsecond
@@ -215,25 +216,22 @@ const (
 // lockRecord takes r's lock word for this process. The kernel does not
 // release it when a process dies mid-take, as it does a flock: a waiter
 // that has waited deadHolderAfter and finds the holder's pid gone, or has
-// waited staleLockAfter, takes the lock over (the holder's take's counts
-// stand as far as it wrote them). Within this process mu already orders the
-// takes, so a word that holds this process's own pid was left by an earlier
-// process with the same pid (a container restarted on the same prefix
-// often gets the same pids) and is taken over at once.
+// seen the same holder for staleLockAfter, takes the lock over (the
+// holder's take's counts stand as far as it wrote them). The word names a
+// process, not a store: two stores of one process on one file (two plugin
+// configs) wait for each other like two processes.
 func (s *fileStore) lockRecord(r []byte) {
 	w := lockWord(r)
 	var waited time.Duration
-	var since time.Time
+	var seen uint32
+	var seenSince time.Time
 	for i := 0; ; i++ {
-		if w.CompareAndSwap(0, s.pid) || w.Load() == s.pid {
+		if w.CompareAndSwap(0, s.pid) {
 			return
 		}
 		if i < lockYields {
 			runtime.Gosched()
 			continue
-		}
-		if since.IsZero() {
-			since = time.Now()
 		}
 		time.Sleep(lockSleep)
 		if waited += lockSleep; waited < deadHolderAfter {
@@ -241,7 +239,13 @@ func (s *fileStore) lockRecord(r []byte) {
 		}
 		waited = 0
 		holder := w.Load()
-		if holder != 0 && (!running(holder) || time.Since(since) >= staleLockAfter) && w.CompareAndSwap(holder, s.pid) {
+		if holder == 0 {
+			continue
+		}
+		if holder != seen {
+			seen, seenSince = holder, time.Now()
+		}
+		if (!running(holder) || time.Since(seenSince) >= staleLockAfter) && w.CompareAndSwap(holder, s.pid) {
 			return
 		}
 	}

@@ -122,8 +122,8 @@ func TestCounterFileDeadHolder(t *testing.T) {
 
 // TestCounterFileStaleHolder: a lock word left holding this process's own
 // pid (an earlier process of the same pid, as after a container restart on
-// the same prefix) is taken over at once, and one held by a process that
-// runs yet never lets go (a reused pid, a stopped holder: pid 1 here) after
+// the same prefix) or the pid of a process that runs yet never lets go (a
+// reused pid, a stopped holder: pid 1 here) is taken over after
 // staleLockAfter; before, both made every take wait forever.
 func TestCounterFileStaleHolder(t *testing.T) {
 	l, _ := newTestLimiter(t, tiers(Tier{Name: "t", Day: 5}), WithCounterFile(filepath.Join(t.TempDir(), CounterFileName)))
