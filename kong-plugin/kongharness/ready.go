@@ -82,7 +82,13 @@ func waitReady(ctx context.Context, ready func(context.Context) (*Response, erro
 			return nil
 		}
 		if res.Status == http.StatusInternalServerError && bytes.Contains(res.Body, []byte("misconfigured")) {
-			return fmt.Errorf("%w: %s", ErrConfigRejected, rejected())
+			// The answer can arrive before the harness has read the
+			// plugin's log line about it from the pipe: wait for the line.
+			line := rejected()
+			for deadline := time.Now().Add(5 * time.Second); line == "" && time.Now().Before(deadline) && ctx.Err() == nil; line = rejected() {
+				time.Sleep(10 * time.Millisecond)
+			}
+			return fmt.Errorf("%w: %s", ErrConfigRejected, line)
 		}
 		select {
 		case <-ctx.Done():
