@@ -18,7 +18,7 @@ GIT_COMMIT ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git d
 LDFLAGS := -X github.com/modelgate/modelgate/internal/version.Commit=$(GIT_COMMIT)
 GOFILES := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-sidecar bench bench-readme soak run train quantize fp16 measure-model image image-gpu clean
+.PHONY: all testmodels ort proto build test test-deps run-deps bench-deps vet fmt fuzz bench-once bench-sidecar bench bench-readme soak run train quantize fp16 measure-model image image-gpu clean
 
 all: build
 
@@ -132,7 +132,13 @@ vet:
 ## test: vet, then every test under -race, against real ONNX Runtime, Redis and sidecar processes.
 test: test-deps vet build
 	MODELGATE_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 40m ./...
+	$(MAKE) --no-print-directory bench-once
 	$(MAKE) --no-print-directory fuzz
+
+## bench-once: every Go benchmark runs once (-benchtime 1x), so that one the code has broken fails
+## `make test` instead of the next person measuring; part of `make test` (about a minute).
+bench-once: build
+	MODELGATE_BIN_DIR=$(BIN) $(GO) test -count=1 -run='^$$' -bench=. -benchtime=1x -timeout 20m ./...
 
 ## fuzz: each fuzz target for FUZZTIME on top of its committed corpus (testdata/fuzz); part of `make test`.
 ## A count of executions, not a duration: Go 1.26's fuzz coordinator can report a target that was

@@ -21,7 +21,7 @@ import (
 func BenchmarkKongText(b *testing.B) {
 	ctx := context.Background()
 	testutil.ORTLib(b)
-	srv, err := kongharness.Start(ctx, testutil.Binary(b, "modelgate"), kongharness.Options{Env: []string{"KONG_NGINX_MAIN_ENV=ORT_LIB"}})
+	srv, err := kongharness.Start(ctx, testutil.Binary(b, "modelgate"), kongharness.Options{Env: []string{"KONG_NGINX_MAIN_ENV=ORT_LIB; env MODELGATE_SECRET_DIRS"}})
 	if err != nil {
 		b.Fatal(err)
 	}
