@@ -6,7 +6,8 @@
 //
 // Kong runs `modelgate -dump` (pluginserver_modelgate_query_cmd) to read the
 // schema and the bare binary or `modelgate -kong-prefix DIR` (…_start_cmd) to
-// serve on DIR/modelgate.socket; those invocations reach go-pdk unchanged.
+// serve on DIR/modelgate.socket; the query reaches go-pdk unchanged, and
+// the plugin server is internal/pluginserver.
 package main
 
 import (
@@ -26,6 +27,7 @@ import (
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/core"
 	"github.com/modelgate/modelgate/kong-plugin/internal/kong"
+	"github.com/modelgate/modelgate/kong-plugin/internal/pluginserver"
 )
 
 func main() {
@@ -95,9 +97,11 @@ func usageError(msg string) int {
 	return 2
 }
 
-// pluginServer runs go-pdk's plugin server, which reads os.Args itself.
-// kongPrefix is Kong's prefix: a launched sidecar is shared there by the
-// plugin servers of successive Kong generations (see core.SetKongPrefix).
+// pluginServer runs the plugin server (pluginserver: Kong's protocol with
+// buffered writes) on kongPrefix/modelgate.socket, or answers Kong's -dump
+// query with go-pdk's, which reads os.Args itself. kongPrefix is Kong's
+// prefix: a launched sidecar is shared there by the plugin servers of
+// successive Kong generations (see core.SetKongPrefix).
 func pluginServer(kongPrefix string, dump bool) int {
 	setupLogging()
 	setupDemoMode()
@@ -108,19 +112,12 @@ func pluginServer(kongPrefix string, dump bool) int {
 	if wd, err := os.Getwd(); err == nil {
 		core.SetConfigFolder(wd)
 	}
-	if !dump {
-		exe, err := os.Executable()
-		if err != nil {
-			slog.Error("cannot name the socket", "err", err)
+	if dump {
+		if err := server.StartServer(kong.New, kong.Version, kong.Priority); err != nil {
+			slog.Error("plugin info not dumped", "err", err)
 			return 1
 		}
-		private, err := publishSocket(kongPrefix, filepath.Base(exe))
-		if err != nil {
-			slog.Error("plugin server not started", "err", err)
-			return 1
-		}
-		// go-pdk reads its flags from os.Args.
-		os.Args = []string{os.Args[0], "-kong-prefix", private}
+		return 0
 	}
 	// Kong stops the plugin server with SIGTERM (SIGINT by hand): stop the
 	// launched sidecar with it instead of leaving an orphan.
@@ -132,7 +129,17 @@ func pluginServer(kongPrefix string, dump bool) int {
 		core.Shutdown()
 		os.Exit(0)
 	}()
-	if err := server.StartServer(kong.New, kong.Version, kong.Priority); err != nil {
+	exe, err := os.Executable()
+	if err != nil {
+		slog.Error("cannot name the socket", "err", err)
+		return 1
+	}
+	l, err := listenSocket(kongPrefix, filepath.Base(exe))
+	if err != nil {
+		slog.Error("plugin server not started", "err", err)
+		return 1
+	}
+	if err := pluginserver.New(kong.New).Serve(l); err != nil {
 		slog.Error("plugin server stopped", "err", err)
 		core.Shutdown()
 		return 1
