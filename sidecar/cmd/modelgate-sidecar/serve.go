@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 
+	"github.com/modelgate/modelgate/internal/gcpercent"
 	"github.com/modelgate/modelgate/shared"
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/sidecar/internal/metrics"
@@ -96,6 +97,8 @@ func serve(f *flags) int {
 	m := metrics.New(reg)
 	// A shared sidecar the plugin server launched under Kong serves on a
 	// socket, yet shares the cores with the gateway like a go-plugin child.
+	percent, source := gcpercent.Apply()
+	log.Info("garbage collector", "gogc", percent, "source", source)
 	plan := threadPlan(f, pluginMode || f.besideGateway, log)
 	syncer, syncErr := f.registry.syncer(f.models, reg, log)
 	if syncErr != nil {
