@@ -24,7 +24,7 @@ import (
 
 	"github.com/Kong/go-pdk/server"
 
-	"github.com/modelgate/modelgate/internal/gcpercent"
+	"github.com/modelgate/modelgate/internal/goruntime"
 	"github.com/modelgate/modelgate/kong-plugin/internal/config"
 	"github.com/modelgate/modelgate/kong-plugin/internal/core"
 	"github.com/modelgate/modelgate/kong-plugin/internal/kong"
@@ -120,7 +120,7 @@ func pluginServer(kongPrefix string, dump bool) int {
 		}
 		return 0
 	}
-	logGC()
+	goruntime.Apply(true).Log(slog.Default())
 	// Kong stops the plugin server with SIGTERM (SIGINT by hand): stop the
 	// launched sidecar with it instead of leaving an orphan.
 	sigs := make(chan os.Signal, 1)
@@ -148,13 +148,6 @@ func pluginServer(kongPrefix string, dump bool) int {
 	}
 	core.Shutdown()
 	return 0
-}
-
-// logGC applies the servers' garbage-collector default (gcpercent) and says
-// which target is in effect.
-func logGC() {
-	percent, source := gcpercent.Apply()
-	slog.Info("garbage collector", "gogc", percent, "source", source)
 }
 
 // setupDemoMode turns demo mode on when MODELGATE_DEMO=1: the repository's

@@ -26,7 +26,6 @@ func serveFlags() *flag.FlagSet { return serve.FlagSet(&serve.Options{}) }
 func runServe(args []string) int {
 	setupLogging()
 	setupDemoMode()
-	logGC()
 	err := serve.Main(context.Background(), args)
 	if err == nil {
 		return 0

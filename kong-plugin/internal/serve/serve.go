@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/goruntime"
 	"github.com/modelgate/modelgate/kong-plugin/internal/apis"
 	"github.com/modelgate/modelgate/kong-plugin/internal/core"
 	"github.com/modelgate/modelgate/kong-plugin/internal/protocol"
@@ -59,7 +60,9 @@ func FlagSet(o *Options) *flag.FlagSet {
 // Main runs `modelgate serve --config kong.yml [--listen :8000]` until ctx
 // ends or the process gets SIGINT or SIGTERM. It refuses to start, listing
 // every problem with its line and column, when the file has unknown keys, bad
-// references, a missing model repository or an unreadable key file.
+// references, a missing model repository or an unreadable key file. Once the
+// file is read it sets the process's Go runtime defaults (goruntime.Apply:
+// half the cores when serve launches its sidecar), as the command's body.
 func Main(ctx context.Context, args []string) error {
 	var o Options
 	fs := FlagSet(&o)
@@ -90,6 +93,7 @@ func Main(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	goruntime.Apply(launchesSidecar(plugins)).Log(log)
 	defer core.Shutdown()
 	core.SetConfigFolder(filepath.Dir(o.Config))
 	rt, err := provision(o.Config, f, plugins, log)
@@ -223,4 +227,15 @@ func startCPUProfile(path string) (stop func(), err error) {
 			slog.Error("closing the CPU profile", "file", path, "err", err)
 		}
 	}, nil
+}
+
+// launchesSidecar reports whether a plugin launches its sidecar, which then
+// shares serve's cores.
+func launchesSidecar(plugins []plugin) bool {
+	for _, p := range plugins {
+		if p.cfg.Sidecar.Mode == "launch" {
+			return true
+		}
+	}
+	return false
 }

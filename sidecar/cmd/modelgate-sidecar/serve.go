@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 
-	"github.com/modelgate/modelgate/internal/gcpercent"
+	"github.com/modelgate/modelgate/internal/goruntime"
 	"github.com/modelgate/modelgate/shared"
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/sidecar/internal/metrics"
@@ -97,9 +97,9 @@ func serve(f *flags) int {
 	m := metrics.New(reg)
 	// A shared sidecar the plugin server launched under Kong serves on a
 	// socket, yet shares the cores with the gateway like a go-plugin child.
-	percent, source := gcpercent.Apply()
-	log.Info("garbage collector", "gogc", percent, "source", source)
+	// The plan reads the cores from GOMAXPROCS before Apply halves it.
 	plan := threadPlan(f, pluginMode || f.besideGateway, log)
+	goruntime.Apply(plan.SharesWithGateway).Log(log)
 	syncer, syncErr := f.registry.syncer(f.models, reg, log)
 	if syncErr != nil {
 		log.Error("cannot use the registry", "error", syncErr)
