@@ -26,10 +26,13 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// maxCallBytes bounds one call frame from Kong (a command; a plugin
-// config is the largest): a length past it is a broken or foreign
-// connection, refused before anything is allocated for it.
-const maxCallBytes = 64 << 20
+// maxFrameBytes bounds a frame the server reads from Kong (a command, of
+// which a plugin config is the largest, or the answer to a pipelined PDK
+// call: method, path, headers): a length past it is a broken or foreign
+// connection, refused before anything is allocated for it. (A request body
+// comes through go-pdk's get_raw_body, bounded by nginx's client body
+// settings.)
+const maxFrameBytes = 64 << 20
 
 // instanceTimeout is how long an instance that Kong has neither started
 // nor sent an event to stays once another instance is closed: go-pdk's
@@ -49,6 +52,7 @@ type Server struct {
 type instance struct {
 	id       int32
 	started  time.Time
+	value    any // the decoded config
 	handlers map[string]func(*pdk.PDK)
 	// lastEvent is the Unix nanoseconds of the latest event, for expiry.
 	lastEvent atomic.Int64
@@ -163,7 +167,7 @@ func (s *Server) start(config []byte) (*instance, error) {
 	if err := json.Unmarshal(config, value); err != nil {
 		return nil, fmt.Errorf("decoding config: %w", err)
 	}
-	inst := &instance{started: time.Now(), handlers: handlers(value)}
+	inst := &instance{started: time.Now(), value: value, handlers: handlers(value)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inst.id = meta.Seq
@@ -224,8 +228,19 @@ func (s *Server) event(c *flushingConn, e *pb.CmdHandleEvent) error {
 		return fmt.Errorf("undefined method %s", e.EventName)
 	}
 	inst.lastEvent.Store(time.Now().UnixNano())
-	h(pdk.Init(c))
+	if a, ok := inst.value.(ConnAccesser); ok && e.EventName == "access" {
+		a.AccessConn(pdk.Init(c), Conn{c})
+	} else {
+		h(pdk.Init(c))
+	}
 	return writeFrame(c, nil)
+}
+
+// ConnAccesser is a plugin config whose access phase also takes the
+// connection under its PDK, to pipeline PDK calls (Conn.Pipeline). The
+// server calls it instead of Access.
+type ConnAccesser interface {
+	AccessConn(kong *pdk.PDK, conn Conn)
 }
 
 // handlers are the phases value handles, by Kong's phase names.
@@ -260,8 +275,8 @@ func readFrame(r io.Reader, buf []byte) ([]byte, error) {
 		return nil, err
 	}
 	n := binary.LittleEndian.Uint32(head[:])
-	if n > maxCallBytes {
-		return nil, fmt.Errorf("a call frame of %d bytes is over the %d-byte bound", n, maxCallBytes)
+	if n > maxFrameBytes {
+		return nil, fmt.Errorf("a frame of %d bytes is over the %d-byte bound", n, maxFrameBytes)
 	}
 	if uint32(cap(buf)) < n {
 		buf = make([]byte, n)

@@ -329,3 +329,58 @@ func socketPair(t *testing.T) (net.Conn, net.Conn) {
 	t.Cleanup(func() { a.Close(); b.Close() })
 	return a, b
 }
+
+// pipelinePlugin asks for the method and the path in one round trip and
+// puts them in a header.
+type pipelinePlugin struct{}
+
+func (*pipelinePlugin) Access(*pdk.PDK) {}
+
+func (*pipelinePlugin) AccessConn(kong *pdk.PDK, conn Conn) {
+	var method, path pb.String
+	if err := conn.Pipeline(
+		Call{Method: "kong.request.get_method", Out: &method},
+		Call{Method: "kong.request.get_path_with_query", Args: &pb.Int{V: 7}, Out: &path},
+	); err != nil {
+		return
+	}
+	_ = kong.Response.SetHeader("X-Seen", method.V+" "+path.V)
+}
+
+// TestPipelineSendsTheCallsTogether plays Kong reading both calls' frames
+// before it answers either: that only completes when the plugin sent the
+// second call without waiting for the first answer.
+func TestPipelineSendsTheCallsTogether(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "modelgate.socket")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go New(func() any { return &pipelinePlugin{} }).Serve(l)
+	k := dial(t, path)
+	k.start(1, `{"__seq__": 2}`)
+	k.call(2, &pb.RpcCall{Call: &pb.RpcCall_CmdHandleEvent{CmdHandleEvent: &pb.CmdHandleEvent{InstanceId: 2, EventName: "access"}}})
+	var frames []string
+	for range 4 {
+		frames = append(frames, string(k.mustRead()))
+	}
+	var n pb.Int
+	if err := proto.Unmarshal([]byte(frames[3]), &n); err != nil || n.V != 7 {
+		t.Fatalf("the second call's arguments %q (%v), want Int 7", frames[3], err)
+	}
+	if frames[0] != "kong.request.get_method" || frames[1] != "" || frames[2] != "kong.request.get_path_with_query" {
+		t.Fatalf("frames %q, want get_method with no arguments, then get_path_with_query", frames)
+	}
+	for _, v := range []string{"POST", "/v2/models?x=1"} {
+		answer, _ := proto.Marshal(&pb.String{V: v})
+		k.send(answer)
+	}
+	if m := string(k.mustRead()); m != "kong.response.set_header" {
+		t.Fatalf("next PDK call %q, want kong.response.set_header", m)
+	}
+	var kv pb.KV
+	if err := proto.Unmarshal(k.mustRead(), &kv); err != nil || kv.V.GetStringValue() != "POST /v2/models?x=1" {
+		t.Fatalf("set_header %v (%v), want the two answers in order", &kv, err)
+	}
+}

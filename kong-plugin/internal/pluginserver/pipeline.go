@@ -1,0 +1,55 @@
+package pluginserver
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// Call is one PDK call: Kong's name for the method, its arguments (nil for
+// none) and the message its answer decodes into.
+type Call struct {
+	Method string
+	Args   proto.Message
+	Out    proto.Message
+}
+
+// Conn is the connection to Kong under an event's PDK, for a handler that
+// sends several PDK calls before it waits for their answers (see
+// Server.event).
+type Conn struct{ c *flushingConn }
+
+// Pipeline sends calls to Kong one after the other, then reads their
+// answers in order: one round trip to Kong for all of them, where go-pdk
+// makes one per call. Kong 3.9.3 (kong/runloop/plugin_servers/rpc/
+// pb_rpc.lua, Rpc:call) reads a PDK call's two frames, answers it and
+// reads the next, so the calls it has not read yet wait in the socket. The
+// frames are go-pdk's (bridge.Ask): the method's name, then its
+// marshalled arguments, empty for none.
+func (c Conn) Pipeline(calls ...Call) error {
+	for _, call := range calls {
+		var args []byte
+		if call.Args != nil {
+			var err error
+			if args, err = proto.Marshal(call.Args); err != nil {
+				return fmt.Errorf("%s: %w", call.Method, err)
+			}
+		}
+		if err := writeFrame(c.c, []byte(call.Method)); err != nil {
+			return fmt.Errorf("%s: %w", call.Method, err)
+		}
+		if err := writeFrame(c.c, args); err != nil {
+			return fmt.Errorf("%s: %w", call.Method, err)
+		}
+	}
+	for _, call := range calls {
+		answer, err := readFrame(c.c, nil)
+		if err != nil {
+			return fmt.Errorf("%s: %w", call.Method, err)
+		}
+		if err := proto.Unmarshal(answer, call.Out); err != nil {
+			return fmt.Errorf("%s: %w", call.Method, err)
+		}
+	}
+	return nil
+}
