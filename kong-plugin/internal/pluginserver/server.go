@@ -2,10 +2,13 @@
 // plugin-server protocol (Kong 3.9.3 kong/runloop/plugin_servers/rpc/
 // pb_rpc.lua; the messages are go-pdk's server/kong_plugin_protocol). It
 // does what go-pdk v0.11.2's server/pbserver.go and server/instance.go do,
-// with two differences: what the server writes to Kong is buffered until
-// it next waits for Kong (see flushingConn), and an instance's last event
-// counts towards its expiry. go-pdk still provides the PDK the handlers
-// get and the -dump answer Kong queries the plugin with.
+// but: what the server writes to Kong is buffered until it next waits for
+// Kong (see flushingConn); a handler may send several PDK calls before it
+// reads their answers (Conn.Pipeline); an instance's last event counts
+// towards its expiry; a frame from Kong has a bound; a connection Kong or
+// the handler closed is not logged as an error; and a failed accept is
+// retried rather than fatal. go-pdk still provides the PDK the handlers get
+// and the -dump answer Kong queries the plugin with.
 package pluginserver
 
 import (
@@ -64,17 +67,25 @@ func New(constructor func() any) *Server {
 	return &Server{constructor: constructor, instances: map[int32]*instance{}}
 }
 
-// Serve accepts Kong's connections on l until l fails or is closed; each
-// connection is served on its own goroutine, one call after another.
+// Serve accepts Kong's connections on l until l is closed; each connection
+// is served on its own goroutine, one call after another. A failed accept
+// (out of file descriptors under load, say) is logged and retried after a
+// pause that grows to a second, as net/http's server does, where go-pdk's
+// exits and leaves Kong without its plugin until it restarts it.
 func (s *Server) Serve(l net.Listener) error {
+	var pause time.Duration
 	for {
 		c, err := l.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return err
+		if errors.Is(err, net.ErrClosed) {
+			return nil
 		}
+		if err != nil {
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			log.Printf("accepting a connection from Kong: %v; again in %v", err, pause)
+			time.Sleep(pause)
+			continue
+		}
+		pause = 0
 		go s.serveConn(c)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -382,5 +383,40 @@ func TestPipelineSendsTheCallsTogether(t *testing.T) {
 	var kv pb.KV
 	if err := proto.Unmarshal(k.mustRead(), &kv); err != nil || kv.V.GetStringValue() != "POST /v2/models?x=1" {
 		t.Fatalf("set_header %v (%v), want the two answers in order", &kv, err)
+	}
+}
+
+// failingOnce is a real listener whose first Accept fails as one does when
+// the process is out of file descriptors.
+type failingOnce struct {
+	net.Listener
+	failed bool
+}
+
+func (l *failingOnce) Accept() (net.Conn, error) {
+	if !l.failed {
+		l.failed = true
+		return nil, &net.OpError{Op: "accept", Net: "unix", Err: syscall.EMFILE}
+	}
+	return l.Listener.Accept()
+}
+
+// TestServeSurvivesAFailedAccept: the server keeps serving Kong after an
+// accept fails, where go-pdk's exits.
+func TestServeSurvivesAFailedAccept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "modelgate.socket")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- New(func() any { return &testPlugin{} }).Serve(&failingOnce{Listener: l}) }()
+	k := dial(t, path)
+	if st := k.start(1, `{"__seq__": 8}`); st.InstanceId != 8 {
+		t.Fatalf("status %v, want instance 8", st)
+	}
+	l.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve after its listener closed: %v, want nil", err)
 	}
 }
