@@ -145,6 +145,7 @@ func serve(f *flags) int {
 	}
 	var err error
 	grpcOpts = append(grpcOpts, flowControl(f.maxMessageBytes)...)
+	grpcOpts = append(grpcOpts, streamWorkerPool())
 	if pluginMode {
 		err = servePlugin(srv, grpcOpts, signals, newHCLogger(stderr, level), log)
 	} else {
