@@ -420,3 +420,23 @@ func TestServeSurvivesAFailedAccept(t *testing.T) {
 		t.Fatalf("Serve after its listener closed: %v, want nil", err)
 	}
 }
+
+// TestMoreConnectionsThanWorkers holds more connections open at once than
+// the server keeps workers: each still gets its answers.
+func TestMoreConnectionsThanWorkers(t *testing.T) {
+	_, path := startServer(t)
+	first := dial(t, path)
+	first.start(1, `{"__seq__": 6}`)
+	ks := []*kongConn{first}
+	for len(ks) < connWorkers+8 {
+		ks = append(ks, dial(t, path))
+	}
+	for i, k := range ks {
+		k.call(int64(i+2), &pb.RpcCall{Call: &pb.RpcCall_CmdGetInstanceStatus{CmdGetInstanceStatus: &pb.CmdGetInstanceStatus{InstanceId: 6}}})
+	}
+	for i, k := range ks {
+		if st := k.status(); st.InstanceId != 6 {
+			t.Fatalf("connection %d: status %v, want instance 6", i, st)
+		}
+	}
+}
