@@ -77,10 +77,10 @@ func New(constructor func() any) *Server {
 
 // Serve accepts Kong's connections on l until l is closed; each connection
 // is served by a worker goroutine or one of its own, one call after
-// another. A failed accept
-// (out of file descriptors under load, say) is logged and retried after a
-// pause that grows to a second, as net/http's server does, where go-pdk's
-// exits and leaves Kong without its plugin until it restarts it.
+// another. A failed accept (out of file descriptors under load, say) is
+// logged and retried after a pause that grows to a second, as net/http's
+// server does, where go-pdk's exits and leaves Kong without its plugin
+// until it restarts it.
 func (s *Server) Serve(l net.Listener) error {
 	conns := make(chan net.Conn)
 	defer close(conns)
