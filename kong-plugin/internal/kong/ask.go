@@ -13,31 +13,37 @@ import (
 // Kong's default (go-pdk's GetHeaders(-1) asks for the same).
 const maxHeaders = 100
 
-// askFunc fetches what every request needs from Kong: the method, the path
-// with its query, the headers and, where clientIP, the forwarded client IP
-// ("" otherwise).
-type askFunc func(kong *pdk.PDK, clientIP bool) (method, pathQuery string, headers map[string][]string, ip string, err error)
+// requestFields is what every request needs from Kong before the core.
+type requestFields struct {
+	method, pathQuery string
+	headers           map[string][]string
+	ip                string // the forwarded client IP, where asked for
+}
+
+// askFunc fetches the request's fields from Kong, the client IP only where
+// clientIP.
+type askFunc func(kong *pdk.PDK, clientIP bool) (requestFields, error)
 
 // askOneByOne makes go-pdk's calls, a round trip each.
-func askOneByOne(kong *pdk.PDK, clientIP bool) (method, pathQuery string, headers map[string][]string, ip string, err error) {
-	if method, err = kong.Request.GetMethod(); err != nil {
-		return
+func askOneByOne(kong *pdk.PDK, clientIP bool) (f requestFields, err error) {
+	if f.method, err = kong.Request.GetMethod(); err != nil {
+		return f, err
 	}
-	if pathQuery, err = kong.Request.GetPathWithQuery(); err != nil {
-		return
+	if f.pathQuery, err = kong.Request.GetPathWithQuery(); err != nil {
+		return f, err
 	}
-	if headers, err = kong.Request.GetHeaders(maxHeaders); err != nil {
-		return
+	if f.headers, err = kong.Request.GetHeaders(maxHeaders); err != nil {
+		return f, err
 	}
 	if clientIP {
-		ip, err = kong.Client.GetForwardedIp()
+		f.ip, err = kong.Client.GetForwardedIp()
 	}
-	return
+	return f, err
 }
 
 // pipelined makes the same calls over conn in one round trip.
 func pipelined(conn pluginserver.Conn) askFunc {
-	return func(_ *pdk.PDK, clientIP bool) (string, string, map[string][]string, string, error) {
+	return func(_ *pdk.PDK, clientIP bool) (requestFields, error) {
 		var method, pathQuery, ip pb.String
 		var headers structpb.Struct
 		calls := []pluginserver.Call{
@@ -49,8 +55,8 @@ func pipelined(conn pluginserver.Conn) askFunc {
 			calls = append(calls, pluginserver.Call{Method: "kong.client.get_forwarded_ip", Out: &ip})
 		}
 		if err := conn.Pipeline(calls...); err != nil {
-			return "", "", nil, "", err
+			return requestFields{}, err
 		}
-		return method.V, pathQuery.V, bridge.UnwrapHeaders(&headers), ip.V, nil
+		return requestFields{method: method.V, pathQuery: pathQuery.V, headers: bridge.UnwrapHeaders(&headers), ip: ip.V}, nil
 	}
 }

@@ -87,20 +87,19 @@ func (c *Config) access(kong *pdk.PDK, ask askFunc) protocol.Response {
 	}
 	// As modelgate serve uses the connection's address: Kong's forwarded
 	// IP is that address unless trusted_ips say otherwise.
-	method, pathQuery, headers, ip, err := ask(kong, g.UsesClientIP())
+	f, err := ask(kong, g.UsesClientIP())
 	if err != nil {
 		return pdkFailure("get_method, get_path_with_query, get_headers", err)
 	}
-	req := protocol.Request{Method: method, Header: canonical(headers)}
-	req.Path, req.RawQuery, _ = strings.Cut(pathQuery, "?")
-	if method != http.MethodGet && method != http.MethodHead {
+	req := protocol.Request{Method: f.method, Header: canonical(f.headers), ClientIP: f.ip}
+	req.Path, req.RawQuery, _ = strings.Cut(f.pathQuery, "?")
+	if f.method != http.MethodGet && f.method != http.MethodHead {
 		// The gateway asks for the body only after authentication, so a
 		// 401 costs no get_raw_body round trip. Kong only hands over a body
 		// that fits nginx's client body buffer (or its temp file): see the
 		// README's body settings.
 		req.ReadBody = kong.Request.GetRawBody
 	}
-	req.ClientIP = ip
 	res := g.Handle(context.Background(), apis.Router, req)
 	if g.KongConsumer() && res.Consumer != "" && res.Status < 400 {
 		c.authenticateConsumer(kong, res.Consumer)
