@@ -71,6 +71,7 @@ type LaunchConfig struct {
 // and makes a new Client.
 type Client struct {
 	pb.InferenceClient
+	streams     *StreamingClient // the InferenceClient: ModelInfer over a stream
 	plugin      *plugin.Client
 	conn        *grpc.ClientConn
 	stopTimeout time.Duration
@@ -153,7 +154,8 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		if stop <= 0 {
 			stop = DefaultStopTimeout
 		}
-		return &Client{InferenceClient: r.c, plugin: pc, stopTimeout: stop}, nil
+		sc := NewStreamingClient(r.c)
+		return &Client{InferenceClient: sc, streams: sc, plugin: pc, stopTimeout: stop}, nil
 	case <-ctx.Done():
 		pc.Kill()
 		return nil, fmt.Errorf("launching sidecar %s: %w", cfg.Command, ctx.Err())
@@ -186,7 +188,8 @@ func AttachAs(ctx context.Context, socketPath string, maxMessageBytes int, build
 	if err != nil {
 		return nil, fmt.Errorf("attaching to sidecar at %s: %w", socketPath, err)
 	}
-	c := &Client{InferenceClient: pb.NewInferenceClient(conn), conn: conn}
+	sc := NewStreamingClient(pb.NewInferenceClient(conn))
+	c := &Client{InferenceClient: sc, streams: sc, conn: conn}
 	var header metadata.MD
 	ctx = metadata.AppendToOutgoingContext(ctx, BuildMetadataKey, build)
 	if _, err := c.ServerLive(ctx, &pb.ServerLiveRequest{}, grpc.Header(&header)); err != nil {
@@ -247,6 +250,7 @@ func (c *Client) Close() error {
 }
 
 func (c *Client) close() error {
+	c.streams.Close()
 	if c.conn != nil {
 		return c.conn.Close()
 	}

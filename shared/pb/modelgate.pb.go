@@ -806,6 +806,150 @@ func (x *ModelInferResponse) GetOutputs() []*InferTensor {
 	return nil
 }
 
+type StreamInferRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tag names the call on its stream; the answer repeats it.
+	Tag     uint64             `protobuf:"varint,1,opt,name=tag,proto3" json:"tag,omitempty"`
+	Request *ModelInferRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	// timeout_us is the time left to the caller's deadline, in microseconds
+	// (0: none): the request's context in the sidecar ends with it.
+	TimeoutUs int64 `protobuf:"varint,3,opt,name=timeout_us,json=timeoutUs,proto3" json:"timeout_us,omitempty"`
+	// cancel (without a request) says the caller of tag has gone: the
+	// sidecar ends that request's context. Its answer is not needed.
+	Cancel        bool `protobuf:"varint,4,opt,name=cancel,proto3" json:"cancel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamInferRequest) Reset() {
+	*x = StreamInferRequest{}
+	mi := &file_modelgate_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamInferRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamInferRequest) ProtoMessage() {}
+
+func (x *StreamInferRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_modelgate_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamInferRequest.ProtoReflect.Descriptor instead.
+func (*StreamInferRequest) Descriptor() ([]byte, []int) {
+	return file_modelgate_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *StreamInferRequest) GetTag() uint64 {
+	if x != nil {
+		return x.Tag
+	}
+	return 0
+}
+
+func (x *StreamInferRequest) GetRequest() *ModelInferRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *StreamInferRequest) GetTimeoutUs() int64 {
+	if x != nil {
+		return x.TimeoutUs
+	}
+	return 0
+}
+
+func (x *StreamInferRequest) GetCancel() bool {
+	if x != nil {
+		return x.Cancel
+	}
+	return false
+}
+
+type StreamInferResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Tag   uint64                 `protobuf:"varint,1,opt,name=tag,proto3" json:"tag,omitempty"`
+	// response is set when code is 0 (OK).
+	Response *ModelInferResponse `protobuf:"bytes,2,opt,name=response,proto3" json:"response,omitempty"`
+	// code and message are the call's gRPC status when it failed, as
+	// ModelInfer would have returned it.
+	Code          int32  `protobuf:"varint,3,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamInferResponse) Reset() {
+	*x = StreamInferResponse{}
+	mi := &file_modelgate_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamInferResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamInferResponse) ProtoMessage() {}
+
+func (x *StreamInferResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_modelgate_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamInferResponse.ProtoReflect.Descriptor instead.
+func (*StreamInferResponse) Descriptor() ([]byte, []int) {
+	return file_modelgate_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *StreamInferResponse) GetTag() uint64 {
+	if x != nil {
+		return x.Tag
+	}
+	return 0
+}
+
+func (x *StreamInferResponse) GetResponse() *ModelInferResponse {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *StreamInferResponse) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *StreamInferResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type LoadModelRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -817,7 +961,7 @@ type LoadModelRequest struct {
 
 func (x *LoadModelRequest) Reset() {
 	*x = LoadModelRequest{}
-	mi := &file_modelgate_proto_msgTypes[14]
+	mi := &file_modelgate_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -829,7 +973,7 @@ func (x *LoadModelRequest) String() string {
 func (*LoadModelRequest) ProtoMessage() {}
 
 func (x *LoadModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_modelgate_proto_msgTypes[14]
+	mi := &file_modelgate_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -842,7 +986,7 @@ func (x *LoadModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadModelRequest.ProtoReflect.Descriptor instead.
 func (*LoadModelRequest) Descriptor() ([]byte, []int) {
-	return file_modelgate_proto_rawDescGZIP(), []int{14}
+	return file_modelgate_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LoadModelRequest) GetName() string {
@@ -869,7 +1013,7 @@ type LoadModelResponse struct {
 
 func (x *LoadModelResponse) Reset() {
 	*x = LoadModelResponse{}
-	mi := &file_modelgate_proto_msgTypes[15]
+	mi := &file_modelgate_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -881,7 +1025,7 @@ func (x *LoadModelResponse) String() string {
 func (*LoadModelResponse) ProtoMessage() {}
 
 func (x *LoadModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_modelgate_proto_msgTypes[15]
+	mi := &file_modelgate_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -894,7 +1038,7 @@ func (x *LoadModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadModelResponse.ProtoReflect.Descriptor instead.
 func (*LoadModelResponse) Descriptor() ([]byte, []int) {
-	return file_modelgate_proto_rawDescGZIP(), []int{15}
+	return file_modelgate_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LoadModelResponse) GetVersions() []string {
@@ -915,7 +1059,7 @@ type UnloadModelRequest struct {
 
 func (x *UnloadModelRequest) Reset() {
 	*x = UnloadModelRequest{}
-	mi := &file_modelgate_proto_msgTypes[16]
+	mi := &file_modelgate_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -927,7 +1071,7 @@ func (x *UnloadModelRequest) String() string {
 func (*UnloadModelRequest) ProtoMessage() {}
 
 func (x *UnloadModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_modelgate_proto_msgTypes[16]
+	mi := &file_modelgate_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +1084,7 @@ func (x *UnloadModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnloadModelRequest.ProtoReflect.Descriptor instead.
 func (*UnloadModelRequest) Descriptor() ([]byte, []int) {
-	return file_modelgate_proto_rawDescGZIP(), []int{16}
+	return file_modelgate_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UnloadModelRequest) GetName() string {
@@ -965,7 +1109,7 @@ type UnloadModelResponse struct {
 
 func (x *UnloadModelResponse) Reset() {
 	*x = UnloadModelResponse{}
-	mi := &file_modelgate_proto_msgTypes[17]
+	mi := &file_modelgate_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -977,7 +1121,7 @@ func (x *UnloadModelResponse) String() string {
 func (*UnloadModelResponse) ProtoMessage() {}
 
 func (x *UnloadModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_modelgate_proto_msgTypes[17]
+	mi := &file_modelgate_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -990,7 +1134,7 @@ func (x *UnloadModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnloadModelResponse.ProtoReflect.Descriptor instead.
 func (*UnloadModelResponse) Descriptor() ([]byte, []int) {
-	return file_modelgate_proto_rawDescGZIP(), []int{17}
+	return file_modelgate_proto_rawDescGZIP(), []int{19}
 }
 
 type RepositoryIndexResponse_ModelIndex struct {
@@ -1014,7 +1158,7 @@ type RepositoryIndexResponse_ModelIndex struct {
 
 func (x *RepositoryIndexResponse_ModelIndex) Reset() {
 	*x = RepositoryIndexResponse_ModelIndex{}
-	mi := &file_modelgate_proto_msgTypes[18]
+	mi := &file_modelgate_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1170,7 @@ func (x *RepositoryIndexResponse_ModelIndex) String() string {
 func (*RepositoryIndexResponse_ModelIndex) ProtoMessage() {}
 
 func (x *RepositoryIndexResponse_ModelIndex) ProtoReflect() protoreflect.Message {
-	mi := &file_modelgate_proto_msgTypes[18]
+	mi := &file_modelgate_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1290,18 @@ const file_modelgate_proto_rawDesc = "" +
 	"model_name\x18\x01 \x01(\tR\tmodelName\x12#\n" +
 	"\rmodel_version\x18\x02 \x01(\tR\fmodelVersion\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x123\n" +
-	"\aoutputs\x18\x04 \x03(\v2\x19.modelgate.v1.InferTensorR\aoutputs\"@\n" +
+	"\aoutputs\x18\x04 \x03(\v2\x19.modelgate.v1.InferTensorR\aoutputs\"\x98\x01\n" +
+	"\x12StreamInferRequest\x12\x10\n" +
+	"\x03tag\x18\x01 \x01(\x04R\x03tag\x129\n" +
+	"\arequest\x18\x02 \x01(\v2\x1f.modelgate.v1.ModelInferRequestR\arequest\x12\x1d\n" +
+	"\n" +
+	"timeout_us\x18\x03 \x01(\x03R\ttimeoutUs\x12\x16\n" +
+	"\x06cancel\x18\x04 \x01(\bR\x06cancel\"\x93\x01\n" +
+	"\x13StreamInferResponse\x12\x10\n" +
+	"\x03tag\x18\x01 \x01(\x04R\x03tag\x12<\n" +
+	"\bresponse\x18\x02 \x01(\v2 .modelgate.v1.ModelInferResponseR\bresponse\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"@\n" +
 	"\x10LoadModelRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\"/\n" +
@@ -1155,7 +1310,7 @@ const file_modelgate_proto_rawDesc = "" +
 	"\x12UnloadModelRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\"\x15\n" +
-	"\x13UnloadModelResponse2\xae\x05\n" +
+	"\x13UnloadModelResponse2\x8b\x06\n" +
 	"\tInference\x12O\n" +
 	"\n" +
 	"ServerLive\x12\x1f.modelgate.v1.ServerLiveRequest\x1a .modelgate.v1.ServerLiveResponse\x12R\n" +
@@ -1165,7 +1320,8 @@ const file_modelgate_proto_rawDesc = "" +
 	"\n" +
 	"ModelReady\x12\x1f.modelgate.v1.ModelReadyRequest\x1a .modelgate.v1.ModelReadyResponse\x12O\n" +
 	"\n" +
-	"ModelInfer\x12\x1f.modelgate.v1.ModelInferRequest\x1a .modelgate.v1.ModelInferResponse\x12L\n" +
+	"ModelInfer\x12\x1f.modelgate.v1.ModelInferRequest\x1a .modelgate.v1.ModelInferResponse\x12[\n" +
+	"\x10ModelStreamInfer\x12 .modelgate.v1.StreamInferRequest\x1a!.modelgate.v1.StreamInferResponse(\x010\x01\x12L\n" +
 	"\tLoadModel\x12\x1e.modelgate.v1.LoadModelRequest\x1a\x1f.modelgate.v1.LoadModelResponse\x12R\n" +
 	"\vUnloadModel\x12 .modelgate.v1.UnloadModelRequest\x1a!.modelgate.v1.UnloadModelResponseB-Z+github.com/modelgate/modelgate/shared/pb;pbb\x06proto3"
 
@@ -1181,7 +1337,7 @@ func file_modelgate_proto_rawDescGZIP() []byte {
 	return file_modelgate_proto_rawDescData
 }
 
-var file_modelgate_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_modelgate_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_modelgate_proto_goTypes = []any{
 	(*ServerLiveRequest)(nil),                  // 0: modelgate.v1.ServerLiveRequest
 	(*ServerLiveResponse)(nil),                 // 1: modelgate.v1.ServerLiveResponse
@@ -1197,39 +1353,45 @@ var file_modelgate_proto_goTypes = []any{
 	(*InferTensor)(nil),                        // 11: modelgate.v1.InferTensor
 	(*ModelInferRequest)(nil),                  // 12: modelgate.v1.ModelInferRequest
 	(*ModelInferResponse)(nil),                 // 13: modelgate.v1.ModelInferResponse
-	(*LoadModelRequest)(nil),                   // 14: modelgate.v1.LoadModelRequest
-	(*LoadModelResponse)(nil),                  // 15: modelgate.v1.LoadModelResponse
-	(*UnloadModelRequest)(nil),                 // 16: modelgate.v1.UnloadModelRequest
-	(*UnloadModelResponse)(nil),                // 17: modelgate.v1.UnloadModelResponse
-	(*RepositoryIndexResponse_ModelIndex)(nil), // 18: modelgate.v1.RepositoryIndexResponse.ModelIndex
+	(*StreamInferRequest)(nil),                 // 14: modelgate.v1.StreamInferRequest
+	(*StreamInferResponse)(nil),                // 15: modelgate.v1.StreamInferResponse
+	(*LoadModelRequest)(nil),                   // 16: modelgate.v1.LoadModelRequest
+	(*LoadModelResponse)(nil),                  // 17: modelgate.v1.LoadModelResponse
+	(*UnloadModelRequest)(nil),                 // 18: modelgate.v1.UnloadModelRequest
+	(*UnloadModelResponse)(nil),                // 19: modelgate.v1.UnloadModelResponse
+	(*RepositoryIndexResponse_ModelIndex)(nil), // 20: modelgate.v1.RepositoryIndexResponse.ModelIndex
 }
 var file_modelgate_proto_depIdxs = []int32{
-	18, // 0: modelgate.v1.RepositoryIndexResponse.models:type_name -> modelgate.v1.RepositoryIndexResponse.ModelIndex
+	20, // 0: modelgate.v1.RepositoryIndexResponse.models:type_name -> modelgate.v1.RepositoryIndexResponse.ModelIndex
 	6,  // 1: modelgate.v1.ModelMetadataResponse.inputs:type_name -> modelgate.v1.TensorMetadata
 	6,  // 2: modelgate.v1.ModelMetadataResponse.outputs:type_name -> modelgate.v1.TensorMetadata
 	11, // 3: modelgate.v1.ModelInferRequest.inputs:type_name -> modelgate.v1.InferTensor
 	11, // 4: modelgate.v1.ModelInferResponse.outputs:type_name -> modelgate.v1.InferTensor
-	0,  // 5: modelgate.v1.Inference.ServerLive:input_type -> modelgate.v1.ServerLiveRequest
-	2,  // 6: modelgate.v1.Inference.ServerReady:input_type -> modelgate.v1.ServerReadyRequest
-	4,  // 7: modelgate.v1.Inference.RepositoryIndex:input_type -> modelgate.v1.RepositoryIndexRequest
-	7,  // 8: modelgate.v1.Inference.ModelMetadata:input_type -> modelgate.v1.ModelMetadataRequest
-	9,  // 9: modelgate.v1.Inference.ModelReady:input_type -> modelgate.v1.ModelReadyRequest
-	12, // 10: modelgate.v1.Inference.ModelInfer:input_type -> modelgate.v1.ModelInferRequest
-	14, // 11: modelgate.v1.Inference.LoadModel:input_type -> modelgate.v1.LoadModelRequest
-	16, // 12: modelgate.v1.Inference.UnloadModel:input_type -> modelgate.v1.UnloadModelRequest
-	1,  // 13: modelgate.v1.Inference.ServerLive:output_type -> modelgate.v1.ServerLiveResponse
-	3,  // 14: modelgate.v1.Inference.ServerReady:output_type -> modelgate.v1.ServerReadyResponse
-	5,  // 15: modelgate.v1.Inference.RepositoryIndex:output_type -> modelgate.v1.RepositoryIndexResponse
-	8,  // 16: modelgate.v1.Inference.ModelMetadata:output_type -> modelgate.v1.ModelMetadataResponse
-	10, // 17: modelgate.v1.Inference.ModelReady:output_type -> modelgate.v1.ModelReadyResponse
-	13, // 18: modelgate.v1.Inference.ModelInfer:output_type -> modelgate.v1.ModelInferResponse
-	15, // 19: modelgate.v1.Inference.LoadModel:output_type -> modelgate.v1.LoadModelResponse
-	17, // 20: modelgate.v1.Inference.UnloadModel:output_type -> modelgate.v1.UnloadModelResponse
-	13, // [13:21] is the sub-list for method output_type
-	5,  // [5:13] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	12, // 5: modelgate.v1.StreamInferRequest.request:type_name -> modelgate.v1.ModelInferRequest
+	13, // 6: modelgate.v1.StreamInferResponse.response:type_name -> modelgate.v1.ModelInferResponse
+	0,  // 7: modelgate.v1.Inference.ServerLive:input_type -> modelgate.v1.ServerLiveRequest
+	2,  // 8: modelgate.v1.Inference.ServerReady:input_type -> modelgate.v1.ServerReadyRequest
+	4,  // 9: modelgate.v1.Inference.RepositoryIndex:input_type -> modelgate.v1.RepositoryIndexRequest
+	7,  // 10: modelgate.v1.Inference.ModelMetadata:input_type -> modelgate.v1.ModelMetadataRequest
+	9,  // 11: modelgate.v1.Inference.ModelReady:input_type -> modelgate.v1.ModelReadyRequest
+	12, // 12: modelgate.v1.Inference.ModelInfer:input_type -> modelgate.v1.ModelInferRequest
+	14, // 13: modelgate.v1.Inference.ModelStreamInfer:input_type -> modelgate.v1.StreamInferRequest
+	16, // 14: modelgate.v1.Inference.LoadModel:input_type -> modelgate.v1.LoadModelRequest
+	18, // 15: modelgate.v1.Inference.UnloadModel:input_type -> modelgate.v1.UnloadModelRequest
+	1,  // 16: modelgate.v1.Inference.ServerLive:output_type -> modelgate.v1.ServerLiveResponse
+	3,  // 17: modelgate.v1.Inference.ServerReady:output_type -> modelgate.v1.ServerReadyResponse
+	5,  // 18: modelgate.v1.Inference.RepositoryIndex:output_type -> modelgate.v1.RepositoryIndexResponse
+	8,  // 19: modelgate.v1.Inference.ModelMetadata:output_type -> modelgate.v1.ModelMetadataResponse
+	10, // 20: modelgate.v1.Inference.ModelReady:output_type -> modelgate.v1.ModelReadyResponse
+	13, // 21: modelgate.v1.Inference.ModelInfer:output_type -> modelgate.v1.ModelInferResponse
+	15, // 22: modelgate.v1.Inference.ModelStreamInfer:output_type -> modelgate.v1.StreamInferResponse
+	17, // 23: modelgate.v1.Inference.LoadModel:output_type -> modelgate.v1.LoadModelResponse
+	19, // 24: modelgate.v1.Inference.UnloadModel:output_type -> modelgate.v1.UnloadModelResponse
+	16, // [16:25] is the sub-list for method output_type
+	7,  // [7:16] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_modelgate_proto_init() }
@@ -1243,7 +1405,7 @@ func file_modelgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_modelgate_proto_rawDesc), len(file_modelgate_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,14 +24,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Inference_ServerLive_FullMethodName      = "/modelgate.v1.Inference/ServerLive"
-	Inference_ServerReady_FullMethodName     = "/modelgate.v1.Inference/ServerReady"
-	Inference_RepositoryIndex_FullMethodName = "/modelgate.v1.Inference/RepositoryIndex"
-	Inference_ModelMetadata_FullMethodName   = "/modelgate.v1.Inference/ModelMetadata"
-	Inference_ModelReady_FullMethodName      = "/modelgate.v1.Inference/ModelReady"
-	Inference_ModelInfer_FullMethodName      = "/modelgate.v1.Inference/ModelInfer"
-	Inference_LoadModel_FullMethodName       = "/modelgate.v1.Inference/LoadModel"
-	Inference_UnloadModel_FullMethodName     = "/modelgate.v1.Inference/UnloadModel"
+	Inference_ServerLive_FullMethodName       = "/modelgate.v1.Inference/ServerLive"
+	Inference_ServerReady_FullMethodName      = "/modelgate.v1.Inference/ServerReady"
+	Inference_RepositoryIndex_FullMethodName  = "/modelgate.v1.Inference/RepositoryIndex"
+	Inference_ModelMetadata_FullMethodName    = "/modelgate.v1.Inference/ModelMetadata"
+	Inference_ModelReady_FullMethodName       = "/modelgate.v1.Inference/ModelReady"
+	Inference_ModelInfer_FullMethodName       = "/modelgate.v1.Inference/ModelInfer"
+	Inference_ModelStreamInfer_FullMethodName = "/modelgate.v1.Inference/ModelStreamInfer"
+	Inference_LoadModel_FullMethodName        = "/modelgate.v1.Inference/LoadModel"
+	Inference_UnloadModel_FullMethodName      = "/modelgate.v1.Inference/UnloadModel"
 )
 
 // InferenceClient is the client API for Inference service.
@@ -47,6 +48,13 @@ type InferenceClient interface {
 	ModelMetadata(ctx context.Context, in *ModelMetadataRequest, opts ...grpc.CallOption) (*ModelMetadataResponse, error)
 	ModelReady(ctx context.Context, in *ModelReadyRequest, opts ...grpc.CallOption) (*ModelReadyResponse, error)
 	ModelInfer(ctx context.Context, in *ModelInferRequest, opts ...grpc.CallOption) (*ModelInferResponse, error)
+	// ModelStreamInfer carries many ModelInfer calls over one long-lived
+	// stream, as Triton's ModelStreamInfer does: each request is tagged, its
+	// answer carries the tag and may come before those of earlier requests.
+	// A call costs one message each way instead of a new HTTP/2 stream with
+	// its headers and trailers. The plugin server sends small requests this
+	// way and large ones through ModelInfer.
+	ModelStreamInfer(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamInferRequest, StreamInferResponse], error)
 	// LoadModel loads (or reloads) versions of a model; UnloadModel drains and unloads them.
 	LoadModel(ctx context.Context, in *LoadModelRequest, opts ...grpc.CallOption) (*LoadModelResponse, error)
 	UnloadModel(ctx context.Context, in *UnloadModelRequest, opts ...grpc.CallOption) (*UnloadModelResponse, error)
@@ -120,6 +128,19 @@ func (c *inferenceClient) ModelInfer(ctx context.Context, in *ModelInferRequest,
 	return out, nil
 }
 
+func (c *inferenceClient) ModelStreamInfer(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamInferRequest, StreamInferResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Inference_ServiceDesc.Streams[0], Inference_ModelStreamInfer_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamInferRequest, StreamInferResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Inference_ModelStreamInferClient = grpc.BidiStreamingClient[StreamInferRequest, StreamInferResponse]
+
 func (c *inferenceClient) LoadModel(ctx context.Context, in *LoadModelRequest, opts ...grpc.CallOption) (*LoadModelResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(LoadModelResponse)
@@ -153,6 +174,13 @@ type InferenceServer interface {
 	ModelMetadata(context.Context, *ModelMetadataRequest) (*ModelMetadataResponse, error)
 	ModelReady(context.Context, *ModelReadyRequest) (*ModelReadyResponse, error)
 	ModelInfer(context.Context, *ModelInferRequest) (*ModelInferResponse, error)
+	// ModelStreamInfer carries many ModelInfer calls over one long-lived
+	// stream, as Triton's ModelStreamInfer does: each request is tagged, its
+	// answer carries the tag and may come before those of earlier requests.
+	// A call costs one message each way instead of a new HTTP/2 stream with
+	// its headers and trailers. The plugin server sends small requests this
+	// way and large ones through ModelInfer.
+	ModelStreamInfer(grpc.BidiStreamingServer[StreamInferRequest, StreamInferResponse]) error
 	// LoadModel loads (or reloads) versions of a model; UnloadModel drains and unloads them.
 	LoadModel(context.Context, *LoadModelRequest) (*LoadModelResponse, error)
 	UnloadModel(context.Context, *UnloadModelRequest) (*UnloadModelResponse, error)
@@ -183,6 +211,9 @@ func (UnimplementedInferenceServer) ModelReady(context.Context, *ModelReadyReque
 }
 func (UnimplementedInferenceServer) ModelInfer(context.Context, *ModelInferRequest) (*ModelInferResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ModelInfer not implemented")
+}
+func (UnimplementedInferenceServer) ModelStreamInfer(grpc.BidiStreamingServer[StreamInferRequest, StreamInferResponse]) error {
+	return status.Error(codes.Unimplemented, "method ModelStreamInfer not implemented")
 }
 func (UnimplementedInferenceServer) LoadModel(context.Context, *LoadModelRequest) (*LoadModelResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method LoadModel not implemented")
@@ -319,6 +350,13 @@ func _Inference_ModelInfer_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Inference_ModelStreamInfer_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(InferenceServer).ModelStreamInfer(&grpc.GenericServerStream[StreamInferRequest, StreamInferResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Inference_ModelStreamInferServer = grpc.BidiStreamingServer[StreamInferRequest, StreamInferResponse]
+
 func _Inference_LoadModel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(LoadModelRequest)
 	if err := dec(in); err != nil {
@@ -395,6 +433,13 @@ var Inference_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Inference_UnloadModel_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ModelStreamInfer",
+			Handler:       _Inference_ModelStreamInfer_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "modelgate.proto",
 }

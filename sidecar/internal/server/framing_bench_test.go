@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/modelgate/modelgate/shared"
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
 )
@@ -27,7 +29,17 @@ import (
 // same socket would save per request; client and server share the process,
 // as they share the machine in production.
 
-func BenchmarkSocketGRPC(b *testing.B) {
+func BenchmarkSocketGRPC(b *testing.B) { benchSocketGRPC(b, false, 1) }
+
+// BenchmarkSocketGRPCStream is the same call through the client the
+// gateway uses: ModelInfer over one ModelStreamInfer stream.
+func BenchmarkSocketGRPCStream(b *testing.B) { benchSocketGRPC(b, true, 1) }
+
+// The same from 64 callers at once, as the gateway calls at 64 clients.
+func BenchmarkSocketGRPC64(b *testing.B)       { benchSocketGRPC(b, false, 64) }
+func BenchmarkSocketGRPCStream64(b *testing.B) { benchSocketGRPC(b, true, 64) }
+
+func benchSocketGRPC(b *testing.B, stream bool, callers int) {
 	srv, sock := benchServer(b)
 	lis, err := net.Listen("unix", sock)
 	if err != nil {
@@ -45,15 +57,38 @@ func BenchmarkSocketGRPC(b *testing.B) {
 	}
 	b.Cleanup(func() { conn.Close() })
 	c := pb.NewInferenceClient(conn)
+	if stream {
+		sc := shared.NewStreamingClient(c)
+		b.Cleanup(sc.Close)
+		c = sc
+	}
 	req := adderRequest("3", 1)
 	ctx := context.Background()
-	b.ReportAllocs()
-	defer reportCPU(b)()
-	for b.Loop() {
-		if _, err := c.ModelInfer(ctx, req); err != nil {
+	call := func() {
+		res, err := c.ModelInfer(ctx, req)
+		if err != nil {
 			b.Fatal(err)
 		}
+		if len(res.Outputs) != 2 {
+			b.Fatalf("%d outputs", len(res.Outputs))
+		}
 	}
+	call()
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	b.ResetTimer()
+	if callers == 1 {
+		for range b.N {
+			call()
+		}
+		return
+	}
+	b.SetParallelism(max(callers/runtime.GOMAXPROCS(0), 1))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			call()
+		}
+	})
 }
 
 func BenchmarkSocketFrames(b *testing.B) {

@@ -38,13 +38,27 @@ type Server struct {
 	mu       sync.RWMutex
 	draining bool
 	inflight sync.WaitGroup
+	// drain is closed when Drain starts: inference streams end then.
+	drain chan struct{}
+
+	// streamWorkers run the requests of inference streams.
+	streamWorkers *workers
 }
+
+// streamWorkerCount is how many goroutines are kept to run the requests of
+// inference streams, as the sidecar keeps as many for gRPC calls (its
+// streamWorkers): enough for the requests 64 clients keep in flight.
+const streamWorkerCount = 128
 
 // New returns a server over repo; maxElements bounds each tensor's element
 // count (0 = no bound beyond the message size).
 func New(repo *repository.Repository, m *metrics.Metrics, maxElements int64, log *slog.Logger) *Server {
-	return &Server{repo: repo, metrics: m, maxElements: maxElements, log: log}
+	return &Server{repo: repo, metrics: m, maxElements: maxElements, log: log,
+		drain: make(chan struct{}), streamWorkers: newWorkers(streamWorkerCount)}
 }
+
+// drainStarted is closed once Drain has started.
+func (s *Server) drainStarted() <-chan struct{} { return s.drain }
 
 // Drain makes new inference requests fail with UNAVAILABLE and waits for
 // those in flight to finish, or for ctx. go-plugin keeps streams open on
@@ -52,7 +66,10 @@ func New(repo *repository.Repository, m *metrics.Metrics, maxElements int64, log
 // for them too; Drain waits for inference only.
 func (s *Server) Drain(ctx context.Context) error {
 	s.mu.Lock()
-	s.draining = true
+	if !s.draining {
+		s.draining = true
+		close(s.drain)
+	}
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() {

@@ -1,0 +1,219 @@
+package shared
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/modelgate/modelgate/shared/pb"
+)
+
+// streamMaxBytes is the largest request sent over the inference stream;
+// larger ones go through ModelInfer, where HTTP/2 interleaves them with
+// other calls instead of holding the stream while they are written, and
+// where the per-call cost the stream saves is small beside the bytes.
+const streamMaxBytes = 64 << 10
+
+// StreamingClient is a pb.InferenceClient whose ModelInfer goes over one
+// ModelStreamInfer stream: one message each way per call instead of a new
+// HTTP/2 stream with its headers and trailers, about half the gRPC hop's
+// CPU (BenchmarkSocketGRPC against BenchmarkSocketGRPCStream in
+// sidecar/internal/server). Calls with options, requests over
+// streamMaxBytes and every call to a sidecar that lacks the stream
+// (UNIMPLEMENTED) use ModelInfer. A call's answer, error status, deadline
+// and cancellation are those ModelInfer would have given it.
+type StreamingClient struct {
+	pb.InferenceClient
+
+	ctx         context.Context // ends every stream when the client closes
+	cancel      context.CancelFunc
+	tags        atomic.Uint64
+	unsupported atomic.Bool
+
+	mu  sync.Mutex
+	cur *inferStream // nil until the next call opens one
+}
+
+// NewStreamingClient wraps c; Close ends its stream (not c's connection).
+func NewStreamingClient(c pb.InferenceClient) *StreamingClient {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &StreamingClient{InferenceClient: c, ctx: ctx, cancel: cancel}
+}
+
+// Close ends the stream; calls still waiting fail as UNAVAILABLE.
+func (c *StreamingClient) Close() { c.cancel() }
+
+// errStreamUnsupported says the sidecar has no ModelStreamInfer.
+var errStreamUnsupported = errors.New("the sidecar has no inference stream")
+
+// ModelInfer runs one request, over the stream where it can.
+func (c *StreamingClient) ModelInfer(ctx context.Context, req *pb.ModelInferRequest, opts ...grpc.CallOption) (*pb.ModelInferResponse, error) {
+	if len(opts) > 0 || c.unsupported.Load() || proto.Size(req) > streamMaxBytes {
+		return c.InferenceClient.ModelInfer(ctx, req, opts...)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, status.FromContextError(err).Err()
+	}
+	s, err := c.stream()
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.call(ctx, c.tags.Add(1), req)
+	if errors.Is(err, errStreamUnsupported) {
+		return c.InferenceClient.ModelInfer(ctx, req, opts...)
+	}
+	return res, err
+}
+
+// stream returns the open stream, opening one if there is none.
+func (c *StreamingClient) stream() (*inferStream, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur != nil {
+		return c.cur, nil
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	st, err := c.InferenceClient.ModelStreamInfer(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	s := &inferStream{owner: c, st: st, cancel: cancel, calls: map[uint64]chan streamResult{}}
+	c.cur = s
+	go s.receive()
+	return s, nil
+}
+
+// drop forgets s once it has ended, so that the next call opens another.
+func (c *StreamingClient) drop(s *inferStream) {
+	c.mu.Lock()
+	if c.cur == s {
+		c.cur = nil
+	}
+	c.mu.Unlock()
+}
+
+// inferStream is one open ModelStreamInfer stream and its calls in flight.
+type inferStream struct {
+	owner  *StreamingClient
+	st     grpc.BidiStreamingClient[pb.StreamInferRequest, pb.StreamInferResponse]
+	cancel context.CancelFunc
+
+	sendMu sync.Mutex // Send is not safe for concurrent use
+
+	mu    sync.Mutex
+	calls map[uint64]chan streamResult // by tag; nil once ended
+	err   error                        // why it ended
+}
+
+type streamResult struct {
+	res *pb.ModelInferResponse
+	err error
+}
+
+// call sends req tagged tag and waits for its answer or ctx.
+func (s *inferStream) call(ctx context.Context, tag uint64, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	m := &pb.StreamInferRequest{Tag: tag, Request: req}
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		if left <= 0 {
+			return nil, status.FromContextError(context.DeadlineExceeded).Err()
+		}
+		m.TimeoutUs = max(left.Microseconds(), 1)
+	}
+	ch := make(chan streamResult, 1)
+	s.mu.Lock()
+	if s.calls == nil {
+		err := s.err
+		s.mu.Unlock()
+		return nil, err
+	}
+	s.calls[tag] = ch
+	s.mu.Unlock()
+	s.sendMu.Lock()
+	err := s.st.Send(m)
+	s.sendMu.Unlock()
+	// io.EOF means the stream has ended: its receive loop fails this call
+	// with the reason. Any other error is this message's own (too large).
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.forget(tag)
+		return nil, err
+	}
+	select {
+	case r := <-ch:
+		return r.res, r.err
+	case <-ctx.Done():
+		if s.forget(tag) {
+			s.sendMu.Lock()
+			_ = s.st.Send(&pb.StreamInferRequest{Tag: tag, Cancel: true})
+			s.sendMu.Unlock()
+		}
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+// forget removes tag's call and reports whether it was still waiting.
+func (s *inferStream) forget(tag uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.calls[tag]
+	delete(s.calls, tag)
+	return ok
+}
+
+// receive hands each answer to its call until the stream ends, then fails
+// the calls still waiting.
+func (s *inferStream) receive() {
+	for {
+		m, err := s.st.Recv()
+		if err != nil {
+			s.end(err)
+			return
+		}
+		s.mu.Lock()
+		ch := s.calls[m.Tag]
+		delete(s.calls, m.Tag)
+		s.mu.Unlock()
+		switch {
+		case ch == nil: // its caller has gone
+		case m.Code != int32(codes.OK):
+			ch <- streamResult{err: status.Error(codes.Code(m.Code), m.Message)}
+		case m.Response == nil:
+			ch <- streamResult{err: status.Error(codes.Internal, "the sidecar answered a stream call without a response")}
+		default:
+			ch <- streamResult{res: m.Response}
+		}
+	}
+}
+
+// end records why the stream ended and fails every call still waiting:
+// UNAVAILABLE, as a new call to a sidecar that is going away would fail,
+// or errStreamUnsupported, which sends them through ModelInfer.
+func (s *inferStream) end(err error) {
+	switch {
+	case status.Code(err) == codes.Unimplemented:
+		s.owner.unsupported.Store(true)
+		err = errStreamUnsupported
+	case errors.Is(err, io.EOF):
+		err = status.Error(codes.Unavailable, "the sidecar ended its inference stream (it is shutting down)")
+	default:
+		err = status.Errorf(codes.Unavailable, "the sidecar's inference stream ended: %v", status.Convert(err).Message())
+	}
+	s.owner.drop(s)
+	s.mu.Lock()
+	calls := s.calls
+	s.calls, s.err = nil, err
+	s.mu.Unlock()
+	for _, ch := range calls {
+		ch <- streamResult{err: err}
+	}
+	s.cancel()
+}

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/modelgate/modelgate/shared/pb"
+)
+
+// ModelStreamInfer serves tagged ModelInfer calls over one stream until the
+// client closes it or the server drains. Each request runs on a worker
+// goroutine of its own, so the stream's requests batch and overlap as
+// separate ModelInfer calls do, and its answer goes back with its tag as
+// soon as it is ready. On drain the stream ends once the requests it has
+// started are answered; requests still on their way get no answer, and the
+// client fails them as UNAVAILABLE, as gRPC refuses new calls then.
+func (s *Server) ModelStreamInfer(st grpc.BidiStreamingServer[pb.StreamInferRequest, pb.StreamInferResponse]) error {
+	is := &inferStream{s: s, st: st, cancels: map[uint64]context.CancelFunc{}}
+	received := make(chan error, 1)
+	go func() { received <- is.receive() }()
+	var err error
+	select {
+	case err = <-received:
+	case <-s.drainStarted():
+	}
+	is.mu.Lock()
+	is.stopping = true
+	is.mu.Unlock()
+	is.running.Wait()
+	return err
+}
+
+// inferStream is one ModelStreamInfer stream.
+type inferStream struct {
+	s  *Server
+	st grpc.BidiStreamingServer[pb.StreamInferRequest, pb.StreamInferResponse]
+
+	sendMu sync.Mutex // Send is not safe for concurrent use
+
+	// mu guards stopping and cancels; once stopping is set no request is
+	// added to running, so the handler can wait for it.
+	mu       sync.Mutex
+	stopping bool
+	cancels  map[uint64]context.CancelFunc
+	running  sync.WaitGroup
+}
+
+// receive reads the stream's messages and starts each request, until the
+// stream ends: nil when the client closed its side.
+func (is *inferStream) receive() error {
+	ctx := is.st.Context()
+	for {
+		m, err := is.st.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if m.Cancel {
+			is.mu.Lock()
+			cancel := is.cancels[m.Tag]
+			is.mu.Unlock()
+			if cancel != nil {
+				cancel()
+			}
+			continue
+		}
+		if m.Request == nil {
+			is.send(&pb.StreamInferResponse{Tag: m.Tag, Code: int32(codes.InvalidArgument), Message: "a stream message without a request"})
+			continue
+		}
+		var rctx context.Context
+		var cancel context.CancelFunc
+		if m.TimeoutUs > 0 {
+			rctx, cancel = context.WithTimeout(ctx, time.Duration(m.TimeoutUs)*time.Microsecond)
+		} else {
+			rctx, cancel = context.WithCancel(ctx)
+		}
+		is.mu.Lock()
+		if is.stopping {
+			is.mu.Unlock()
+			cancel()
+			return nil
+		}
+		if _, dup := is.cancels[m.Tag]; dup {
+			is.mu.Unlock()
+			cancel()
+			is.send(&pb.StreamInferResponse{Tag: m.Tag, Code: int32(codes.InvalidArgument), Message: "a stream tag already in flight"})
+			continue
+		}
+		is.cancels[m.Tag] = cancel
+		is.running.Add(1)
+		is.mu.Unlock()
+		is.s.streamWorkers.do(func() { is.run(rctx, m) })
+	}
+}
+
+// run answers one request of the stream.
+func (is *inferStream) run(ctx context.Context, m *pb.StreamInferRequest) {
+	defer is.running.Done()
+	res := &pb.StreamInferResponse{Tag: m.Tag}
+	func() {
+		// The stream's recover interceptor does not reach this goroutine.
+		defer func() {
+			if p := recover(); p != nil {
+				is.s.log.Error("panic in a gRPC handler; the call fails, the sidecar goes on",
+					"method", pb.Inference_ModelStreamInfer_FullMethodName, "panic", p, "stack", string(debug.Stack()))
+				res.Response, res.Code, res.Message = nil, int32(codes.Internal), "internal error in the sidecar (see its log)"
+			}
+		}()
+		resp, err := is.s.ModelInfer(ctx, m.Request)
+		if err != nil {
+			st := status.Convert(err)
+			res.Code, res.Message = int32(st.Code()), st.Message()
+			return
+		}
+		res.Response = resp
+	}()
+	is.mu.Lock()
+	cancel := is.cancels[m.Tag]
+	delete(is.cancels, m.Tag)
+	is.mu.Unlock()
+	cancel()
+	is.send(res)
+}
+
+// send writes one answer; a failure means the stream has ended, which its
+// receive loop learns too.
+func (is *inferStream) send(res *pb.StreamInferResponse) {
+	is.sendMu.Lock()
+	_ = is.st.Send(res)
+	is.sendMu.Unlock()
+}
+
+// workers are goroutines kept to run requests of inference streams: a
+// request that finds its model's instance idle runs ONNX Runtime on its
+// goroutine, deep in the call chain, and a fresh goroutine's stack grows
+// and is copied to that depth every time (see the sidecar's
+// streamWorkers). Up to limit of them wait for the next request, for the
+// life of the process; beyond that a request gets a goroutine of its own.
+type workers struct {
+	jobs  chan func()
+	mu    sync.Mutex
+	n     int
+	limit int
+}
+
+func newWorkers(limit int) *workers { return &workers{jobs: make(chan func()), limit: limit} }
+
+// do runs f on a waiting worker, a new kept worker, or a goroutine of its
+// own, never on the caller's.
+func (w *workers) do(f func()) {
+	select {
+	case w.jobs <- f:
+		return
+	default:
+	}
+	w.mu.Lock()
+	keep := w.n < w.limit
+	if keep {
+		w.n++
+	}
+	w.mu.Unlock()
+	if !keep {
+		go f()
+		return
+	}
+	go func() {
+		for {
+			f()
+			f = <-w.jobs
+		}
+	}()
+}

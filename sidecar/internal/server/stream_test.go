@@ -1,0 +1,252 @@
+package server
+
+import (
+	"context"
+	"math"
+	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/modelgate/modelgate/internal/testutil"
+	"github.com/modelgate/modelgate/shared"
+	"github.com/modelgate/modelgate/shared/pb"
+	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
+)
+
+// countingServer is the real Server, counting the unary ModelInfer calls
+// that reach it (the stream's requests do not pass here).
+type countingServer struct {
+	*Server
+	unary atomic.Int64
+}
+
+func (c *countingServer) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	c.unary.Add(1)
+	return c.Server.ModelInfer(ctx, req)
+}
+
+// unaryOnly is a sidecar without ModelStreamInfer, as an older build.
+type unaryOnly struct {
+	pb.UnimplementedInferenceServer
+	s *Server
+}
+
+func (u unaryOnly) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	return u.s.ModelInfer(ctx, req)
+}
+
+// serveSocket serves impl over a unix socket with gRPC, as the sidecar
+// does, and returns the gateway's client (the stream) and the gRPC server.
+func serveSocket(t *testing.T, impl pb.InferenceServer) (*shared.StreamingClient, *grpc.Server) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	lis, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	window := int32(math.MaxInt32)
+	gs := grpc.NewServer(grpc.InitialWindowSize(window), grpc.InitialConnWindowSize(window))
+	pb.RegisterInferenceServer(gs, impl)
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient("unix:"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(window))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c := shared.NewStreamingClient(pb.NewInferenceClient(conn))
+	t.Cleanup(c.Close)
+	return c, gs
+}
+
+// rowRequest adds a=[k, k+1, k+2, k+3] and b=[10,20,30,40].
+func rowRequest(k int) *pb.ModelInferRequest {
+	f := float32(k)
+	return &pb.ModelInferRequest{ModelName: "adder", Inputs: []*pb.InferTensor{
+		{Name: "a", Datatype: "FP32", Shape: []int64{1, 4}, Raw: testutil.FP32(f, f+1, f+2, f+3)},
+		{Name: "b", Datatype: "FP32", Shape: []int64{1, 4}, Raw: testutil.FP32(10, 20, 30, 40)},
+	}}
+}
+
+// rowSum is rowRequest(k)'s sum from the adder's latest version, 3, which
+// adds 2 (version N adds N-1).
+func rowSum(k int) []float32 {
+	f := float32(k)
+	return []float32{f + 12, f + 23, f + 34, f + 45}
+}
+
+// TestStreamAnswersEachCall sends 60 calls at once over the stream (the
+// adder queues at most 64), each with its own input: every caller gets its own sum, and no call went
+// through ModelInfer. Errors keep ModelInfer's codes and messages.
+func TestStreamAnswersEachCall(t *testing.T) {
+	s, _ := newServer(t, 0, "adder")
+	cs := &countingServer{Server: s}
+	c, _ := serveSocket(t, cs)
+	var wg sync.WaitGroup
+	for k := range 60 {
+		wg.Go(func() {
+			res, err := c.ModelInfer(context.Background(), rowRequest(k))
+			if err != nil {
+				t.Errorf("call %d: %v", k, err)
+				return
+			}
+			sum := testutil.Float32s(output(t, res, "sum").Raw)
+			if want := rowSum(k); !slices.Equal(sum, want) {
+				t.Errorf("call %d: sum %v, want %v", k, sum, want)
+			}
+		})
+	}
+	wg.Wait()
+	if n := cs.unary.Load(); n != 0 {
+		t.Errorf("%d calls went through ModelInfer", n)
+	}
+
+	for _, tt := range []struct {
+		req  *pb.ModelInferRequest
+		code codes.Code
+		msg  string
+	}{
+		{&pb.ModelInferRequest{ModelName: "subtractor"}, codes.NotFound, `model "subtractor" is not in the repository`},
+		{adderRequest("", 9), codes.InvalidArgument, "batch size 9 (first dimension) is outside 1..8"},
+	} {
+		_, err := c.ModelInfer(context.Background(), tt.req)
+		if st, _ := status.FromError(err); st.Code() != tt.code || !strings.Contains(st.Message(), tt.msg) {
+			t.Errorf("got %v, want %v containing %q", err, tt.code, tt.msg)
+		}
+	}
+}
+
+// TestStreamLargeRequestUnary sends a request over the stream's size
+// bound: it goes through ModelInfer, and is answered all the same.
+func TestStreamLargeRequestUnary(t *testing.T) {
+	s, _ := newServer(t, 0, "adder")
+	cs := &countingServer{Server: s}
+	c, _ := serveSocket(t, cs)
+	req := rowRequest(1)
+	req.Id = strings.Repeat("x", 70<<10)
+	res, err := c.ModelInfer(context.Background(), req)
+	if err != nil || res.Id != req.Id {
+		t.Fatalf("large request: %v", err)
+	}
+	if n := cs.unary.Load(); n != 1 {
+		t.Errorf("%d calls through ModelInfer, want the large one", n)
+	}
+}
+
+// queueForever makes the adder's batches wait an hour for company, so a
+// lone request stays queued until its context ends.
+func queueForever(t *testing.T, s *Server) {
+	t.Helper()
+	testmodels.WriteFile(t, filepath.Join(s.repo.Dir(), "adder", "config.yaml"), `max_batch_size: 8
+dynamic_batching:
+  max_queue_delay: 1h
+version_policy: {latest: 1}
+`)
+	if _, err := s.LoadModel(context.Background(), &pb.LoadModelRequest{Name: "adder"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitCounter waits up to 5 s for the sidecar to count a request of
+// outcome; the client's answer can come before the sidecar's own count.
+func waitCounter(t *testing.T, reg *prometheus.Registry, outcome string) {
+	t.Helper()
+	labels := map[string]string{"model": "adder", "version": "3", "outcome": outcome}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if counter(t, reg, "modelgate_sidecar_requests_total", labels) == 1 {
+			return
+		}
+	}
+	t.Errorf("the sidecar counted no %s request", outcome)
+}
+
+// TestStreamDeadlineAndCancel: a stream call's deadline and its
+// cancellation end the request inside the sidecar too, as they end a
+// ModelInfer call's: the sidecar counts it as a timeout or canceled.
+func TestStreamDeadlineAndCancel(t *testing.T) {
+	t.Run("deadline", func(t *testing.T) {
+		s, reg := newServer(t, 0, "adder")
+		queueForever(t, s)
+		c, _ := serveSocket(t, s)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, err := c.ModelInfer(ctx, adderRequest("", 1))
+		if status.Code(err) != codes.DeadlineExceeded {
+			t.Errorf("queued past its deadline: %v", err)
+		}
+		waitCounter(t, reg, "timeout")
+	})
+	t.Run("cancel", func(t *testing.T) {
+		s, reg := newServer(t, 0, "adder")
+		queueForever(t, s)
+		c, _ := serveSocket(t, s)
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(200*time.Millisecond, cancel)
+		_, err := c.ModelInfer(ctx, adderRequest("", 1))
+		if status.Code(err) != codes.Canceled {
+			t.Errorf("canceled while queued: %v", err)
+		}
+		waitCounter(t, reg, "canceled")
+		// The stream still serves the next call.
+		if _, err := c.ModelInfer(context.Background(), adderRequest("", 8)); err != nil {
+			t.Errorf("after a cancel: %v", err)
+		}
+	})
+}
+
+// TestStreamDrain: once the sidecar drains, its streams end when their
+// requests are answered, so the gRPC server's graceful stop does not wait
+// for the client to close them; a call after that fails UNAVAILABLE, as a
+// new ModelInfer call to a draining sidecar does.
+func TestStreamDrain(t *testing.T) {
+	s, _ := newServer(t, 0, "adder")
+	c, gs := serveSocket(t, s)
+	if _, err := c.ModelInfer(context.Background(), rowRequest(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		gs.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("GracefulStop still waits for the inference stream")
+	}
+	_, err := c.ModelInfer(context.Background(), rowRequest(2))
+	if status.Code(err) != codes.Unavailable {
+		t.Errorf("after the drain: %v, want UNAVAILABLE", err)
+	}
+}
+
+// TestStreamFallback: a sidecar without ModelStreamInfer answers every
+// call, the first included, through ModelInfer.
+func TestStreamFallback(t *testing.T) {
+	s, _ := newServer(t, 0, "adder")
+	c, _ := serveSocket(t, unaryOnly{s: s})
+	for k := range 3 {
+		res, err := c.ModelInfer(context.Background(), rowRequest(k))
+		if err != nil {
+			t.Fatalf("call %d: %v", k, err)
+		}
+		if sum := testutil.Float32s(output(t, res, "sum").Raw); !slices.Equal(sum, rowSum(k)) {
+			t.Errorf("call %d: sum %v", k, sum)
+		}
+	}
+}
