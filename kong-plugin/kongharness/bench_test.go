@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,7 +20,13 @@ import (
 // key, every quota window) and a real launched sidecar. Beside the time it
 // reports the PDK calls per request and the plugin server's CPU per
 // request (from /proc, so it is the server's own, not this process's).
-func BenchmarkKongText(b *testing.B) {
+func BenchmarkKongText(b *testing.B) { benchKongText(b, 1) }
+
+// BenchmarkKongText64 is the same from 64 clients at once, the bench's
+// busiest point.
+func BenchmarkKongText64(b *testing.B) { benchKongText(b, 64) }
+
+func benchKongText(b *testing.B, clients int) {
 	ctx := context.Background()
 	testutil.ORTLib(b)
 	srv, err := kongharness.Start(ctx, testutil.Binary(b, "modelgate"), kongharness.Options{Env: []string{"KONG_NGINX_MAIN_ENV=ORT_LIB; env MODELGATE_SECRET_DIRS"}})
@@ -41,7 +49,7 @@ func BenchmarkKongText(b *testing.B) {
 	}
 	req := kongharness.Request{Method: http.MethodPost, Path: "/v2/models/text_sentiment/infer", Body: textBody(), ClientIP: "127.0.0.1",
 		Header: http.Header{"Apikey": {key}, "Content-Type": {"application/json"}}}
-	calls := 0
+	var calls atomic.Int64
 	do := func() {
 		res, err := srv.Access(ctx, inst.ID, req)
 		if err != nil {
@@ -50,24 +58,34 @@ func BenchmarkKongText(b *testing.B) {
 		if !res.Exited || res.Status != http.StatusOK || !bytes.Contains(res.Body, []byte(`"positive"`)) {
 			b.Fatalf("%+v %s", res, res.Body)
 		}
-		calls += len(res.Calls)
+		calls.Add(int64(len(res.Calls)))
 	}
 	do()
-	calls = 0
+	calls.Store(0)
 	cpu0, err := bench.CPUTime(srv.Pid())
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		do()
+	if clients == 1 {
+		for range b.N {
+			do()
+		}
+	} else {
+		// SetParallelism multiplies GOMAXPROCS.
+		b.SetParallelism(max(clients/runtime.GOMAXPROCS(0), 1))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				do()
+			}
+		})
 	}
 	b.StopTimer()
 	cpu1, err := bench.CPUTime(srv.Pid())
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(calls)/float64(b.N), "pdk-calls/op")
+	b.ReportMetric(float64(calls.Load())/float64(b.N), "pdk-calls/op")
 	b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "server-cpu-µs/op")
 }
 

@@ -46,23 +46,33 @@ func New() interface{} { return &Config{} }
 // go-pdk's plugin servers (and its test package) call it; modelgate's own
 // calls AccessConn.
 func (c *Config) Access(kong *pdk.PDK) {
-	serve(kong, func(kong *pdk.PDK) protocol.Response { return c.access(kong, askOneByOne) })
+	serve(func() protocol.Response { return c.access(kong, askOneByOne) }, pdkExit(kong))
+}
+
+// pdkExit answers through go-pdk's kong.response.exit.
+func pdkExit(kong *pdk.PDK) func(protocol.Response) {
+	return func(res protocol.Response) { kong.Response.Exit(res.Status, res.Body, res.Header) }
 }
 
 // AccessConn is Access under modelgate's plugin server, which hands over
 // the connection under the PDK: the first PDK calls go to Kong together,
-// one round trip instead of three or four.
+// one round trip instead of three or four, and kong.response.exit goes
+// without waiting for the answer Kong never sends (pluginserver.Conn.Exit).
 func (c *Config) AccessConn(kong *pdk.PDK, conn pluginserver.Conn) {
-	serve(kong, func(kong *pdk.PDK) protocol.Response { return c.access(kong, pipelined(conn)) })
+	serve(func() protocol.Response { return c.access(kong, pipelined(conn)) }, func(res protocol.Response) {
+		if err := conn.Exit(res.Status, res.Body, res.Header); err != nil {
+			slog.Error("Kong PDK call failed", "call", "kong.response.exit", "err", err)
+		}
+	})
 }
 
-// serve runs handle and hands its answer to kong.response.exit, answering
-// 500 JSON instead when handle panics.
-func serve(kong *pdk.PDK, handle func(*pdk.PDK) protocol.Response) {
+// serve runs handle and hands its answer to respond (kong.response.exit),
+// answering 500 JSON instead when handle panics.
+func serve(handle func() protocol.Response, respond func(protocol.Response)) {
 	exited := false
 	exit := func(res protocol.Response) {
 		exited = true
-		kong.Response.Exit(res.Status, res.Body, res.Header)
+		respond(res)
 	}
 	// go-pdk has no recover: a panic here would kill the plugin server and
 	// every request in flight on the node.
@@ -74,7 +84,7 @@ func serve(kong *pdk.PDK, handle func(*pdk.PDK) protocol.Response) {
 			}
 		}
 	}()
-	exit(handle(kong))
+	exit(handle())
 }
 
 // access runs everything up to the exit, which Access makes last; ask

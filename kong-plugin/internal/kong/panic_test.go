@@ -14,7 +14,7 @@ import (
 type panicky struct{ exitFirst bool }
 
 func (p panicky) Access(kong *pdk.PDK) {
-	serve(kong, func(kong *pdk.PDK) protocol.Response {
+	serve(func() protocol.Response {
 		if _, err := kong.Request.GetMethod(); err != nil { // a PDK call in flight, as in the real handler
 			panic(err)
 		}
@@ -22,7 +22,7 @@ func (p panicky) Access(kong *pdk.PDK) {
 			kong.Response.Exit(http.StatusTeapot, []byte(`{"error":"short and stout"}`), http.Header{"Content-Type": {"application/json"}})
 		}
 		panic("boom")
-	})
+	}, pdkExit(kong))
 }
 
 // TestAccessRecoversFromPanics: go-pdk has no recover, so a panic in the

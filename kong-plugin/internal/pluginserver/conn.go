@@ -23,6 +23,8 @@ type flushingConn struct {
 	net.Conn
 	r *bufio.Reader
 	w *bufio.Writer
+	// exited is set by Conn.Exit: the event ends with the connection.
+	exited bool
 }
 
 func newFlushingConn(c net.Conn) *flushingConn {

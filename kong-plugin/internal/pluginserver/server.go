@@ -131,9 +131,9 @@ func (s *Server) serveConn(raw net.Conn) {
 		if err != nil {
 			// Kong closes a connection it has no more calls for, and a
 			// handler that called kong.response.exit has closed it (go-pdk's
-			// Exit does): neither is worth a line in Kong's log for every
-			// request, as go-pdk writes one.
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			// Exit does) or is done with it (Conn.Exit): none is worth a
+			// line in Kong's log for every request, as go-pdk writes one.
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, errExited) {
 				log.Print(err)
 			}
 			return
@@ -265,6 +265,9 @@ func (s *Server) event(c *flushingConn, e *pb.CmdHandleEvent) error {
 		a.AccessConn(pdk.Init(c), Conn{c})
 	} else {
 		h(pdk.Init(c))
+	}
+	if c.exited {
+		return errExited
 	}
 	return writeFrame(c, nil)
 }
