@@ -250,7 +250,9 @@ func (c *Client) Close() error {
 }
 
 func (c *Client) close() error {
-	c.streams.Close()
+	// The inference stream ends last: a launched sidecar answers what it
+	// holds while it drains.
+	defer c.streams.Close()
 	if c.conn != nil {
 		return c.conn.Close()
 	}

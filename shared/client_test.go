@@ -181,3 +181,62 @@ func attach(t *testing.T, sock string) *shared.Client {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestCloseAnswersRequestsInFlight: Close drains a launched sidecar, and a
+// request it holds (here queued for company by max_queue_delay) is still
+// answered over the inference stream before the stream ends.
+func TestCloseAnswersRequestsInFlight(t *testing.T) {
+	models := t.TempDir()
+	if err := os.CopyFS(filepath.Join(models, "adder"), os.DirFS(filepath.Join(testutil.TestModels(), "adder"))); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(models, "adder", "config.yaml")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := strings.Replace(string(cfg), "dynamic_batching:\n", "dynamic_batching:\n  max_queue_delay: 500ms\n", 1)
+	if slow == string(cfg) {
+		t.Fatal("the adder's config has no dynamic_batching block to slow down")
+	}
+	if err := os.WriteFile(cfgPath, []byte(slow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := shared.Launch(ctx, shared.LaunchConfig{
+		Command: testutil.Binary(t, "modelgate-sidecar"),
+		Args:    []string{"--models", models, "--intra-op-threads", "1"},
+		Env:     []string{"ORT_LIB=" + testutil.ORTLib(t)},
+		Logger:  testutil.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	req := &pb.ModelInferRequest{ModelName: "adder", Inputs: []*pb.InferTensor{
+		{Name: "a", Datatype: "FP32", Shape: []int64{1, 4}, Raw: testutil.FP32(1, 2, 3, 4)},
+		{Name: "b", Datatype: "FP32", Shape: []int64{1, 4}, Raw: testutil.FP32(10, 20, 30, 40)},
+	}}
+	type result struct {
+		res *pb.ModelInferResponse
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := c.ModelInfer(ctx, req)
+		done <- result{res, err}
+	}()
+	time.Sleep(150 * time.Millisecond) // queued, waiting for company
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("a request in flight at Close: %v", r.err)
+	}
+	// The adder's latest version, 3, adds 2.
+	if sum := testutil.Float32s(r.res.Outputs[0].Raw); r.res.Outputs[0].Name != "sum" || !slices.Equal(sum, []float32{13, 24, 35, 46}) {
+		t.Errorf("answer %v", r.res.Outputs)
+	}
+}

@@ -62,7 +62,7 @@ func (c *StreamingClient) ModelInfer(ctx context.Context, req *pb.ModelInferRequ
 	if err := ctx.Err(); err != nil {
 		return nil, status.FromContextError(err).Err()
 	}
-	s, err := c.stream()
+	s, err := c.stream(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -73,23 +73,44 @@ func (c *StreamingClient) ModelInfer(ctx context.Context, req *pb.ModelInferRequ
 	return res, err
 }
 
-// stream returns the open stream, opening one if there is none.
-func (c *StreamingClient) stream() (*inferStream, error) {
+// stream returns the open stream, opening one if there is none, or ctx's
+// error if opening takes longer than ctx allows.
+func (c *StreamingClient) stream(ctx context.Context) (*inferStream, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cur != nil {
-		return c.cur, nil
+	s := c.cur
+	if s == nil {
+		sctx, cancel := context.WithCancel(c.ctx)
+		s = &inferStream{owner: c, cancel: cancel, ready: make(chan struct{}), calls: map[uint64]chan streamResult{}}
+		c.cur = s
+		go s.open(sctx)
 	}
-	ctx, cancel := context.WithCancel(c.ctx)
-	st, err := c.InferenceClient.ModelStreamInfer(ctx)
-	if err != nil {
-		cancel()
-		return nil, err
+	c.mu.Unlock()
+	select {
+	case <-s.ready:
+	case <-ctx.Done():
+		return nil, status.FromContextError(ctx.Err()).Err()
 	}
-	s := &inferStream{owner: c, st: st, cancel: cancel, calls: map[uint64]chan streamResult{}}
-	c.cur = s
-	go s.receive()
+	if s.openErr != nil {
+		return nil, s.openErr
+	}
 	return s, nil
+}
+
+// open opens the stream on ctx, which lives as long as the stream, then
+// receives its answers. Callers wait for ready, each within its own
+// deadline, while the connection may still be coming up.
+func (s *inferStream) open(ctx context.Context) {
+	st, err := s.owner.InferenceClient.ModelStreamInfer(ctx)
+	if err != nil {
+		s.openErr = err
+		s.owner.drop(s)
+		s.cancel()
+		close(s.ready)
+		return
+	}
+	s.st = st
+	close(s.ready)
+	s.receive()
 }
 
 // drop forgets s once it has ended, so that the next call opens another.
@@ -104,8 +125,12 @@ func (c *StreamingClient) drop(s *inferStream) {
 // inferStream is one open ModelStreamInfer stream and its calls in flight.
 type inferStream struct {
 	owner  *StreamingClient
-	st     grpc.BidiStreamingClient[pb.StreamInferRequest, pb.StreamInferResponse]
 	cancel context.CancelFunc
+	// ready is closed once the stream is open (st set) or could not be
+	// (openErr set).
+	ready   chan struct{}
+	st      grpc.BidiStreamingClient[pb.StreamInferRequest, pb.StreamInferResponse]
+	openErr error
 
 	sendMu sync.Mutex // Send is not safe for concurrent use
 
@@ -151,7 +176,9 @@ func (s *inferStream) call(ctx context.Context, tag uint64, req *pb.ModelInferRe
 	case r := <-ch:
 		return r.res, r.err
 	case <-ctx.Done():
-		if s.forget(tag) {
+		// Past its deadline the request's context in the sidecar has ended
+		// too (timeout_us); a cancel tells the sidecar of any other end.
+		if s.forget(tag) && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			s.sendMu.Lock()
 			_ = s.st.Send(&pb.StreamInferRequest{Tag: tag, Cancel: true})
 			s.sendMu.Unlock()
