@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,19 +66,7 @@ func benchKongText(b *testing.B, clients int) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	if clients == 1 {
-		for range b.N {
-			do()
-		}
-	} else {
-		// SetParallelism multiplies GOMAXPROCS.
-		b.SetParallelism(max(clients/runtime.GOMAXPROCS(0), 1))
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				do()
-			}
-		})
-	}
+	testutil.RunClients(b, clients, do)
 	b.StopTimer()
 	cpu1, err := bench.CPUTime(srv.Pid())
 	if err != nil {

@@ -2,8 +2,6 @@ package pluginserver
 
 import (
 	"bytes"
-	"net"
-	"path/filepath"
 	"testing"
 
 	"github.com/Kong/go-pdk"
@@ -57,13 +55,7 @@ func (*exitPlugin) AccessConn(_ *pdk.PDK, conn Conn) {
 // event's RpcReturn (go-pdk's Exit would wait for Kong's close, and this
 // read would time out).
 func TestConnExitDoesNotWaitForKong(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "modelgate.socket")
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go New(func() any { return &exitPlugin{} }).Serve(l)
+	_, path := startServerOf(t, func() any { return &exitPlugin{} })
 	k := dial(t, path)
 	k.start(1, `{"__seq__": 3}`)
 	k.call(2, &pb.RpcCall{Call: &pb.RpcCall_CmdHandleEvent{CmdHandleEvent: &pb.CmdHandleEvent{InstanceId: 3, EventName: "access"}}})

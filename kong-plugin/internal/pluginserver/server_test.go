@@ -45,12 +45,18 @@ type kongConn struct {
 
 func startServer(t *testing.T) (*Server, string) {
 	t.Helper()
+	return startServerOf(t, func() any { return &testPlugin{} })
+}
+
+// startServerOf serves plugins of constructor on a socket of its own.
+func startServerOf(t *testing.T, constructor func() any) (*Server, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "modelgate.socket")
 	l, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(func() any { return &testPlugin{} })
+	s := New(constructor)
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(l) }()
 	t.Cleanup(func() {
@@ -352,13 +358,7 @@ func (*pipelinePlugin) AccessConn(kong *pdk.PDK, conn Conn) {
 // before it answers either: that only completes when the plugin sent the
 // second call without waiting for the first answer.
 func TestPipelineSendsTheCallsTogether(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "modelgate.socket")
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go New(func() any { return &pipelinePlugin{} }).Serve(l)
+	_, path := startServerOf(t, func() any { return &pipelinePlugin{} })
 	k := dial(t, path)
 	k.start(1, `{"__seq__": 2}`)
 	k.call(2, &pb.RpcCall{Call: &pb.RpcCall_CmdHandleEvent{CmdHandleEvent: &pb.CmdHandleEvent{InstanceId: 2, EventName: "access"}}})

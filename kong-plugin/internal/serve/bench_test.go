@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -58,20 +57,7 @@ func benchServeText(b *testing.B, clients int) {
 	cpu0 := cpuTimes(b, procs)
 	b.ReportAllocs()
 	b.ResetTimer()
-	if clients == 1 {
-		for range b.N {
-			do()
-		}
-	} else {
-		// SetParallelism multiplies GOMAXPROCS: 64 clients on 2 cores, as
-		// the bench's busiest point.
-		b.SetParallelism(max(clients/runtime.GOMAXPROCS(0), 1))
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				do()
-			}
-		})
-	}
+	testutil.RunClients(b, clients, do)
 	b.StopTimer()
 	cpu1 := cpuTimes(b, procs)
 	b.ReportMetric(float64((cpu1[0]-cpu0[0]).Microseconds())/float64(b.N), "process-cpu-µs/op")

@@ -4,18 +4,15 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
-	"math"
 	"net"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared"
 	"github.com/modelgate/modelgate/shared/pb"
 	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
@@ -40,22 +37,8 @@ func BenchmarkSocketGRPC64(b *testing.B)       { benchSocketGRPC(b, false, 64) }
 func BenchmarkSocketGRPCStream64(b *testing.B) { benchSocketGRPC(b, true, 64) }
 
 func benchSocketGRPC(b *testing.B, stream bool, callers int) {
-	srv, sock := benchServer(b)
-	lis, err := net.Listen("unix", sock)
-	if err != nil {
-		b.Fatal(err)
-	}
-	window := int32(math.MaxInt32)
-	gs := grpc.NewServer(grpc.InitialWindowSize(window), grpc.InitialConnWindowSize(window))
-	pb.RegisterInferenceServer(gs, srv)
-	go gs.Serve(lis)
-	b.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient("unix:"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(window))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { conn.Close() })
+	srv, _ := benchServer(b)
+	conn, _ := socketConn(b, srv)
 	c := pb.NewInferenceClient(conn)
 	if stream {
 		sc := shared.NewStreamingClient(c)
@@ -77,18 +60,7 @@ func benchSocketGRPC(b *testing.B, stream bool, callers int) {
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	b.ResetTimer()
-	if callers == 1 {
-		for range b.N {
-			call()
-		}
-		return
-	}
-	b.SetParallelism(max(callers/runtime.GOMAXPROCS(0), 1))
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			call()
-		}
-	})
+	testutil.RunClients(b, callers, call)
 }
 
 func BenchmarkSocketFrames(b *testing.B) {

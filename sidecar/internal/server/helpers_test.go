@@ -2,9 +2,14 @@ package server
 
 import (
 	"context"
+	"math"
+	"net"
+	"path/filepath"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared/pb"
@@ -97,4 +102,41 @@ func histogram(t testing.TB, reg *prometheus.Registry, name string) (sum float64
 		}
 	}
 	return sum, count
+}
+
+// socketConn serves impl over a unix socket with gRPC and the sidecar's
+// flow-control settings, and returns a client connection to it.
+func socketConn(tb testing.TB, impl pb.InferenceServer) (*grpc.ClientConn, *grpc.Server) {
+	tb.Helper()
+	sock := filepath.Join(tb.TempDir(), "s.sock")
+	lis, err := net.Listen("unix", sock)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	window := int32(math.MaxInt32)
+	gs := grpc.NewServer(grpc.InitialWindowSize(window), grpc.InitialConnWindowSize(window))
+	pb.RegisterInferenceServer(gs, impl)
+	go gs.Serve(lis)
+	tb.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient("unix:"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(window))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close() })
+	return conn, gs
+}
+
+// queueForever makes the adder's batches wait an hour for company, so a
+// lone request stays queued until its context ends.
+func queueForever(t *testing.T, s *Server) {
+	t.Helper()
+	testmodels.WriteFile(t, filepath.Join(s.repo.Dir(), "adder", "config.yaml"), `max_batch_size: 8
+dynamic_batching:
+  max_queue_delay: 1h
+version_policy: {latest: 1}
+`)
+	if _, err := s.LoadModel(context.Background(), &pb.LoadModelRequest{Name: "adder"}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -301,14 +301,7 @@ func TestIndexReadyMetadata(t *testing.T) {
 // hour for company: it ends at its deadline with DEADLINE_EXCEEDED.
 func TestDeadlineWhileQueued(t *testing.T) {
 	s, reg := newServer(t, 0, "adder")
-	testmodels.WriteFile(t, filepath.Join(s.repo.Dir(), "adder", "config.yaml"), `max_batch_size: 8
-dynamic_batching:
-  max_queue_delay: 1h
-version_policy: {latest: 1}
-`)
-	if _, err := s.LoadModel(context.Background(), &pb.LoadModelRequest{Name: "adder"}); err != nil {
-		t.Fatal(err)
-	}
+	queueForever(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err := s.ModelInfer(ctx, adderRequest("", 1))

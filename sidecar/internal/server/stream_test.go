@@ -2,9 +2,6 @@ package server
 
 import (
 	"context"
-	"math"
-	"net"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,13 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared"
 	"github.com/modelgate/modelgate/shared/pb"
-	"github.com/modelgate/modelgate/sidecar/internal/testmodels"
 )
 
 // countingServer is the real Server, counting the unary ModelInfer calls
@@ -50,22 +45,7 @@ func (u unaryOnly) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*
 // does, and returns the gateway's client (the stream) and the gRPC server.
 func serveSocket(t *testing.T, impl pb.InferenceServer) (*shared.StreamingClient, *grpc.Server) {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "s.sock")
-	lis, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	window := int32(math.MaxInt32)
-	gs := grpc.NewServer(grpc.InitialWindowSize(window), grpc.InitialConnWindowSize(window))
-	pb.RegisterInferenceServer(gs, impl)
-	go gs.Serve(lis)
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient("unix:"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(window))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn, gs := socketConn(t, impl)
 	c := shared.NewStreamingClient(pb.NewInferenceClient(conn))
 	t.Cleanup(c.Close)
 	return c, gs
@@ -142,20 +122,6 @@ func TestStreamLargeRequestUnary(t *testing.T) {
 	}
 	if n := cs.unary.Load(); n != 1 {
 		t.Errorf("%d calls through ModelInfer, want the large one", n)
-	}
-}
-
-// queueForever makes the adder's batches wait an hour for company, so a
-// lone request stays queued until its context ends.
-func queueForever(t *testing.T, s *Server) {
-	t.Helper()
-	testmodels.WriteFile(t, filepath.Join(s.repo.Dir(), "adder", "config.yaml"), `max_batch_size: 8
-dynamic_batching:
-  max_queue_delay: 1h
-version_policy: {latest: 1}
-`)
-	if _, err := s.LoadModel(context.Background(), &pb.LoadModelRequest{Name: "adder"}); err != nil {
-		t.Fatal(err)
 	}
 }
 
