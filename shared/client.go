@@ -154,7 +154,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		if stop <= 0 {
 			stop = DefaultStopTimeout
 		}
-		sc := NewStreamingClient(r.c)
+		sc := NewStreamingClient(r.c, cfg.MaxMessageBytes)
 		return &Client{InferenceClient: sc, streams: sc, plugin: pc, stopTimeout: stop}, nil
 	case <-ctx.Done():
 		pc.Kill()
@@ -188,7 +188,7 @@ func AttachAs(ctx context.Context, socketPath string, maxMessageBytes int, build
 	if err != nil {
 		return nil, fmt.Errorf("attaching to sidecar at %s: %w", socketPath, err)
 	}
-	sc := NewStreamingClient(pb.NewInferenceClient(conn))
+	sc := NewStreamingClient(pb.NewInferenceClient(conn), maxMessageBytes)
 	c := &Client{InferenceClient: sc, streams: sc, conn: conn}
 	var header metadata.MD
 	ctx = metadata.AppendToOutgoingContext(ctx, BuildMetadataKey, build)

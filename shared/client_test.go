@@ -9,9 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/modelgate/modelgate/internal/testutil"
@@ -195,7 +198,7 @@ func TestCloseAnswersRequestsInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow := strings.Replace(string(cfg), "dynamic_batching:\n", "dynamic_batching:\n  max_queue_delay: 500ms\n", 1)
+	slow := strings.Replace(string(cfg), "dynamic_batching:\n", "dynamic_batching:\n  max_queue_delay: 1s\n", 1)
 	if slow == string(cfg) {
 		t.Fatal("the adder's config has no dynamic_batching block to slow down")
 	}
@@ -227,7 +230,7 @@ func TestCloseAnswersRequestsInFlight(t *testing.T) {
 		res, err := c.ModelInfer(ctx, req)
 		done <- result{res, err}
 	}()
-	time.Sleep(150 * time.Millisecond) // queued, waiting for company
+	time.Sleep(300 * time.Millisecond) // queued, waiting a second for company
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -238,5 +241,68 @@ func TestCloseAnswersRequestsInFlight(t *testing.T) {
 	// The adder's latest version, 3, adds 2.
 	if sum := testutil.Float32s(r.res.Outputs[0].Raw); r.res.Outputs[0].Name != "sum" || !slices.Equal(sum, []float32{13, 24, 35, 46}) {
 		t.Errorf("answer %v", r.res.Outputs)
+	}
+}
+
+// TestDeadlinesWhileTheSidecarIsStopped: a sidecar that stops reading (here
+// SIGSTOP) fills the socket and the stream's send window; calls still end
+// at their deadlines with DEADLINE_EXCEEDED, as ModelInfer calls would,
+// instead of waiting to be sent. After SIGCONT the sidecar serves again.
+func TestDeadlinesWhileTheSidecarIsStopped(t *testing.T) {
+	bin := testutil.Binary(t, "modelgate-sidecar")
+	sock := filepath.Join(t.TempDir(), "sidecar.sock")
+	cmd := exec.Command(bin, "--models", testutil.TestModels(), "--socket", sock, "--ort-lib", testutil.ORTLib(t))
+	cmd.Stderr = t.Output()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	c := attach(t, sock)
+	t.Cleanup(func() { _ = c.Close() })
+	// Each request about 60 KB (its id), under the stream's 64 KiB.
+	req := &pb.ModelInferRequest{ModelName: "adder", Id: strings.Repeat("x", 60000), Inputs: []*pb.InferTensor{
+		{Name: "a", Datatype: "FP32", Shape: []int64{1, 4}, Raw: testutil.FP32(1, 2, 3, 4)},
+		{Name: "b", Datatype: "FP32", Shape: []int64{1, 4}, Raw: testutil.FP32(10, 20, 30, 40)},
+	}}
+	if _, err := c.ModelInfer(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	const calls = 64 // about 4 MB: more than the socket and gRPC's send quota hold
+	errs := make(chan error, calls)
+	for range calls {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			_, err := c.ModelInfer(ctx, req)
+			errs <- err
+		}()
+	}
+	// A generous bound, not a speed goal: calls stuck waiting to be sent
+	// would stay stuck until the stream ended.
+	bound := time.After(30 * time.Second)
+	for range calls {
+		select {
+		case err := <-errs:
+			if status.Code(err) != codes.DeadlineExceeded {
+				t.Errorf("a call to a stopped sidecar: %v, want DEADLINE_EXCEEDED", err)
+			}
+		case <-bound:
+			t.Fatal("calls to a stopped sidecar still wait past their deadlines")
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.ModelInfer(ctx, req); err != nil {
+		t.Errorf("after SIGCONT: %v", err)
 	}
 }

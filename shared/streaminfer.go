@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -22,30 +24,47 @@ import (
 // where the per-call cost the stream saves is small beside the bytes.
 const streamMaxBytes = 64 << 10
 
+// streamOverhead bounds what StreamInferRequest adds to its request: the
+// tag, the timeout, the field keys and the request's length.
+const streamOverhead = 32
+
+// MaxRecvMetadataKey is the stream's metadata that tells the sidecar the
+// largest message the client accepts: an answer over it fails that call
+// with RESOURCE_EXHAUSTED, as it would fail a ModelInfer call, instead of
+// ending the stream and every call on it.
+const MaxRecvMetadataKey = "modelgate-max-recv-bytes"
+
 // StreamingClient is a pb.InferenceClient whose ModelInfer goes over one
 // ModelStreamInfer stream: one message each way per call instead of a new
 // HTTP/2 stream with its headers and trailers, about half the gRPC hop's
-// CPU (BenchmarkSocketGRPC against BenchmarkSocketGRPCStream in
-// sidecar/internal/server). Calls with options, requests over
-// streamMaxBytes and every call to a sidecar that lacks the stream
-// (UNIMPLEMENTED) use ModelInfer. A call's answer, error status, deadline
-// and cancellation are those ModelInfer would have given it.
+// CPU under load (BenchmarkSocketGRPC64 against BenchmarkSocketGRPCStream64
+// in sidecar/internal/server). Calls with options, requests over
+// streamMaxBytes or the message limit, and every call to a sidecar that
+// lacks the stream (UNIMPLEMENTED) use ModelInfer. A call's answer, error
+// status, deadline and cancellation are those ModelInfer would have given
+// it.
 type StreamingClient struct {
 	pb.InferenceClient
 
-	ctx         context.Context // ends every stream when the client closes
-	cancel      context.CancelFunc
-	tags        atomic.Uint64
-	unsupported atomic.Bool
+	maxMessageBytes int
+	ctx             context.Context // ends every stream when the client closes
+	cancel          context.CancelFunc
+	tags            atomic.Uint64
+	unsupported     atomic.Bool
 
 	mu  sync.Mutex
 	cur *inferStream // nil until the next call opens one
 }
 
-// NewStreamingClient wraps c; Close ends its stream (not c's connection).
-func NewStreamingClient(c pb.InferenceClient) *StreamingClient {
+// NewStreamingClient wraps c, whose connection allows messages of up to
+// maxMessageBytes both ways (0: DefaultMaxMessageBytes). Close ends its
+// stream, not c's connection.
+func NewStreamingClient(c pb.InferenceClient, maxMessageBytes int) *StreamingClient {
+	if maxMessageBytes <= 0 {
+		maxMessageBytes = DefaultMaxMessageBytes
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &StreamingClient{InferenceClient: c, ctx: ctx, cancel: cancel}
+	return &StreamingClient{InferenceClient: c, maxMessageBytes: maxMessageBytes, ctx: ctx, cancel: cancel}
 }
 
 // Close ends the stream; calls still waiting fail as UNAVAILABLE.
@@ -56,7 +75,7 @@ var errStreamUnsupported = errors.New("the sidecar has no inference stream")
 
 // ModelInfer runs one request, over the stream where it can.
 func (c *StreamingClient) ModelInfer(ctx context.Context, req *pb.ModelInferRequest, opts ...grpc.CallOption) (*pb.ModelInferResponse, error) {
-	if len(opts) > 0 || c.unsupported.Load() || proto.Size(req) > streamMaxBytes {
+	if len(opts) > 0 || c.unsupported.Load() || proto.Size(req)+streamOverhead > min(streamMaxBytes, c.maxMessageBytes) {
 		return c.InferenceClient.ModelInfer(ctx, req, opts...)
 	}
 	if err := ctx.Err(); err != nil {
@@ -80,7 +99,9 @@ func (c *StreamingClient) stream(ctx context.Context) (*inferStream, error) {
 	s := c.cur
 	if s == nil {
 		sctx, cancel := context.WithCancel(c.ctx)
-		s = &inferStream{owner: c, cancel: cancel, ready: make(chan struct{}), calls: map[uint64]chan streamResult{}}
+		sctx = metadata.AppendToOutgoingContext(sctx, MaxRecvMetadataKey, strconv.Itoa(c.maxMessageBytes))
+		s = &inferStream{owner: c, cancel: cancel, ready: make(chan struct{}), ended: make(chan struct{}),
+			out: make(chan *pb.StreamInferRequest, sendQueue), calls: map[uint64]chan streamResult{}}
 		c.cur = s
 		go s.open(sctx)
 	}
@@ -96,8 +117,45 @@ func (c *StreamingClient) stream(ctx context.Context) (*inferStream, error) {
 	return s, nil
 }
 
+// drop forgets s once it has ended, so that the next call opens another.
+func (c *StreamingClient) drop(s *inferStream) {
+	c.mu.Lock()
+	if c.cur == s {
+		c.cur = nil
+	}
+	c.mu.Unlock()
+}
+
+// sendQueue is how many messages wait for the stream's sender.
+const sendQueue = 128
+
+// inferStream is one ModelStreamInfer stream and its calls in flight.
+// Calls hand their messages to one sender goroutine, so a caller whose
+// deadline passes while the stream cannot take more (a sidecar that stopped
+// reading) returns on time instead of waiting inside Send.
+type inferStream struct {
+	owner  *StreamingClient
+	cancel context.CancelFunc
+	// ready is closed once the stream is open (st set) or could not be
+	// (openErr set).
+	ready   chan struct{}
+	st      grpc.BidiStreamingClient[pb.StreamInferRequest, pb.StreamInferResponse]
+	openErr error
+	out     chan *pb.StreamInferRequest // to the sender
+	ended   chan struct{}               // closed by end
+
+	mu    sync.Mutex
+	calls map[uint64]chan streamResult // by tag; nil once ended
+	err   error                        // why it ended
+}
+
+type streamResult struct {
+	res *pb.ModelInferResponse
+	err error
+}
+
 // open opens the stream on ctx, which lives as long as the stream, then
-// receives its answers. Callers wait for ready, each within its own
+// sends and receives on it. Callers wait for ready, each within its own
 // deadline, while the connection may still be coming up.
 func (s *inferStream) open(ctx context.Context) {
 	st, err := s.owner.InferenceClient.ModelStreamInfer(ctx)
@@ -110,38 +168,23 @@ func (s *inferStream) open(ctx context.Context) {
 	}
 	s.st = st
 	close(s.ready)
+	go s.send()
 	s.receive()
 }
 
-// drop forgets s once it has ended, so that the next call opens another.
-func (c *StreamingClient) drop(s *inferStream) {
-	c.mu.Lock()
-	if c.cur == s {
-		c.cur = nil
+// send writes the queued messages until the stream ends. A failed Send
+// ends the stream in gRPC, and its receive loop learns why.
+func (s *inferStream) send() {
+	for {
+		select {
+		case m := <-s.out:
+			if s.st.Send(m) != nil {
+				return
+			}
+		case <-s.ended:
+			return
+		}
 	}
-	c.mu.Unlock()
-}
-
-// inferStream is one open ModelStreamInfer stream and its calls in flight.
-type inferStream struct {
-	owner  *StreamingClient
-	cancel context.CancelFunc
-	// ready is closed once the stream is open (st set) or could not be
-	// (openErr set).
-	ready   chan struct{}
-	st      grpc.BidiStreamingClient[pb.StreamInferRequest, pb.StreamInferResponse]
-	openErr error
-
-	sendMu sync.Mutex // Send is not safe for concurrent use
-
-	mu    sync.Mutex
-	calls map[uint64]chan streamResult // by tag; nil once ended
-	err   error                        // why it ended
-}
-
-type streamResult struct {
-	res *pb.ModelInferResponse
-	err error
 }
 
 // call sends req tagged tag and waits for its answer or ctx.
@@ -163,25 +206,25 @@ func (s *inferStream) call(ctx context.Context, tag uint64, req *pb.ModelInferRe
 	}
 	s.calls[tag] = ch
 	s.mu.Unlock()
-	s.sendMu.Lock()
-	err := s.st.Send(m)
-	s.sendMu.Unlock()
-	// io.EOF means the stream has ended: its receive loop fails this call
-	// with the reason. Any other error is this message's own (too large).
-	if err != nil && !errors.Is(err, io.EOF) {
+	select {
+	case s.out <- m:
+	case <-s.ended: // end has failed this call
+	case <-ctx.Done():
 		s.forget(tag)
-		return nil, err
+		return nil, status.FromContextError(ctx.Err()).Err()
 	}
 	select {
 	case r := <-ch:
 		return r.res, r.err
 	case <-ctx.Done():
 		// Past its deadline the request's context in the sidecar has ended
-		// too (timeout_us); a cancel tells the sidecar of any other end.
+		// too (timeout_us); a cancel tells the sidecar of any other end,
+		// unless the queue is full (then the sidecar answers in vain).
 		if s.forget(tag) && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			s.sendMu.Lock()
-			_ = s.st.Send(&pb.StreamInferRequest{Tag: tag, Cancel: true})
-			s.sendMu.Unlock()
+			select {
+			case s.out <- &pb.StreamInferRequest{Tag: tag, Cancel: true}:
+			default:
+			}
 		}
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
@@ -242,5 +285,6 @@ func (s *inferStream) end(err error) {
 	for _, ch := range calls {
 		ch <- streamResult{err: err}
 	}
+	close(s.ended)
 	s.cancel()
 }

@@ -126,6 +126,7 @@ func serve(f *flags) int {
 		go repo.Run(ctx, f.pollInterval)
 	}
 	srv := server.New(repo, m, f.maxElements, log)
+	srv.LimitMessages(f.maxMessageBytes)
 	if f.metricsAddr != "" {
 		// srv, not repo, answers readiness: it turns false once draining.
 		stop, err := metrics.Serve(ctx, f.metricsAddr, metrics.Handler(reg, srv), log)

@@ -41,7 +41,7 @@ func benchSocketGRPC(b *testing.B, stream bool, callers int) {
 	conn, _ := socketConn(b, srv)
 	c := pb.NewInferenceClient(conn)
 	if stream {
-		sc := shared.NewStreamingClient(c)
+		sc := shared.NewStreamingClient(c, 0)
 		b.Cleanup(sc.Close)
 		c = sc
 	}

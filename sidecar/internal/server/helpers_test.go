@@ -105,8 +105,9 @@ func histogram(t testing.TB, reg *prometheus.Registry, name string) (sum float64
 }
 
 // socketConn serves impl over a unix socket with gRPC and the sidecar's
-// flow-control settings, and returns a client connection to it.
-func socketConn(tb testing.TB, impl pb.InferenceServer) (*grpc.ClientConn, *grpc.Server) {
+// flow-control settings, and returns a client connection to it (with
+// dialOpts).
+func socketConn(tb testing.TB, impl pb.InferenceServer, dialOpts ...grpc.DialOption) (*grpc.ClientConn, *grpc.Server) {
 	tb.Helper()
 	sock := filepath.Join(tb.TempDir(), "s.sock")
 	lis, err := net.Listen("unix", sock)
@@ -118,8 +119,8 @@ func socketConn(tb testing.TB, impl pb.InferenceServer) (*grpc.ClientConn, *grpc
 	pb.RegisterInferenceServer(gs, impl)
 	go gs.Serve(lis)
 	tb.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient("unix:"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(window))
+	conn, err := grpc.NewClient("unix:"+sock, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(window)}, dialOpts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -43,6 +43,8 @@ type Server struct {
 
 	// streamWorkers run the requests of inference streams.
 	streamWorkers *workers
+	// maxMessageBytes is the gRPC server's message limit (0: none set).
+	maxMessageBytes int
 }
 
 // streamWorkerCount is how many goroutines are kept to run the requests of
@@ -56,6 +58,10 @@ func New(repo *repository.Repository, m *metrics.Metrics, maxElements int64, log
 	return &Server{repo: repo, metrics: m, maxElements: maxElements, log: log,
 		drain: make(chan struct{}), streamWorkers: newWorkers(streamWorkerCount)}
 }
+
+// LimitMessages tells the server the gRPC server's message limit (its
+// MaxSendMsgSize), which an inference stream's answers must keep to.
+func (s *Server) LimitMessages(maxBytes int) { s.maxMessageBytes = maxBytes }
 
 // drainStarted is closed once Drain has started.
 func (s *Server) drainStarted() <-chan struct{} { return s.drain }

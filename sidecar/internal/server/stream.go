@@ -3,15 +3,21 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/modelgate/modelgate/shared"
 	"github.com/modelgate/modelgate/shared/pb"
 )
 
@@ -23,7 +29,14 @@ import (
 // started are answered; requests still on their way get no answer, and the
 // client fails them as UNAVAILABLE, as gRPC refuses new calls then.
 func (s *Server) ModelStreamInfer(st grpc.BidiStreamingServer[pb.StreamInferRequest, pb.StreamInferResponse]) error {
-	is := &inferStream{s: s, st: st, cancels: map[uint64]context.CancelFunc{}}
+	is := &inferStream{s: s, st: st, cancels: map[uint64]context.CancelFunc{}, maxAnswer: s.maxMessageBytes}
+	if md, ok := metadata.FromIncomingContext(st.Context()); ok {
+		if v := md.Get(shared.MaxRecvMetadataKey); len(v) == 1 {
+			if n, err := strconv.Atoi(v[0]); err == nil && n > 0 && (is.maxAnswer == 0 || n < is.maxAnswer) {
+				is.maxAnswer = n
+			}
+		}
+	}
 	received := make(chan error, 1)
 	go func() { received <- is.receive() }()
 	var err error
@@ -42,6 +55,10 @@ func (s *Server) ModelStreamInfer(st grpc.BidiStreamingServer[pb.StreamInferRequ
 type inferStream struct {
 	s  *Server
 	st grpc.BidiStreamingServer[pb.StreamInferRequest, pb.StreamInferResponse]
+	// maxAnswer is the largest answer the stream carries (0: no bound):
+	// the sidecar's message limit or the client's, the smaller. A larger
+	// one fails its call alone, where sending it would end the stream.
+	maxAnswer int
 
 	sendMu sync.Mutex // Send is not safe for concurrent use
 
@@ -80,7 +97,7 @@ func (is *inferStream) receive() error {
 		}
 		var rctx context.Context
 		var cancel context.CancelFunc
-		if m.TimeoutUs > 0 {
+		if m.TimeoutUs > 0 && m.TimeoutUs < maxTimeoutUs {
 			rctx, cancel = context.WithTimeout(ctx, time.Duration(m.TimeoutUs)*time.Microsecond)
 		} else {
 			rctx, cancel = context.WithCancel(ctx)
@@ -104,6 +121,10 @@ func (is *inferStream) receive() error {
 	}
 }
 
+// maxTimeoutUs is the longest timeout a Duration holds; a longer one is
+// no timeout.
+const maxTimeoutUs = math.MaxInt64 / int64(time.Microsecond)
+
 // run answers one request of the stream.
 func (is *inferStream) run(ctx context.Context, m *pb.StreamInferRequest) {
 	defer is.running.Done()
@@ -123,6 +144,11 @@ func (is *inferStream) run(ctx context.Context, m *pb.StreamInferRequest) {
 			res.Code, res.Message = int32(st.Code()), st.Message()
 			return
 		}
+		if size := proto.Size(resp); is.maxAnswer > 0 && size+answerOverhead > is.maxAnswer {
+			res.Code = int32(codes.ResourceExhausted)
+			res.Message = fmt.Sprintf("the answer is %d bytes, over the %d-byte message limit (the sidecar's --max-message-bytes or the plugin's sidecar.max_message_bytes)", size, is.maxAnswer)
+			return
+		}
 		res.Response = resp
 	}()
 	is.mu.Lock()
@@ -132,6 +158,9 @@ func (is *inferStream) run(ctx context.Context, m *pb.StreamInferRequest) {
 	cancel()
 	is.send(res)
 }
+
+// answerOverhead bounds what StreamInferResponse adds to its answer.
+const answerOverhead = 32
 
 // send writes one answer; a failure means the stream has ended, which its
 // receive loop learns too.

@@ -13,10 +13,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/modelgate/modelgate/internal/testutil"
 	"github.com/modelgate/modelgate/shared"
 	"github.com/modelgate/modelgate/shared/pb"
+	"github.com/modelgate/modelgate/shared/tensor"
 )
 
 // countingServer is the real Server, counting the unary ModelInfer calls
@@ -31,10 +33,18 @@ func (c *countingServer) ModelInfer(ctx context.Context, req *pb.ModelInferReque
 	return c.Server.ModelInfer(ctx, req)
 }
 
-// unaryOnly is a sidecar without ModelStreamInfer, as an older build.
+// unaryOnly is a sidecar without ModelStreamInfer, as an older build: it
+// answers the stream UNIMPLEMENTED, as gRPC does for an unknown method,
+// and counts the attempts.
 type unaryOnly struct {
 	pb.UnimplementedInferenceServer
-	s *Server
+	s       *Server
+	streams *atomic.Int64
+}
+
+func (u unaryOnly) ModelStreamInfer(grpc.BidiStreamingServer[pb.StreamInferRequest, pb.StreamInferResponse]) error {
+	u.streams.Add(1)
+	return status.Error(codes.Unimplemented, "unknown method ModelStreamInfer")
 }
 
 func (u unaryOnly) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
@@ -46,7 +56,7 @@ func (u unaryOnly) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*
 func serveSocket(t *testing.T, impl pb.InferenceServer) (*shared.StreamingClient, *grpc.Server) {
 	t.Helper()
 	conn, gs := socketConn(t, impl)
-	c := shared.NewStreamingClient(pb.NewInferenceClient(conn))
+	c := shared.NewStreamingClient(pb.NewInferenceClient(conn), 0)
 	t.Cleanup(c.Close)
 	return c, gs
 }
@@ -202,10 +212,12 @@ func TestStreamDrain(t *testing.T) {
 }
 
 // TestStreamFallback: a sidecar without ModelStreamInfer answers every
-// call, the first included, through ModelInfer.
+// call, the first included, through ModelInfer, and the client asks for
+// the stream only once.
 func TestStreamFallback(t *testing.T) {
 	s, _ := newServer(t, 0, "adder")
-	c, _ := serveSocket(t, unaryOnly{s: s})
+	var streams atomic.Int64
+	c, _ := serveSocket(t, unaryOnly{s: s, streams: &streams})
 	for k := range 3 {
 		res, err := c.ModelInfer(context.Background(), rowRequest(k))
 		if err != nil {
@@ -214,5 +226,50 @@ func TestStreamFallback(t *testing.T) {
 		if sum := testutil.Float32s(output(t, res, "sum").Raw); !slices.Equal(sum, rowSum(k)) {
 			t.Errorf("call %d: sum %v", k, sum)
 		}
+	}
+	if n := streams.Load(); n != 1 {
+		t.Errorf("the client opened the stream %d times, want once", n)
+	}
+}
+
+// textRequest asks text_sentiment about n short texts.
+func textRequest(n int) *pb.ModelInferRequest {
+	return &pb.ModelInferRequest{ModelName: "text_sentiment", Inputs: []*pb.InferTensor{
+		{Name: "text", Datatype: "BYTES", Shape: []int64{int64(n)}, Raw: tensor.EncodeBytes(slices.Repeat([][]byte{[]byte("ok")}, n))},
+	}}
+}
+
+// TestStreamAnswerOverLimit: an answer larger than the client accepts
+// fails its own call with RESOURCE_EXHAUSTED, as it would fail a ModelInfer
+// call, and the stream goes on serving (sent as it was, it would end the
+// stream and fail every call on it).
+func TestStreamAnswerOverLimit(t *testing.T) {
+	s, _ := newServer(t, 0, "text_sentiment")
+	cs := &countingServer{Server: s}
+	sizes, _ := serveSocket(t, cs)
+	small, err := sizes.ModelInfer(context.Background(), textRequest(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	large, err := sizes.ModelInfer(context.Background(), textRequest(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := (proto.Size(small)+proto.Size(large))/2 + 32
+	if proto.Size(textRequest(8))+32 >= limit || proto.Size(large)+32 <= limit {
+		t.Fatalf("the test needs a request under %d bytes and an answer over it: %d, %d", limit, proto.Size(textRequest(8)), proto.Size(large))
+	}
+	conn, _ := socketConn(t, cs, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(limit)))
+	c := shared.NewStreamingClient(pb.NewInferenceClient(conn), limit)
+	t.Cleanup(c.Close)
+	_, err = c.ModelInfer(context.Background(), textRequest(8))
+	if st, _ := status.FromError(err); st.Code() != codes.ResourceExhausted || !strings.Contains(st.Message(), "message limit") {
+		t.Errorf("an answer over the limit: %v, want RESOURCE_EXHAUSTED naming the limit", err)
+	}
+	if _, err := c.ModelInfer(context.Background(), textRequest(1)); err != nil {
+		t.Errorf("the next call on the stream: %v", err)
+	}
+	if n := cs.unary.Load(); n != 0 {
+		t.Errorf("%d calls through ModelInfer, want every one on the stream", n)
 	}
 }
