@@ -154,7 +154,7 @@ FUZZ_TARGETS := ./shared/tensor:FuzzCheckRaw ./shared/tensor:FuzzDecodeBytes ./s
   ./kong-plugin/internal/auth:FuzzCredential ./kong-plugin/internal/auth:FuzzJWKS ./kong-plugin/internal/auth:FuzzSubjectConsumer
 FUZZ_TARGETS += ./sidecar/internal/modelfile:FuzzParseKey ./sidecar/internal/modelfile:FuzzDecrypt ./kong-plugin/internal/auth:FuzzDigestFile
 FUZZ_TARGETS += ./kong-plugin/internal/privacy/detect:FuzzFind ./internal/pathbound:FuzzResolve
-FUZZ_TARGETS += ./kong-plugin/internal/protocol/oip:FuzzParseHeader ./kong-plugin/internal/protocol/tfserving:FuzzParsePredict
+FUZZ_TARGETS += ./kong-plugin/internal/protocol/oip:FuzzParseHeader ./kong-plugin/internal/protocol/tfserving:FuzzParsePredict ./kong-plugin/internal/pluginserver:FuzzDecodeHeaders
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
 	  $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done

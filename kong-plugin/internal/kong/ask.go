@@ -1,10 +1,10 @@
 package kong
 
 import (
+	"net/http"
+
 	"github.com/Kong/go-pdk"
-	"github.com/Kong/go-pdk/bridge"
 	pb "github.com/Kong/go-pdk/server/kong_plugin_protocol"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/modelgate/modelgate/kong-plugin/internal/pluginserver"
 )
@@ -16,8 +16,8 @@ const maxHeaders = 100
 // requestFields is what every request needs from Kong before the core.
 type requestFields struct {
 	method, pathQuery string
-	headers           map[string][]string
-	ip                string // the forwarded client IP, where asked for
+	headers           http.Header // canonical names
+	ip                string      // the forwarded client IP, where asked for
 }
 
 // askFunc fetches the request's fields from Kong, the client IP only where
@@ -32,9 +32,11 @@ func askOneByOne(kong *pdk.PDK, clientIP bool) (f requestFields, err error) {
 	if f.pathQuery, err = kong.Request.GetPathWithQuery(); err != nil {
 		return f, err
 	}
-	if f.headers, err = kong.Request.GetHeaders(maxHeaders); err != nil {
+	headers, err := kong.Request.GetHeaders(maxHeaders)
+	if err != nil {
 		return f, err
 	}
+	f.headers = canonical(headers)
 	if clientIP {
 		f.ip, err = kong.Client.GetForwardedIp()
 	}
@@ -45,11 +47,14 @@ func askOneByOne(kong *pdk.PDK, clientIP bool) (f requestFields, err error) {
 func pipelined(conn pluginserver.Conn) askFunc {
 	return func(_ *pdk.PDK, clientIP bool) (requestFields, error) {
 		var method, pathQuery, ip pb.String
-		var headers structpb.Struct
+		var headers http.Header
 		calls := []pluginserver.Call{
 			{Method: "kong.request.get_method", Out: &method},
 			{Method: "kong.request.get_path_with_query", Out: &pathQuery},
-			{Method: "kong.request.get_headers", Args: &pb.Int{V: maxHeaders}, Out: &headers},
+			{Method: "kong.request.get_headers", Args: &pb.Int{V: maxHeaders}, Decode: func(b []byte) (err error) {
+				headers, err = pluginserver.DecodeHeaders(b)
+				return err
+			}},
 		}
 		if clientIP {
 			calls = append(calls, pluginserver.Call{Method: "kong.client.get_forwarded_ip", Out: &ip})
@@ -57,6 +62,6 @@ func pipelined(conn pluginserver.Conn) askFunc {
 		if err := conn.Pipeline(calls...); err != nil {
 			return requestFields{}, err
 		}
-		return requestFields{method: method.V, pathQuery: pathQuery.V, headers: bridge.UnwrapHeaders(&headers), ip: ip.V}, nil
+		return requestFields{method: method.V, pathQuery: pathQuery.V, headers: headers, ip: ip.V}, nil
 	}
 }

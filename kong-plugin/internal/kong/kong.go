@@ -101,7 +101,7 @@ func (c *Config) access(kong *pdk.PDK, ask askFunc) protocol.Response {
 	if err != nil {
 		return pdkFailure("get_method, get_path_with_query, get_headers", err)
 	}
-	req := protocol.Request{Method: f.method, Header: canonical(f.headers), ClientIP: f.ip}
+	req := protocol.Request{Method: f.method, Header: f.headers, ClientIP: f.ip}
 	req.Path, req.RawQuery, _ = strings.Cut(f.pathQuery, "?")
 	if f.method != http.MethodGet && f.method != http.MethodHead {
 		// The gateway asks for the body only after authentication, so a

@@ -7,11 +7,13 @@ import (
 )
 
 // Call is one PDK call: Kong's name for the method, its arguments (nil for
-// none) and the message its answer decodes into.
+// none) and the message its answer decodes into, or Decode, which takes
+// the answer's bytes instead (see DecodeHeaders).
 type Call struct {
 	Method string
 	Args   proto.Message
 	Out    proto.Message
+	Decode func([]byte) error
 }
 
 // Conn is the connection to Kong under an event's PDK, for a handler that
@@ -47,7 +49,12 @@ func (c Conn) Pipeline(calls ...Call) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", call.Method, err)
 		}
-		if err := proto.Unmarshal(answer, call.Out); err != nil {
+		if call.Decode != nil {
+			err = call.Decode(answer)
+		} else {
+			err = proto.Unmarshal(answer, call.Out)
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", call.Method, err)
 		}
 	}
