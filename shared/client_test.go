@@ -143,17 +143,7 @@ func TestAttach(t *testing.T) {
 // TestAttachRefusesAnotherBuild: a plugin server and a sidecar of
 // different builds refuse each other with a message naming both builds.
 func TestAttachRefusesAnotherBuild(t *testing.T) {
-	bin := testutil.Binary(t, "modelgate-sidecar")
-	sock := filepath.Join(t.TempDir(), "sidecar.sock")
-	cmd := exec.Command(bin, "--models", testutil.TestModels(), "--socket", sock, "--ort-lib", testutil.ORTLib(t))
-	cmd.Stderr = t.Output()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	_, sock := startStandalone(t)
 	attach(t, sock).Close() // up, and of a compatible build
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -249,18 +239,7 @@ func TestCloseAnswersRequestsInFlight(t *testing.T) {
 // at their deadlines with DEADLINE_EXCEEDED, as ModelInfer calls would,
 // instead of waiting to be sent. After SIGCONT the sidecar serves again.
 func TestDeadlinesWhileTheSidecarIsStopped(t *testing.T) {
-	bin := testutil.Binary(t, "modelgate-sidecar")
-	sock := filepath.Join(t.TempDir(), "sidecar.sock")
-	cmd := exec.Command(bin, "--models", testutil.TestModels(), "--socket", sock, "--ort-lib", testutil.ORTLib(t))
-	cmd.Stderr = t.Output()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGCONT)
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	cmd, sock := startStandalone(t)
 	c := attach(t, sock)
 	t.Cleanup(func() { _ = c.Close() })
 	// Each request about 60 KB (its id), under the stream's 64 KiB.
@@ -305,4 +284,23 @@ func TestDeadlinesWhileTheSidecarIsStopped(t *testing.T) {
 	if _, err := c.ModelInfer(ctx, req); err != nil {
 		t.Errorf("after SIGCONT: %v", err)
 	}
+}
+
+// startStandalone starts a sidecar serving the test models on a socket of
+// its own (standalone mode) and returns it and the socket; it is killed
+// (continued first, should a test have stopped it) when the test ends.
+func startStandalone(t *testing.T) (*exec.Cmd, string) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "sidecar.sock")
+	cmd := exec.Command(testutil.Binary(t, "modelgate-sidecar"), "--models", testutil.TestModels(), "--socket", sock, "--ort-lib", testutil.ORTLib(t))
+	cmd.Stderr = t.Output()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd, sock
 }
