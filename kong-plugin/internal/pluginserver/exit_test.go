@@ -3,6 +3,7 @@ package pluginserver
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/Kong/go-pdk"
 	"github.com/Kong/go-pdk/bridge"
@@ -70,4 +71,48 @@ func TestConnExitDoesNotWaitForKong(t *testing.T) {
 		t.Fatalf("exit %v, want 418 with its body and header", &exit)
 	}
 	k.closed()
+}
+
+// badAnswerPlugin pipelines two calls and answers 500 through Conn.Exit
+// when one answer does not decode.
+type badAnswerPlugin struct{}
+
+func (*badAnswerPlugin) Access(*pdk.PDK) {}
+
+func (*badAnswerPlugin) AccessConn(_ *pdk.PDK, conn Conn) {
+	var method, path pb.String
+	if err := conn.Pipeline(
+		Call{Method: "kong.request.get_method", Out: &method},
+		Call{Method: "kong.request.get_path_with_query", Out: &path},
+	); err != nil {
+		_ = conn.Exit(500, []byte(err.Error()), nil)
+	}
+}
+
+// TestPipelineReadsEveryAnswer: after an answer that does not decode the
+// plugin still reads the rest before it exits and closes the connection,
+// so Kong's writes of those answers succeed (Kong asserts each).
+func TestPipelineReadsEveryAnswer(t *testing.T) {
+	_, path := startServerOf(t, func() any { return &badAnswerPlugin{} })
+	k := dial(t, path)
+	k.start(1, `{"__seq__": 4}`)
+	k.call(2, &pb.RpcCall{Call: &pb.RpcCall_CmdHandleEvent{CmdHandleEvent: &pb.CmdHandleEvent{InstanceId: 4, EventName: "access"}}})
+	for range 4 {
+		k.mustRead()
+	}
+	k.send([]byte{0xff}) // not a pb.String
+	// A plugin that gave up at the first answer has exited and closed by
+	// now; this one waits for the second.
+	time.Sleep(100 * time.Millisecond)
+	second, _ := proto.Marshal(&pb.String{V: "/v2"})
+	if err := writeFrame(k.c, second); err != nil {
+		t.Fatalf("Kong's second answer: %v (the plugin closed the connection first)", err)
+	}
+	if m := string(k.mustRead()); m != "kong.response.exit" {
+		t.Fatalf("next PDK call %q, want kong.response.exit", m)
+	}
+	var exit pb.ExitArgs
+	if err := proto.Unmarshal(k.mustRead(), &exit); err != nil || exit.Status != 500 {
+		t.Fatalf("exit %v (%v), want 500", &exit, err)
+	}
 }

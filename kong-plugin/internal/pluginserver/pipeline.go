@@ -29,21 +29,29 @@ type Conn struct{ c *flushingConn }
 // frames are go-pdk's (bridge.Ask): the method's name, then its
 // marshalled arguments, empty for none.
 func (c Conn) Pipeline(calls ...Call) error {
-	for _, call := range calls {
-		var args []byte
+	args := make([][]byte, len(calls))
+	for i, call := range calls {
 		if call.Args != nil {
 			var err error
-			if args, err = proto.Marshal(call.Args); err != nil {
+			if args[i], err = proto.Marshal(call.Args); err != nil {
 				return fmt.Errorf("%s: %w", call.Method, err)
 			}
 		}
+	}
+	for i, call := range calls {
 		if err := writeFrame(c.c, []byte(call.Method)); err != nil {
 			return fmt.Errorf("%s: %w", call.Method, err)
 		}
-		if err := writeFrame(c.c, args); err != nil {
+		if err := writeFrame(c.c, args[i]); err != nil {
 			return fmt.Errorf("%s: %w", call.Method, err)
 		}
 	}
+	// Every answer is read, even past one that does not decode: Kong
+	// answers every call it was sent before it reads the plugin's next one,
+	// and fails the request with its own error where a write fails
+	// (pb_rpc.lua, write_frame's assert), as it would once the plugin has
+	// answered with Exit and closed the connection.
+	var first error
 	for _, call := range calls {
 		answer, err := readFrame(c.c, nil)
 		if err != nil {
@@ -54,9 +62,9 @@ func (c Conn) Pipeline(calls ...Call) error {
 		} else {
 			err = proto.Unmarshal(answer, call.Out)
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", call.Method, err)
+		if err != nil && first == nil {
+			first = fmt.Errorf("%s: %w", call.Method, err)
 		}
 	}
-	return nil
+	return first
 }
