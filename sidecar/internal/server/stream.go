@@ -3,10 +3,8 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"math"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -128,35 +126,37 @@ const maxTimeoutUs = math.MaxInt64 / int64(time.Microsecond)
 // run answers one request of the stream.
 func (is *inferStream) run(ctx context.Context, m *pb.StreamInferRequest) {
 	defer is.running.Done()
-	res := &pb.StreamInferResponse{Tag: m.Tag}
-	func() {
-		// The stream's recover interceptor does not reach this goroutine.
-		defer func() {
-			if p := recover(); p != nil {
-				is.s.log.Error("panic in a gRPC handler; the call fails, the sidecar goes on",
-					"method", pb.Inference_ModelStreamInfer_FullMethodName, "panic", p, "stack", string(debug.Stack()))
-				res.Response, res.Code, res.Message = nil, int32(codes.Internal), "internal error in the sidecar (see its log)"
-			}
-		}()
-		resp, err := is.s.ModelInfer(ctx, m.Request)
-		if err != nil {
-			st := status.Convert(err)
-			res.Code, res.Message = int32(st.Code()), st.Message()
-			return
-		}
-		if size := proto.Size(resp); is.maxAnswer > 0 && size+answerOverhead > is.maxAnswer {
-			res.Code = int32(codes.ResourceExhausted)
-			res.Message = fmt.Sprintf("the answer is %d bytes, over the %d-byte message limit (the sidecar's --max-message-bytes or the plugin's sidecar.max_message_bytes)", size, is.maxAnswer)
-			return
-		}
-		res.Response = resp
-	}()
+	resp, err := is.answer(ctx, m.Request)
+	res := &pb.StreamInferResponse{Tag: m.Tag, Response: resp}
+	if err != nil {
+		st := status.Convert(err)
+		res.Code, res.Message = int32(st.Code()), st.Message()
+	}
 	is.mu.Lock()
 	cancel := is.cancels[m.Tag]
 	delete(is.cancels, m.Tag)
 	is.mu.Unlock()
 	cancel()
 	is.send(res)
+}
+
+// answer is ModelInfer with what the gRPC server gives a call of its own:
+// a panic fails this request alone (the stream's recover interceptor does
+// not reach this goroutine), and an answer over the message limit fails
+// RESOURCE_EXHAUSTED, where sending it would end the stream.
+func (is *inferStream) answer(ctx context.Context, req *pb.ModelInferRequest) (resp *pb.ModelInferResponse, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = nil, panicked(is.s.log, pb.Inference_ModelStreamInfer_FullMethodName, p)
+		}
+	}()
+	resp, err = is.s.ModelInfer(ctx, req)
+	if err == nil && is.maxAnswer > 0 {
+		if size := proto.Size(resp); size+answerOverhead > is.maxAnswer {
+			return nil, status.Errorf(codes.ResourceExhausted, "the answer is %d bytes, over the %d-byte message limit (the sidecar's --max-message-bytes or the plugin's sidecar.max_message_bytes)", size, is.maxAnswer)
+		}
+	}
+	return resp, err
 }
 
 // answerOverhead bounds what StreamInferResponse adds to its answer.
