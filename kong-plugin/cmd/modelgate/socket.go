@@ -1,11 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"log"
 	"net"
-	"os"
 	"path/filepath"
+
+	"github.com/modelgate/modelgate/internal/unixsock"
 )
 
 // listenSocket listens on PREFIX/<name>.socket, where Kong connects.
@@ -22,22 +22,9 @@ import (
 // nothing.
 func listenSocket(kongPrefix, name string) (net.Listener, error) {
 	to := filepath.Join(kongPrefix, name+".socket")
-	private, err := os.MkdirTemp(kongPrefix, "."+name+"-")
+	l, err := unixsock.Listen(to, 0)
 	if err != nil {
-		return nil, fmt.Errorf("cannot listen on %s: creating a private folder next to it: %w", to, err)
-	}
-	defer os.Remove(private)
-	from := filepath.Join(private, name+".socket")
-	l, err := net.Listen("unix", from)
-	if err != nil {
-		return nil, fmt.Errorf("cannot listen on %s: %w", from, err)
-	}
-	// The path it listened on is gone once renamed: closing must not
-	// remove whatever is there then.
-	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	if err := os.Rename(from, to); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("cannot move the plugin server's socket into place: %w", err)
+		return nil, err
 	}
 	// go-pdk's words, for whoever waits for them in Kong's log.
 	log.Printf("Listening on socket: %s", to)

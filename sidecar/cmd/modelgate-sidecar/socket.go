@@ -8,11 +8,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
 
+	"github.com/modelgate/modelgate/internal/unixsock"
 	"github.com/modelgate/modelgate/shared/pb"
 )
 
@@ -40,7 +40,7 @@ func serveSocket(path string, srv inferenceServer, opts []grpc.ServerOption, sig
 
 // listenUnix creates the socket's folder, removes a stale socket (one that
 // no process answers on) and listens with mode 0660, so that only the owner
-// and the group (Kong's) may connect.
+// and the group (Kong's) may connect (unixsock.Listen).
 func listenUnix(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("creating socket folder: %w", err)
@@ -59,21 +59,11 @@ func listenUnix(path string) (net.Listener, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	// bind creates the socket file with 0777 &^ umask: with umask 0117 it
-	// is 0660 from its first instant, so no client outside the group can
-	// connect between Listen and Chmod. The umask is process-wide; the
-	// only other goroutines now are the repository poller, the metrics
-	// server and ONNX Runtime's threads, none of which creates files.
-	old := syscall.Umask(0o117)
-	l, err := net.Listen("unix", path)
-	syscall.Umask(old)
-	if err != nil {
-		return nil, err
-	}
-	// Kept as well, in case the file system ignores the umask for sockets.
-	if err := os.Chmod(path, 0o660); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("chmod socket: %w", err)
-	}
-	return l, nil
+	// Mode 0660 from its first instant, so no client outside the group
+	// can connect; and at the path only once it accepts, so a plugin
+	// server that sees the socket and connects is not refused. The umask
+	// is process-wide; the only other goroutines now are the repository
+	// poller, the metrics server and ONNX Runtime's threads, none of which
+	// creates files.
+	return unixsock.Listen(path, 0o660)
 }
